@@ -1,0 +1,52 @@
+"""`snndeploy eval`."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from snndeploy import atomic, plots
+from snndeploy.evaluate import evaluate_checkpoint, parse_values
+from snndeploy.neuron import parse_alpha
+
+from .common import console, json_safe, one_line_errors, table
+
+
+def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
+    """Rows per T, one accuracy column per alpha."""
+    alphas = list(dict.fromkeys(r["alpha"] for r in results))
+    label = {a: "accuracy %" if a is None else f"alpha={a:g} %" for a in alphas}
+    by_T: dict[int, dict[Any, float]] = {}
+    for r in results:
+        by_T.setdefault(r["T"], {})[r["alpha"]] = r["accuracy"]
+    rows = [[T] + [f"{100 * accs[a]:.2f}" if a in accs else "" for a in alphas] for T, accs in by_T.items()]
+    return table(title, ["T"] + [label[a] for a in alphas], rows)
+
+
+@one_line_errors
+def eval_command(
+    artifact: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
+    T: Optional[list[str]] = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
+    stage: int = typer.Option(3, "--stage", help="3: LIF with normalised potential (default); 2: no coupling."),
+    alpha: Optional[list[str]] = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
+    limit_test: Optional[int] = typer.Option(None, "--limit-test", help="first N test images only."),
+    batch_size: int = typer.Option(256, "--batch-size"),
+    device: str = typer.Option("cpu", "--device"),
+    seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
+    json_path: Optional[str] = typer.Option(None, "--json", help="write the results as JSON here."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
+) -> None:
+    """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
+    Ts = parse_values(T, int, "--T") or [1, 5, 10]
+    alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
+    results = evaluate_checkpoint(artifact, Ts, stage, alphas, data_dir=data_dir, limit_test=limit_test,
+                                  batch_size=batch_size, device=device, seed=seed)
+    console.print(accuracy_table(results, f"test accuracy, stage {stage}"))
+    if json_path:
+        atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
+        console.print(f"json: {json_path}", highlight=False)
+    if plot:
+        plots.accuracy_vs_T(results, plot, f"{artifact}")
+        console.print(f"plot: {plot}", highlight=False)

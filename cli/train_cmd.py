@@ -1,0 +1,66 @@
+"""`snndeploy train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from snndeploy import plots
+from snndeploy.config import TrainConfig, from_mapping, load_yaml
+from snndeploy.errors import SnnDeployError
+from snndeploy.train import train
+
+from .common import console, one_line_errors, table
+
+
+def _noise_range(text: Optional[str]) -> tuple[Optional[float], Optional[float]]:
+    if text is None:
+        return None, None
+    try:
+        lo, hi = (float(p) for p in text.split(","))
+    except ValueError:
+        raise SnnDeployError(f"--noise-range must be 'lo,hi' (e.g. 0,1), got '{text}'") from None
+    return lo, hi
+
+
+@one_line_errors
+def train_command(
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML file of train options (CLI flags override it)."),
+    model: Optional[str] = typer.Option(None, help="small-cnn (default), paper-cnn, vgg16, resnet18."),
+    dataset: Optional[str] = typer.Option(None, help="sample (default, bundled), mnist, fashion-mnist, cifar10, folder."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
+    method: Optional[str] = typer.Option(None, help="noise (the paper's T=1 method, default), bptt, ann."),
+    T: Optional[int] = typer.Option(None, "--T", help="time steps for --method bptt (noise and ann train at T=1)."),
+    epochs: Optional[int] = typer.Option(None, help="epochs [default: 20]"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="batch size [default: 64]"),
+    lr: Optional[float] = typer.Option(None, help="Adam learning rate [default: 1e-4]"),
+    t0_epochs: Optional[int] = typer.Option(None, "--t0-epochs", help="cosine warm-restart period [default: 100]"),
+    loss: Optional[str] = typer.Option(None, help="mse (one-hot, default) or ce."),
+    noise: Optional[str] = typer.Option(None, help="gaussian (default) or uniform."),
+    noise_range: Optional[str] = typer.Option(None, "--noise-range", help="lo,hi of the noise [default: 0,1]"),
+    seed: Optional[int] = typer.Option(None, help="random seed [default: 0]"),
+    device: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
+    limit_train: Optional[int] = typer.Option(None, "--limit-train", help="use only the first N training images."),
+    limit_test: Optional[int] = typer.Option(None, "--limit-test", help="use only the first N test images."),
+    image_size: Optional[int] = typer.Option(None, "--image-size", help="resize folder datasets to N x N."),
+    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="random crop + flip (RGB data)."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="run folder for the checkpoint [default: runs/train]"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last epoch."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
+) -> None:
+    """Train an SNN: by default the paper's noisy single-step (T=1) network on the bundled MNIST sample."""
+    base = from_mapping(TrainConfig, load_yaml(config), f"train config {config}") if config else TrainConfig()
+    lo, hi = _noise_range(noise_range)
+    cfg = base.replace(model=model, dataset=dataset, data_dir=data_dir, method=method, T=T, epochs=epochs,
+                       batch_size=batch_size, lr=lr, t0_epochs=t0_epochs, loss=loss, noise=noise, noise_lo=lo,
+                       noise_hi=hi, seed=seed, device=device, limit_train=limit_train, limit_test=limit_test,
+                       image_size=image_size, augment=augment, out=out)
+    result = train(cfg, resume=resume, show_progress=not quiet)
+    rows = [[h["epoch"], f"{h['train_loss']:.4f}", f"{100 * h['train_acc']:.2f}", f"{100 * h['val_acc']:.2f}",
+             f"{h['epoch_s']:.1f}"] for h in result.history]
+    console.print(table(f"{cfg.method} training of {cfg.model} on {cfg.dataset}",
+                        ["epoch", "loss", "train %", "test % (T=%d)" % cfg.T, "time s"], rows[-10:]))
+    curves = plots.training_curves(result.history, Path(cfg.out) / "curves.png", f"{cfg.model} on {cfg.dataset}")
+    console.print(f"checkpoint: {result.path}\ncurves: {curves}", highlight=False)

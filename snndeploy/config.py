@@ -1,0 +1,118 @@
+"""Frozen dataclass configs that hold defaults and types together and reject unknown keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .errors import SnnDeployError
+
+C = TypeVar("C")
+
+METHODS = ("noise", "bptt", "ann")
+LOSSES = ("mse", "ce")
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """Check (and gently convert int -> float) one value against its type hint."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if value is None:
+        if type(None) in options:
+            return None
+        raise SnnDeployError(f"option '{name}' must not be empty")
+    for opt in options:
+        if opt is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if opt is float and isinstance(value, str) and value.lower() in ("inf", "infinity"):
+            return math.inf
+        if opt in (int, str, bool) and type(value) is opt:
+            return value
+    wanted = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
+    raise SnnDeployError(f"option '{name}' must be {wanted}, got {value!r}")
+
+
+def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config") -> C:
+    """Build a frozen dataclass from a mapping; unknown keys and wrong types are errors."""
+    if not isinstance(data, dict):
+        raise SnnDeployError(f"{what} must be a mapping of option: value")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SnnDeployError(f"unknown {what} option(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}")
+    return cls(**{k: _coerce(k, v, hints[k]) for k, v in data.items()})  # type: ignore[call-arg]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with one-line errors for missing or malformed files."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnnDeployError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SnnDeployError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SnnDeployError(f"config file {path} must hold a mapping of option: value")
+    return data
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything `snndeploy train` needs; defaults follow the paper (DESIGN.md §1)."""
+
+    model: str = "small-cnn"
+    dataset: str = "sample"
+    data_dir: str | None = None
+    method: str = "noise"
+    T: int = 1
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-4
+    t0_epochs: int = 100
+    loss: str = "mse"
+    noise: str = "gaussian"
+    noise_lo: float = 0.0
+    noise_hi: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+    limit_train: int | None = None
+    limit_test: int | None = None
+    image_size: int | None = None
+    augment: bool = False
+    out: str = "runs/train"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise SnnDeployError(f"unknown method '{self.method}'; choose one of: {', '.join(METHODS)}")
+        if self.loss not in LOSSES:
+            raise SnnDeployError(f"unknown loss '{self.loss}'; choose one of: {', '.join(LOSSES)}")
+        if self.T < 1:
+            raise SnnDeployError(f"T must be >= 1, got {self.T}")
+        if self.method != "bptt" and self.T != 1:
+            raise SnnDeployError(f"method '{self.method}' trains at T = 1; --T applies to --method bptt")
+        for name in ("epochs", "batch_size", "t0_epochs"):
+            if getattr(self, name) < 1:
+                raise SnnDeployError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise SnnDeployError(f"device must be 'cpu' or 'cuda', got '{self.device}'")
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some options changed (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return from_mapping(TrainConfig, {**dataclasses.asdict(self), **changes}, "train")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for the checkpoint's JSON."""
+        return dataclasses.asdict(self)

@@ -1,0 +1,98 @@
+"""Test accuracy of a network at any T, stage and alpha."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Iterable
+
+import torch
+
+from .data import DataSpec, Split, iterate_batches
+from .errors import SnnDeployError
+from .models import SpikingNet
+from .neuron import NeuronConfig, check_alpha
+
+STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
+
+
+@torch.no_grad()
+def accuracy(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
+             device: str | torch.device = "cpu") -> float:
+    """Fraction of ``split`` classified right with every spiking layer in ``mode`` over T steps."""
+    was_training = model.training
+    model.eval().set_mode(mode)
+    correct = 0
+    for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
+        correct += int((model(x, T).argmax(1) == y).sum())
+    model.train(was_training)
+    return correct / max(len(split), 1)
+
+
+def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[Any]:
+    """Repeated options and comma lists alike: ['1,5', '10'] -> [1, 5, 10]."""
+    out: list[Any] = []
+    for item in values or []:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(kind(part))
+            except ValueError:
+                raise SnnDeployError(f"{what} must be {kind.__name__} values, got '{part}'") from None
+    return out
+
+
+def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
+          alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
+          seed: int = 0, on_result: Any = None) -> list[dict[str, Any]]:
+    """Accuracy for every (alpha, T); alpha only matters for stage 3."""
+    if stage not in (2, 3):
+        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    bad = [T for T in Ts if T < 1]
+    if bad:
+        raise SnnDeployError(f"T must be >= 1, got {bad[0]}")
+    for alpha in alphas:
+        check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
+    results = []
+    for alpha in alphas if stage == 3 else [math.inf]:
+        model.set_neuron(dataclasses.replace(neuron, alpha=alpha))
+        for T in Ts:
+            torch.manual_seed(seed)
+            acc = accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device)
+            row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None, "accuracy": acc}
+            results.append(row)
+            if on_result is not None:
+                on_result(row)
+    model.set_neuron(neuron)
+    return results
+
+
+def test_split_for(meta: dict[str, Any], data_dir: str | None = None, limit_test: int | None = None) -> tuple[Split, DataSpec]:
+    """Reload the test split a checkpoint was trained on, checking it still fits the model."""
+    from .data import load_dataset
+
+    spec = DataSpec.from_dict(meta["data"])
+    training = meta.get("training", {})
+    data = load_dataset(spec.name, data_dir or training.get("data_dir"), limit_test=limit_test,
+                        image_size=training.get("image_size"))
+    if data.spec.input_shape != spec.input_shape or data.spec.num_classes != spec.num_classes:
+        raise SnnDeployError(f"dataset '{spec.name}' gives inputs {data.spec.input_shape} with {data.spec.num_classes} "
+                             f"classes; the model expects {spec.input_shape} with {spec.num_classes}")
+    return data.test, spec
+
+
+def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[float] | None = None, *,
+                        data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
+                        device: str = "cpu", seed: int = 0, on_result: Any = None) -> list[dict[str, Any]]:
+    """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
+    from . import checkpoint
+    from .train import pick_device
+
+    dev = pick_device(device)
+    ck = checkpoint.load(path, dev)
+    split, spec = test_split_for(ck.meta, data_dir, limit_test)
+    neuron = ck.neuron
+    return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
+                 device=dev, seed=seed, on_result=on_result)

@@ -1,0 +1,77 @@
+"""Building blocks of a multi-step network: the LIF node and the time-folded synaptic wrapper.
+
+Tensors between blocks are ``[T, B, ...]``. Synaptic ops fold T into the batch (one big conv or
+GEMM over all steps); the cheap element-wise neuron recurrence then runs over t.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .. import neuron as nm
+from ..errors import SnnDeployError
+
+MODES = ("stage1", "stage2", "stage3", "lif", "ann")
+# (node, t, like, kind) -> raw draws; lets tests and the exporter feed the same noise everywhere.
+DrawFn = Callable[["LIFNode", int, torch.Tensor, str], torch.Tensor]
+
+
+class TimeFold(nn.Module):
+    """Apply a per-sample module to ``[T, B, ...]`` by folding T into the batch axis."""
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__()
+        self.op = layers[0] if len(layers) == 1 else nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.op(x.flatten(0, 1))
+        return y.unflatten(0, x.shape[:2])
+
+
+class LIFNode(nn.Module):
+    """A layer of spiking neurons running in one of MODES over ``[T, B, ...]`` input currents.
+
+    stage1: noisy single step (training, T = 1); stage2: fresh noise each step, no coupling;
+    stage3: LIF recurrence with the potential normalised (eqs. 7-10); lif: plain LIF (BPTT);
+    ann: ReLU, for the ANN baseline of the same architecture.
+    """
+
+    def __init__(self, cfg: nm.NeuronConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.mode = "stage1"
+        self.draw_fn: DrawFn | None = None
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode}, noise={self.cfg.noise}[{self.cfg.noise_lo},{self.cfg.noise_hi}]"
+
+    def _draw(self, t: int, like: torch.Tensor) -> torch.Tensor:
+        if self.draw_fn is not None:
+            return self.draw_fn(self, t, like, self.cfg.noise)
+        return nm.draw(like, self.cfg.noise)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mode, c = self.mode, self.cfg
+        if mode == "ann":
+            return torch.relu(x)
+        if mode == "stage1" and x.shape[0] != 1:
+            raise SnnDeployError(f"stage1 is the single-step network (T = 1), got T = {x.shape[0]}")
+        spikes, v = [], None
+        for t in range(x.shape[0]):
+            i = x[t]
+            if mode == "lif":
+                h = nm.charge(v, i, c.lam)
+            elif mode != "stage3" or v is None:
+                h = nm.noise(self._draw(t, i), c.noise, c.noise_lo, c.noise_hi) + i
+            else:
+                h = nm.potential_norm(c.lam * v, c.alpha, c.beta_value, c.eps) + i
+                if c.residual > 0:
+                    h = h + nm.residual_noise(self._draw(t, i), c.residual, c.noise)
+            s = nm.fire(h, c.v_th, c.surrogate_a)
+            if mode in ("lif", "stage3"):
+                v = nm.hard_reset(h, s, c.v_reset)
+            spikes.append(s)
+        return spikes[0].unsqueeze(0) if len(spikes) == 1 else torch.stack(spikes)

@@ -1,0 +1,46 @@
+"""The multi-step network container shared by every architecture."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .. import neuron as nm
+from ..errors import SnnDeployError
+from .layers import MODES, LIFNode
+
+
+class SpikingNet(nn.Module):
+    """stem (run once on the image) -> body over [T, B, ...] -> linear readout averaged over T."""
+
+    def __init__(self, stem: nn.Module, body: nn.Module, head: nn.Linear, input_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.stem, self.body, self.head = stem, body, head
+        self.input_shape = tuple(input_shape)
+
+    def lif_nodes(self) -> list[LIFNode]:
+        """Every spiking layer, in order."""
+        return [m for m in self.modules() if isinstance(m, LIFNode)]
+
+    def set_mode(self, mode: str) -> "SpikingNet":
+        """Switch every spiking layer to one of MODES."""
+        if mode not in MODES:
+            raise SnnDeployError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+        for node in self.lif_nodes():
+            node.mode = mode
+        return self
+
+    def set_neuron(self, cfg: nm.NeuronConfig) -> "SpikingNet":
+        """Give every spiking layer new neuron parameters (e.g. another alpha at inference)."""
+        for node in self.lif_nodes():
+            node.cfg = cfg
+        return self
+
+    def forward(self, x: torch.Tensor, T: int = 1) -> torch.Tensor:
+        """Images [B, C, H, W] -> logits [B, classes], the readout averaged over T steps."""
+        if T < 1:
+            raise SnnDeployError(f"T must be >= 1, got {T}")
+        # The input is identical at every step, so the first synaptic layer runs once.
+        current = self.stem(x)
+        h = self.body(current.unsqueeze(0).expand(T, *current.shape))
+        return self.head(h.flatten(2)).mean(0)

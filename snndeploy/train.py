@@ -1,0 +1,142 @@
+"""Training: noisy single-step SNN (the paper's method), direct BPTT, or the ReLU ANN."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import Dataset, iterate_batches, load_dataset
+from .errors import SnnDeployError
+from .evaluate import accuracy
+from .models import SpikingNet, build_model
+from .neuron import NeuronConfig
+from .progress import Bar
+
+TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
+
+
+@dataclass
+class TrainResult:
+    """Where the checkpoint went and what each epoch measured."""
+
+    path: Path
+    history: list[dict[str, Any]]
+    dataset: Dataset
+    model: SpikingNet
+
+
+def pick_device(name: str) -> torch.device:
+    """The requested device, or a clear error when CUDA is absent."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
+    return torch.device(name)
+
+
+def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """MSE against one-hot labels (the paper) or cross-entropy."""
+    if kind == "mse":
+        return F.mse_loss(logits, F.one_hot(labels, logits.shape[1]).to(logits.dtype))
+    return F.cross_entropy(logits, labels)
+
+
+def _optim_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """Adam's state as flat tensors plus its JSON-safe param groups."""
+    sd = opt.state_dict()
+    tensors = {f"opt.{i}.{k}": torch.as_tensor(v) for i, st in sd["state"].items() for k, v in st.items()}
+    return tensors, sd["param_groups"]
+
+
+def _restore_optim(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def _resume_config(cfg: TrainConfig, saved: dict[str, Any]) -> None:
+    """A resumed run must train the same thing; only epochs, device and out may change."""
+    for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "batch_size"):
+        if saved.get(key) != getattr(cfg, key):
+            raise SnnDeployError(f"cannot resume: checkpoint has {key}={saved.get(key)!r}, this run asks for {getattr(cfg, key)!r}")
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True, log: Any = None) -> TrainResult:
+    """Train per ``cfg``, writing a checkpoint to ``cfg.out`` after every epoch."""
+    device = pick_device(cfg.device)
+    out = Path(cfg.out)
+    data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
+                        image_size=cfg.image_size)
+    torch.manual_seed(cfg.seed)
+    neuron = NeuronConfig(noise=cfg.noise, noise_lo=cfg.noise_lo, noise_hi=cfg.noise_hi)
+    model = build_model(cfg.model, data.spec.input_shape, data.spec.num_classes, neuron).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0_epochs)
+    history: list[dict[str, Any]] = []
+    start_epoch, wall = 0, 0.0
+    if resume:
+        loaded = ckpt.load(out, device, with_train_state=True)
+        if "train_state" not in loaded.meta:
+            raise SnnDeployError(f"cannot resume: {out} holds no training state")
+        _resume_config(cfg, loaded.meta["training"])
+        model.load_state_dict(loaded.model.state_dict())
+        info = loaded.meta["train_state"]
+        _restore_optim(opt, loaded.train_state, info["param_groups"])
+        sched.load_state_dict(info["scheduler"])
+        torch.set_rng_state(loaded.train_state["rng.cpu"])
+        history = loaded.meta.get("history", [])
+        start_epoch = info["epoch"]
+        wall = history[-1]["wall_s"] if history else 0.0
+        if start_epoch >= cfg.epochs:
+            raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; raise --epochs")
+    mode, T = TRAIN_MODE[cfg.method], cfg.T
+    steps = math.ceil(len(data.train) / cfg.batch_size)
+    with Bar(enabled=show_progress) as bar:
+        for epoch in range(start_epoch, cfg.epochs):
+            model.train().set_mode(mode)
+            gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            task = bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps)
+            t0 = time.perf_counter()
+            loss_sum, correct, seen = 0.0, 0, 0
+            batches = iterate_batches(data.train, data.spec, cfg.batch_size, shuffle=True, generator=gen,
+                                      augment=cfg.augment, device=device)
+            for i, (x, y) in enumerate(batches):
+                logits = model(x, T)
+                loss = loss_fn(cfg.loss, logits, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step(epoch + (i + 1) / steps)
+                loss_sum += float(loss.detach()) * len(y)
+                correct += int((logits.argmax(1) == y).sum())
+                seen += len(y)
+                bar.advance(task, f"loss {loss_sum / seen:.4f} acc {correct / seen:.3f}")
+            train_s = time.perf_counter() - t0
+            val = accuracy(model, data.test, data.spec, T, mode, device=device)
+            wall += time.perf_counter() - t0
+            row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val,
+                   "lr": opt.param_groups[0]["lr"], "epoch_s": train_s, "wall_s": wall}
+            history.append(row)
+            bar.finish(task, f"loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} val {val:.3f} ({train_s:.1f}s)")
+            if log is not None:
+                log(row)
+            opt_tensors, groups = _optim_tensors(opt)
+            state = {**opt_tensors, "rng.cpu": torch.get_rng_state()}
+            meta = {
+                "model": cfg.model, "data": data.spec.to_dict(), "neuron": neuron.to_dict(),
+                "training": cfg.to_dict(), "history": history,
+                "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()},
+            }
+            ckpt.save(out, model, json.loads(json.dumps(meta, default=float)), state)
+    model.eval()
+    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model)

@@ -1,0 +1,116 @@
+"""The neuron maths against hand-computed values (DESIGN.md §1)."""
+
+import math
+
+import pytest
+import torch
+
+from snndeploy import neuron as nm
+from snndeploy.errors import SnnDeployError
+
+
+def test_gaussian_noise_spans_range_per_sample():
+    torch.manual_seed(0)
+    z = torch.randn(8, 4, 5, 5)
+    n = nm.noise(z, "gaussian", 0.0, 1.0)
+    flat = n.flatten(1)
+    # The sample-wise extreme of |z| lands exactly on a range end; everything lies inside it.
+    assert torch.all(flat.min(1).values >= -1e-6) and torch.all(flat.max(1).values <= 1 + 1e-6)
+    touches = (flat.min(1).values.abs() < 1e-6) | ((flat.max(1).values - 1).abs() < 1e-6)
+    assert touches.all()
+    big = nm.noise(torch.randn(4, 100_000), "gaussian", 0.0, 1.0)
+    assert abs(float(big.mean()) - 0.5) < 0.01
+
+
+def test_gaussian_noise_hand_values():
+    z = torch.tensor([[2.0, -1.0, 0.0, 1.0]])
+    n = nm.noise(z, "gaussian", 0.0, 1.0)  # z / (2*2) + 0.5
+    assert torch.allclose(n, torch.tensor([[1.0, 0.25, 0.5, 0.75]]))
+    n2 = nm.noise(z, "gaussian", -1.0, 3.0)  # z / 4 * 4 + 1
+    assert torch.allclose(n2, torch.tensor([[3.0, 0.0, 1.0, 2.0]]))
+
+
+def test_uniform_noise_range_and_mean():
+    torch.manual_seed(1)
+    n = nm.noise(nm.draw(torch.empty(2, 200_000), "uniform"), "uniform", 0.2, 0.6)
+    assert float(n.min()) >= 0.2 and float(n.max()) < 0.6
+    assert abs(float(n.mean()) - 0.4) < 0.005
+
+
+def test_potential_norm_within_beta_plus_minus_inverse_alpha():
+    torch.manual_seed(2)
+    a = torch.rand(6, 3, 4, 4) * 5 - 1
+    for alpha in (2.0, 4.0, 10.0):
+        out = nm.potential_norm(a, alpha, 0.5).flatten(1)
+        assert torch.all(out >= 0.5 - 1 / alpha - 1e-6) and torch.all(out <= 0.5 + 1 / alpha + 1e-6)
+        assert torch.allclose(out.mean(1), torch.full((6,), 0.5), atol=1e-5)
+        # The extreme neuron sits at the edge of the band (up to eps).
+        assert torch.allclose((out - 0.5).abs().max(1).values, torch.full((6,), 1 / alpha), atol=1e-5)
+
+
+def test_potential_norm_hand_values():
+    a = torch.tensor([[1.0, 3.0]])  # mu 2, sigma 1 -> ahat [-1, 1] -> ahat/(4*1) + 0.5
+    out = nm.potential_norm(a, 4.0, 0.5, eps=0.0)
+    assert torch.allclose(out, torch.tensor([[0.25, 0.75]]))
+
+
+def test_alpha_inf_gives_constant_beta_and_full_residual():
+    a = torch.randn(3, 10)
+    assert torch.equal(nm.potential_norm(a, math.inf, 0.5), torch.full_like(a, 0.5))
+    assert nm.residual_radius(math.inf, 0.0, 1.0) == 0.5
+    z = torch.randn(3, 10)
+    # beta + N'(r = 0.5) is exactly stage 2's noise for the same draws.
+    assert torch.allclose(0.5 + nm.residual_noise(z, 0.5), nm.noise(z, "gaussian", 0.0, 1.0))
+
+
+def test_alpha_two_leaves_no_residual_and_lower_alpha_is_rejected():
+    assert nm.residual_radius(2.0, 0.0, 1.0) == 0.0
+    assert nm.residual_radius(4.0, 0.0, 1.0) == pytest.approx(0.25)
+    with pytest.raises(SnnDeployError, match="alpha must be >= 2"):
+        nm.check_alpha(1.5, 0.0, 1.0)
+    nm.check_alpha(1.0, 0.0, 2.0)  # the bound is 2/(hi-lo)
+    with pytest.raises(SnnDeployError):
+        nm.NeuronConfig(alpha=1.9)
+
+
+def test_residual_noise_is_zero_mean_and_spans_r():
+    torch.manual_seed(3)
+    z = torch.randn(4, 50_000)
+    n = nm.residual_noise(z, 0.25)
+    assert torch.allclose(n.abs().max(1).values, torch.full((4,), 0.25))
+    assert abs(float(n.mean())) < 0.005
+    u = nm.residual_noise(torch.rand(4, 50_000), 0.25, "uniform")
+    assert float(u.min()) >= -0.25 and float(u.max()) <= 0.25 and abs(float(u.mean())) < 0.005
+
+
+def test_surrogate_values_and_gradient():
+    h = torch.tensor([1.0, 0.0, 2.0])
+    g = nm.surrogate_grad(h, 1.0, 3.0)
+    expected = [3 / 2, 3 / (2 * (1 + (math.pi / 2 * 3) ** 2)), 3 / (2 * (1 + (math.pi / 2 * 3) ** 2))]
+    assert torch.allclose(g, torch.tensor(expected))
+    x = torch.tensor([0.5, 1.0, 1.5], requires_grad=True)
+    s = nm.fire(x, 1.0, 3.0)
+    assert s.tolist() == [0.0, 0.0, 1.0]  # strict >: H = v_th does not fire
+    s.sum().backward()
+    assert torch.allclose(x.grad, nm.surrogate_grad(x.detach(), 1.0, 3.0))
+
+
+def test_hard_reset_and_charge():
+    h = torch.tensor([0.3, 1.7, 1.0])
+    s = nm.fire(h)
+    assert torch.equal(nm.hard_reset(h, s, 0.0), torch.tensor([0.3, 0.0, 1.0]))
+    assert torch.equal(nm.hard_reset(h, s, -0.2), torch.tensor([0.3, -0.2, 1.0]))
+    assert torch.equal(nm.charge(None, torch.tensor([0.4]), 0.5), torch.tensor([0.4]))
+    assert torch.allclose(nm.charge(torch.tensor([0.6]), torch.tensor([0.4]), 0.5), torch.tensor([0.7]))
+
+
+def test_config_roundtrip_and_unknown_keys():
+    cfg = nm.NeuronConfig(alpha=math.inf, noise="uniform")
+    back = nm.NeuronConfig.from_dict(cfg.to_dict())
+    assert back == cfg and cfg.beta_value == 0.5
+    with pytest.raises(SnnDeployError, match="unknown neuron option"):
+        nm.NeuronConfig.from_dict({"alfa": 4})
+    with pytest.raises(SnnDeployError, match="noise range"):
+        nm.NeuronConfig(noise_lo=1.0, noise_hi=0.0)
+    with pytest.raises(SnnDeployError, match="unknown noise"):
+        nm.NeuronConfig(noise="pink")

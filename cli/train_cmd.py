@@ -51,7 +51,7 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
 ) -> None:
     """Train an SNN: by default the paper's noisy single-step (T=1) network on the bundled MNIST sample."""
-    base = from_mapping(TrainConfig, load_yaml(config), f"train config {config}") if config else TrainConfig()
+    base = from_mapping(TrainConfig, load_yaml(config), "train", str(config)) if config else TrainConfig()
     lo, hi = _noise_range(noise_range)
     cfg = base.replace(model=model, dataset=dataset, data_dir=data_dir, method=method, T=T, epochs=epochs,
                        batch_size=batch_size, lr=lr, t0_epochs=t0_epochs, loss=loss, noise=noise, noise_lo=lo,
@@ -61,6 +61,6 @@ def train_command(
     rows = [[h["epoch"], f"{h['train_loss']:.4f}", f"{100 * h['train_acc']:.2f}", f"{100 * h['val_acc']:.2f}",
              f"{h['epoch_s']:.1f}"] for h in result.history]
     console.print(table(f"{cfg.method} training of {cfg.model} on {cfg.dataset}",
-                        ["epoch", "loss", "train %", "test % (T=%d)" % cfg.T, "time s"], rows[-10:]))
+                        ["epoch", "loss", "train %", f"test % (T={cfg.T})", "time s"], rows[-10:]))
     curves = plots.training_curves(result.history, Path(cfg.out) / "curves.png", f"{cfg.model} on {cfg.dataset}")
     console.print(f"checkpoint: {result.path}\ncurves: {curves}", highlight=False)

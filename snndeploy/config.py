@@ -38,15 +38,17 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     raise SnnDeployError(f"option '{name}' must be {wanted}, got {value!r}")
 
 
-def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config") -> C:
+def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where: str = "") -> C:
     """Build a frozen dataclass from a mapping; unknown keys and wrong types are errors."""
+    prefix = f"{where}: " if where else ""
     if not isinstance(data, dict):
-        raise SnnDeployError(f"{what} must be a mapping of option: value")
+        raise SnnDeployError(f"{prefix}{what} options must be a mapping of option: value")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - known)
     if unknown:
-        raise SnnDeployError(f"unknown {what} option(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}")
+        raise SnnDeployError(f"{prefix}unknown {what} option(s): {', '.join(map(str, unknown))}; "
+                             f"known: {', '.join(sorted(known))}")
     return cls(**{k: _coerce(k, v, hints[k]) for k, v in data.items()})  # type: ignore[call-arg]
 
 

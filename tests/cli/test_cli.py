@@ -1,0 +1,81 @@
+"""The CLI through Typer's CliRunner: a short real run, and one-line errors for bad input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from snndeploy_cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_train_then_eval(tmp_path):
+    out = tmp_path / "run"
+    r = invoke("train", "--epochs", 1, "--limit-train", 256, "--limit-test", 100, "--lr", 1e-3, "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    assert (out / "model.safetensors").is_file() and (out / "curves.png").stat().st_size > 1000
+    js, png = tmp_path / "acc.json", tmp_path / "acc.png"
+    r = invoke("eval", out, "--T", "1,5", "--T", 10, "--alpha", 4, "--alpha", "inf", "--limit-test", 100,
+               "--json", js, "--plot", png)
+    assert r.exit_code == 0, r.output
+    assert "alpha=4" in r.output and "alpha=inf" in r.output
+    results = json.loads(js.read_text())["results"]
+    assert [(x["T"], x["alpha"]) for x in results] == [(1, 4.0), (5, 4.0), (10, 4.0), (1, "inf"), (5, "inf"), (10, "inf")]
+    assert all(0.0 <= x["accuracy"] <= 1.0 and x["stage"] == 3 for x in results)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50)
+    assert r.exit_code == 0 and "accuracy %" in r.output
+
+
+def test_train_from_config(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"epochs: 1\nlimit_train: 128\nlimit_test: 64\nout: {tmp_path / 'cfgrun'}\n")
+    r = invoke("train", "--config", cfg, "-q")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cfgrun" / "model.json").is_file()
+
+
+def bad(*args):
+    r = invoke(*args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    return r.output
+
+
+def test_bad_inputs(tmp_path, tiny_run):
+    run = tiny_run.path.parent
+    assert "T must be >= 1" in bad("eval", run, "--T", 0)
+    assert "alpha must be >= 2" in bad("eval", run, "--alpha", 1.5)
+    assert "--T must be int" in bad("eval", run, "--T", "five")
+    assert "stage must be 2 or 3" in bad("eval", run, "--stage", 4)
+    assert "unknown dataset" in bad("train", "--dataset", "imagenet", "-o", tmp_path / "x")
+    assert "unknown model" in bad("train", "--model", "alexnet", "-o", tmp_path / "x")
+    assert "does not exist" in bad("train", "--dataset", "mnist", "--data-dir", tmp_path / "missing", "-o", tmp_path / "x")
+    (tmp_path / "empty").mkdir()
+    assert "mnist" in bad("train", "--dataset", "mnist", "--data-dir", tmp_path / "empty", "-o", tmp_path / "x")
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("epochs: 1\nlearning_rate: 0.1\n")
+    assert "unknown train option(s): learning_rate" in bad("train", "--config", cfg)
+    assert "noise-range" in bad("train", "--noise-range", "1", "-o", tmp_path / "x")
+    assert "noise range must have hi > lo" in bad("train", "--noise-range", "1,0", "-o", tmp_path / "x")
+    assert "T must be >= 1" in bad("train", "--method", "bptt", "--T", 0, "-o", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_checkpoints(tmp_path, tiny_run):
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"a": 1}')
+    assert "not a snndeploy checkpoint" in bad("eval", foreign)
+    trunc = tmp_path / "trunc"
+    trunc.mkdir()
+    for f in tiny_run.path.parent.iterdir():
+        (trunc / f.name).write_bytes(f.read_bytes())
+    w = trunc / "model.safetensors"
+    w.write_bytes(w.read_bytes()[:-100])
+    assert "truncated or replaced" in bad("eval", trunc)
+    assert "checkpoint not found" in bad("eval", tmp_path / "nothing")

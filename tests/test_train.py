@@ -1,0 +1,80 @@
+"""Training: loss goes down, same seed same result, resume continues exactly, config errors."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from snndeploy import checkpoint as ckpt
+from snndeploy.config import TrainConfig, from_mapping
+from snndeploy.errors import SnnDeployError
+from snndeploy.train import train
+
+SMALL = dict(limit_train=256, limit_test=64, lr=1e-3, batch_size=64)
+
+
+def test_loss_decreases_and_history(tiny_run):
+    h = tiny_run.history
+    assert [r["epoch"] for r in h] == [1, 2]
+    assert h[1]["train_loss"] < h[0]["train_loss"]
+    assert 0.0 <= h[1]["val_acc"] <= 1.0
+
+
+def test_same_seed_same_weights(tmp_path):
+    a = train(TrainConfig(epochs=1, out=str(tmp_path / "a"), **SMALL), show_progress=False)
+    b = train(TrainConfig(epochs=1, out=str(tmp_path / "b"), **SMALL), show_progress=False)
+    c = train(TrainConfig(epochs=1, seed=1, out=str(tmp_path / "c"), **SMALL), show_progress=False)
+    sa, sb, sc = (r.model.state_dict() for r in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    full = train(TrainConfig(epochs=2, out=str(tmp_path / "full"), **SMALL), show_progress=False)
+    cfg = TrainConfig(epochs=1, out=str(tmp_path / "part"), **SMALL)
+    train(cfg, show_progress=False)
+    resumed = train(dataclasses.replace(cfg, epochs=2), resume=True, show_progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+    sf, sr = full.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.allclose(sf[k], sr[k]) for k in sf)
+    assert ckpt.load(tmp_path / "part").meta["train_state"]["epoch"] == 2
+
+
+def test_resume_errors(tmp_path):
+    cfg = TrainConfig(epochs=1, out=str(tmp_path / "r"), **SMALL)
+    with pytest.raises(SnnDeployError, match="checkpoint not found"):
+        train(cfg, resume=True, show_progress=False)
+    train(cfg, show_progress=False)
+    with pytest.raises(SnnDeployError, match="already trained 1 of 1"):
+        train(cfg, resume=True, show_progress=False)
+    with pytest.raises(SnnDeployError, match="cannot resume: checkpoint has model"):
+        train(dataclasses.replace(cfg, model="paper-cnn", epochs=2), resume=True, show_progress=False)
+
+
+@pytest.mark.parametrize("method,T", [("bptt", 3), ("ann", 1)])
+def test_other_methods_train(tmp_path, method, T):
+    r = train(TrainConfig(method=method, T=T, epochs=2, out=str(tmp_path / method), **SMALL), show_progress=False)
+    assert r.history[1]["train_loss"] < r.history[0]["train_loss"]
+
+
+def test_config_validation():
+    with pytest.raises(SnnDeployError, match="unknown train option"):
+        from_mapping(TrainConfig, {"epochz": 3}, "train")
+    with pytest.raises(SnnDeployError, match="must be int"):
+        from_mapping(TrainConfig, {"epochs": "three"}, "train")
+    with pytest.raises(SnnDeployError, match="T must be >= 1"):
+        TrainConfig(method="bptt", T=0)
+    with pytest.raises(SnnDeployError, match="applies to --method bptt"):
+        TrainConfig(T=5)
+    with pytest.raises(SnnDeployError, match="unknown method"):
+        TrainConfig(method="evolution")
+    with pytest.raises(SnnDeployError, match="lr must be"):
+        TrainConfig(lr=-1.0)
+    assert from_mapping(TrainConfig, {"lr": 1, "epochs": 3}, "train").lr == 1.0
+
+
+def test_cuda_request_without_gpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    with pytest.raises(SnnDeployError, match="no CUDA GPU"):
+        train(TrainConfig(device="cuda", out=str(tmp_path)), show_progress=False)

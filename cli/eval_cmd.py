@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -27,16 +27,16 @@ def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
 @one_line_errors
 def eval_command(
     artifact: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
-    T: Optional[list[str]] = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
+    T: list[str] | None = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
     stage: int = typer.Option(3, "--stage", help="3: LIF with normalised potential (default); 2: no coupling."),
-    alpha: Optional[list[str]] = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
-    limit_test: Optional[int] = typer.Option(None, "--limit-test", help="first N test images only."),
+    alpha: list[str] | None = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
+    limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
     batch_size: int = typer.Option(256, "--batch-size"),
     device: str = typer.Option("cpu", "--device"),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
-    json_path: Optional[str] = typer.Option(None, "--json", help="write the results as JSON here."),
-    plot: Optional[str] = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
+    json_path: str | None = typer.Option(None, "--json", help="write the results as JSON here."),
+    plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
 ) -> None:
     """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
     Ts = parse_values(T, int, "--T") or [1, 5, 10]

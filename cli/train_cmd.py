@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ from snndeploy.train import train
 from .common import console, one_line_errors, table
 
 
-def _noise_range(text: Optional[str]) -> tuple[Optional[float], Optional[float]]:
+def _noise_range(text: str | None) -> tuple[float | None, float | None]:
     if text is None:
         return None, None
     try:
@@ -27,26 +26,26 @@ def _noise_range(text: Optional[str]) -> tuple[Optional[float], Optional[float]]
 
 @one_line_errors
 def train_command(
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML file of train options (CLI flags override it)."),
-    model: Optional[str] = typer.Option(None, help="small-cnn (default), paper-cnn, vgg16, resnet18."),
-    dataset: Optional[str] = typer.Option(None, help="sample (default, bundled), mnist, fashion-mnist, cifar10, folder."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
-    method: Optional[str] = typer.Option(None, help="noise (the paper's T=1 method, default), bptt, ann."),
-    T: Optional[int] = typer.Option(None, "--T", help="time steps for --method bptt (noise and ann train at T=1)."),
-    epochs: Optional[int] = typer.Option(None, help="epochs [default: 20]"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="batch size [default: 64]"),
-    lr: Optional[float] = typer.Option(None, help="Adam learning rate [default: 1e-4]"),
-    t0_epochs: Optional[int] = typer.Option(None, "--t0-epochs", help="cosine warm-restart period [default: 100]"),
-    loss: Optional[str] = typer.Option(None, help="mse (one-hot, default) or ce."),
-    noise: Optional[str] = typer.Option(None, help="gaussian (default) or uniform."),
-    noise_range: Optional[str] = typer.Option(None, "--noise-range", help="lo,hi of the noise [default: 0,1]"),
-    seed: Optional[int] = typer.Option(None, help="random seed [default: 0]"),
-    device: Optional[str] = typer.Option(None, help="cpu (default) or cuda."),
-    limit_train: Optional[int] = typer.Option(None, "--limit-train", help="use only the first N training images."),
-    limit_test: Optional[int] = typer.Option(None, "--limit-test", help="use only the first N test images."),
-    image_size: Optional[int] = typer.Option(None, "--image-size", help="resize folder datasets to N x N."),
-    augment: Optional[bool] = typer.Option(None, "--augment/--no-augment", help="random crop + flip (RGB data)."),
-    out: Optional[str] = typer.Option(None, "--out", "-o", help="run folder for the checkpoint [default: runs/train]"),
+    config: Path | None = typer.Option(None, "--config", help="YAML file of train options (CLI flags override it)."),
+    model: str | None = typer.Option(None, help="small-cnn (default), paper-cnn, vgg16, resnet18."),
+    dataset: str | None = typer.Option(None, help="sample (default, bundled), mnist, fashion-mnist, cifar10, folder."),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
+    method: str | None = typer.Option(None, help="noise (the paper's T=1 method, default), bptt, ann."),
+    T: int | None = typer.Option(None, "--T", help="time steps for --method bptt (noise and ann train at T=1)."),
+    epochs: int | None = typer.Option(None, help="epochs [default: 20]"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="batch size [default: 64]"),
+    lr: float | None = typer.Option(None, help="Adam learning rate [default: 1e-4]"),
+    t0_epochs: int | None = typer.Option(None, "--t0-epochs", help="cosine warm-restart period [default: 100]"),
+    loss: str | None = typer.Option(None, help="mse (one-hot, default) or ce."),
+    noise: str | None = typer.Option(None, help="gaussian (default) or uniform."),
+    noise_range: str | None = typer.Option(None, "--noise-range", help="lo,hi of the noise [default: 0,1]"),
+    seed: int | None = typer.Option(None, help="random seed [default: 0]"),
+    device: str | None = typer.Option(None, help="cpu (default) or cuda."),
+    limit_train: int | None = typer.Option(None, "--limit-train", help="use only the first N training images."),
+    limit_test: int | None = typer.Option(None, "--limit-test", help="use only the first N test images."),
+    image_size: int | None = typer.Option(None, "--image-size", help="resize folder datasets to N x N."),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="random crop + flip (RGB data)."),
+    out: str | None = typer.Option(None, "--out", "-o", help="run folder for the checkpoint [default: runs/train]"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last epoch."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
 ) -> None:

@@ -110,7 +110,7 @@ class TrainConfig:
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise SnnDeployError(f"device must be 'cpu' or 'cuda', got '{self.device}'")
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some options changed (None values are ignored)."""
         changes = {k: v for k, v in changes.items() if v is not None}
         return from_mapping(TrainConfig, {**dataclasses.asdict(self), **changes}, "train")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
@@ -69,7 +70,8 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
     return results
 
 
-def test_split_for(meta: dict[str, Any], data_dir: str | None = None, limit_test: int | None = None) -> tuple[Split, DataSpec]:
+def test_split_for(meta: dict[str, Any], data_dir: str | None = None,
+                   limit_test: int | None = None) -> tuple[Split, DataSpec]:
     """Reload the test split a checkpoint was trained on, checking it still fits the model."""
     from .data import load_dataset
 

@@ -67,7 +67,7 @@ class NeuronConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "NeuronConfig":
+    def from_dict(cls, d: dict) -> NeuronConfig:
         """Build from a dict, rejecting unknown keys."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)

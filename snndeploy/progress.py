@@ -15,7 +15,7 @@ class Bar:
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TextColumn("{task.fields[status]}"), disable=not enabled)
 
-    def __enter__(self) -> "Bar":
+    def __enter__(self) -> Bar:
         self._progress.__enter__()
         return self
 

@@ -68,7 +68,8 @@ def _resume_config(cfg: TrainConfig, saved: dict[str, Any]) -> None:
     """A resumed run must train the same thing; only epochs, device and out may change."""
     for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "batch_size"):
         if saved.get(key) != getattr(cfg, key):
-            raise SnnDeployError(f"cannot resume: checkpoint has {key}={saved.get(key)!r}, this run asks for {getattr(cfg, key)!r}")
+            raise SnnDeployError(f"cannot resume: checkpoint has {key}={saved.get(key)!r}, "
+                                 f"this run asks for {getattr(cfg, key)!r}")
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True, log: Any = None) -> TrainResult:
@@ -98,7 +99,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
         start_epoch = info["epoch"]
         wall = history[-1]["wall_s"] if history else 0.0
         if start_epoch >= cfg.epochs:
-            raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; raise --epochs")
+            raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; "
+                                 "raise --epochs")
     mode, T = TRAIN_MODE[cfg.method], cfg.T
     steps = math.ceil(len(data.train) / cfg.batch_size)
     with Bar(enabled=show_progress) as bar:

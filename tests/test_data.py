@@ -1,13 +1,13 @@
 """Tests for snndeploy.data: the bundled sample, batching, and offline loaders."""
 
 import pickle
-import struct
 from pathlib import Path
 from urllib.error import URLError
 
 import numpy as np
 import pytest
 import torch
+from fakes import fake_mnist
 from PIL import Image
 
 from snndeploy.data import (
@@ -123,23 +123,8 @@ def test_augment_is_noop_for_gray(sample):
     assert torch.equal(x, normalize(split.images, sample.spec))
 
 
-def _write_idx(path: Path, array: np.ndarray) -> None:
-    """Write a uint8 array in the big-endian idx format MNIST uses."""
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def _fake_mnist(root: Path, folder: str, n_train: int = 12, n_test: int = 5) -> None:
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-
-
 def test_fashion_mnist_offline(tmp_path):
-    _fake_mnist(tmp_path, "FashionMNIST")
+    fake_mnist(tmp_path, "FashionMNIST")
     for where in (tmp_path, tmp_path / "FashionMNIST", tmp_path / "FashionMNIST" / "raw"):
         ds = load_dataset("fashion-mnist", where, limit_test=3)
         assert ds.train.images.shape == (12, 1, 28, 28) and ds.train.images.dtype == torch.uint8
@@ -148,7 +133,7 @@ def test_fashion_mnist_offline(tmp_path):
 
 
 def test_mnist_offline_missing_files(tmp_path):
-    _fake_mnist(tmp_path, "MNIST")
+    fake_mnist(tmp_path, "MNIST")
     assert load_dataset("mnist", tmp_path).spec.num_classes == 10
     (tmp_path / "other").mkdir()  # a sibling of MNIST/ is not mistaken for the dataset folder
     with pytest.raises(SnnDeployError, match="missing train-images-idx3-ubyte"):

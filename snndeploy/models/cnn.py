@@ -15,7 +15,7 @@ def conv_stack(widths: list[int], in_ch: int, input_hw: tuple[int, int], cfg: nm
     stem = nn.Conv2d(in_ch, widths[0], 3, padding=1)
     body: list[nn.Module] = [LIFNode(cfg), TimeFold(nn.AvgPool2d(2))]
     h, w = input_hw[0] // 2, input_hw[1] // 2
-    for c_in, c_out in zip(widths, widths[1:]):
+    for c_in, c_out in zip(widths, widths[1:], strict=False):
         body += [TimeFold(nn.Conv2d(c_in, c_out, 3, padding=1)), LIFNode(cfg), TimeFold(nn.AvgPool2d(2))]
         h, w = h // 2, w // 2
     if h < 1 or w < 1:

@@ -6,7 +6,7 @@ GEMM over all steps); the cheap element-wise neuron recurrence then runs over t.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

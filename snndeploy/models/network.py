@@ -22,7 +22,7 @@ class SpikingNet(nn.Module):
         """Every spiking layer, in order."""
         return [m for m in self.modules() if isinstance(m, LIFNode)]
 
-    def set_mode(self, mode: str) -> "SpikingNet":
+    def set_mode(self, mode: str) -> SpikingNet:
         """Switch every spiking layer to one of MODES."""
         if mode not in MODES:
             raise SnnDeployError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
@@ -30,7 +30,7 @@ class SpikingNet(nn.Module):
             node.mode = mode
         return self
 
-    def set_neuron(self, cfg: nm.NeuronConfig) -> "SpikingNet":
+    def set_neuron(self, cfg: nm.NeuronConfig) -> SpikingNet:
         """Give every spiking layer new neuron parameters (e.g. another alpha at inference)."""
         for node in self.lif_nodes():
             node.cfg = cfg

@@ -2,10 +2,8 @@
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
 from snndeploy_cli.main import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -25,7 +23,8 @@ def test_train_then_eval(tmp_path):
     assert r.exit_code == 0, r.output
     assert "alpha=4" in r.output and "alpha=inf" in r.output
     results = json.loads(js.read_text())["results"]
-    assert [(x["T"], x["alpha"]) for x in results] == [(1, 4.0), (5, 4.0), (10, 4.0), (1, "inf"), (5, "inf"), (10, "inf")]
+    expected = [(1, 4.0), (5, 4.0), (10, 4.0), (1, "inf"), (5, "inf"), (10, "inf")]
+    assert [(x["T"], x["alpha"]) for x in results] == expected
     assert all(0.0 <= x["accuracy"] <= 1.0 and x["stage"] == 3 for x in results)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50)
@@ -55,7 +54,8 @@ def test_bad_inputs(tmp_path, tiny_run):
     assert "stage must be 2 or 3" in bad("eval", run, "--stage", 4)
     assert "unknown dataset" in bad("train", "--dataset", "imagenet", "-o", tmp_path / "x")
     assert "unknown model" in bad("train", "--model", "alexnet", "-o", tmp_path / "x")
-    assert "does not exist" in bad("train", "--dataset", "mnist", "--data-dir", tmp_path / "missing", "-o", tmp_path / "x")
+    missing = tmp_path / "missing"
+    assert "does not exist" in bad("train", "--dataset", "mnist", "--data-dir", missing, "-o", tmp_path / "x")
     (tmp_path / "empty").mkdir()
     assert "mnist" in bad("train", "--dataset", "mnist", "--data-dir", tmp_path / "empty", "-o", tmp_path / "x")
     cfg = tmp_path / "bad.yaml"
@@ -79,3 +79,16 @@ def test_bad_checkpoints(tmp_path, tiny_run):
     w.write_bytes(w.read_bytes()[:-100])
     assert "truncated or replaced" in bad("eval", trunc)
     assert "checkpoint not found" in bad("eval", tmp_path / "nothing")
+
+
+def test_paper_cnn_trains_offline_on_torchvision_files(tmp_path):
+    from fakes import fake_mnist
+
+    fake_mnist(tmp_path / "data", "FashionMNIST", n_train=64, n_test=16)
+    out = tmp_path / "fm"
+    r = invoke("train", "--dataset", "fashion-mnist", "--data-dir", tmp_path / "data", "--model", "paper-cnn",
+               "--epochs", 1, "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    r = invoke("eval", out, "--T", 2, "--json", tmp_path / "fm.json")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "fm.json").read_text())["results"][0]["T"] == 2

@@ -104,21 +104,32 @@ def _per_sample_absmax(z: torch.Tensor) -> torch.Tensor:
     return z.abs().flatten(1).amax(dim=1).view(-1, *([1] * (z.dim() - 1)))
 
 
-def scale_gaussian(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Map standard-normal z to a Gaussian shape spanning exactly [lo, hi] per sample."""
-    return z / (2 * _per_sample_absmax(z)) * (hi - lo) + (hi + lo) / 2
+def scale_gaussian(z: torch.Tensor, lo: float, hi: float, base: torch.Tensor | None = None) -> torch.Tensor:
+    """Map standard-normal z to a Gaussian shape spanning exactly [lo, hi] per sample (plus ``base``)."""
+    scale = (hi - lo) / (2 * _per_sample_absmax(z))
+    if base is None:
+        base = torch.zeros((), dtype=z.dtype, device=z.device)
+    return torch.addcmul(base, z, scale).add_((hi + lo) / 2)
 
 
-def draw(like: torch.Tensor, kind: str = "gaussian") -> torch.Tensor:
-    """Raw random numbers: N(0,1) for gaussian, U[0,1) for uniform."""
-    return torch.randn_like(like) if kind == "gaussian" else torch.rand_like(like)
+def draw(like: torch.Tensor, kind: str = "gaussian", out: torch.Tensor | None = None) -> torch.Tensor:
+    """Raw random numbers shaped like ``like``: N(0,1) for gaussian, U[0,1) for uniform.
+
+    ``out``, when given, is a contiguous buffer of that shape to fill: reusing one saves page
+    faults, which on the CPU cost about as much as the generator itself.
+    """
+    if out is None:
+        out = torch.empty_like(like, memory_format=torch.contiguous_format)
+    return out.normal_() if kind == "gaussian" else out.uniform_()
 
 
-def noise(z: torch.Tensor, kind: str = "gaussian", lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
-    """N_noise (stages 1 and 2) from raw draws z (see ``draw``)."""
+def noise(z: torch.Tensor, kind: str = "gaussian", lo: float = 0.0, hi: float = 1.0,
+          base: torch.Tensor | None = None) -> torch.Tensor:
+    """N_noise (stages 1 and 2) from raw draws z (see ``draw``), added to ``base`` in the same pass."""
     if kind == "gaussian":
-        return scale_gaussian(z, lo, hi)
-    return z * (hi - lo) + lo
+        return scale_gaussian(z, lo, hi, base)
+    n = z * (hi - lo) + lo
+    return n if base is None else n + base
 
 
 def residual_noise(z: torch.Tensor, r: float, kind: str = "gaussian") -> torch.Tensor:
@@ -142,7 +153,13 @@ def potential_norm(a: torch.Tensor, alpha: float, beta: float, eps: float = 1e-6
 
 def surrogate_grad(h: torch.Tensor, v_th: float = 1.0, a: float = 3.0) -> torch.Tensor:
     """dS/dH of eq. 4: a / (2 (1 + (pi/2 a (H - v_th))^2))."""
-    return a / (2 * (1 + (math.pi / 2 * a * (h - v_th)) ** 2))
+    return surrogate_scale(h, v_th, a).reciprocal_()
+
+
+def surrogate_scale(h: torch.Tensor, v_th: float, a: float) -> torch.Tensor:
+    """1 / surrogate_grad, in two passes: (2/a) (1 + (pi/2 a)^2 (H - v_th)^2)."""
+    d = torch.sub(h, v_th)
+    return torch.addcmul(torch.tensor(2 / a, dtype=h.dtype, device=h.device), d, d, value=(math.pi / 2 * a) ** 2 * 2 / a)
 
 
 class _SpikeFn(torch.autograd.Function):
@@ -157,7 +174,8 @@ class _SpikeFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         (h,) = ctx.saved_tensors
-        return grad_out * surrogate_grad(h, ctx.v_th, ctx.a), None, None
+        u = surrogate_scale(h, ctx.v_th, ctx.a)
+        return torch.div(grad_out, u, out=u), None, None
 
 
 def fire(h: torch.Tensor, v_th: float = 1.0, a: float = 3.0) -> torch.Tensor:

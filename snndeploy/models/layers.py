@@ -44,6 +44,8 @@ class LIFNode(nn.Module):
         self.cfg = cfg
         self.mode = "stage1"
         self.draw_fn: DrawFn | None = None
+        # Raw draws are consumed at once (nothing saved for backward), so one buffer is reused.
+        self._buffer: torch.Tensor | None = None
 
     def extra_repr(self) -> str:
         return f"mode={self.mode}, noise={self.cfg.noise}[{self.cfg.noise_lo},{self.cfg.noise_hi}]"
@@ -51,7 +53,10 @@ class LIFNode(nn.Module):
     def _draw(self, t: int, like: torch.Tensor) -> torch.Tensor:
         if self.draw_fn is not None:
             return self.draw_fn(self, t, like, self.cfg.noise)
-        return nm.draw(like, self.cfg.noise)
+        buf = self._buffer
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.device != like.device:
+            buf = self._buffer = torch.empty_like(like, memory_format=torch.contiguous_format)
+        return nm.draw(like, self.cfg.noise, out=buf)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mode, c = self.mode, self.cfg
@@ -65,7 +70,7 @@ class LIFNode(nn.Module):
             if mode == "lif":
                 h = nm.charge(v, i, c.lam)
             elif mode != "stage3" or v is None:
-                h = nm.noise(self._draw(t, i), c.noise, c.noise_lo, c.noise_hi) + i
+                h = nm.noise(self._draw(t, i), c.noise, c.noise_lo, c.noise_hi, base=i)
             else:
                 h = nm.potential_norm(c.lam * v, c.alpha, c.beta_value, c.eps) + i
                 if c.residual > 0:

@@ -159,7 +159,8 @@ def surrogate_grad(h: torch.Tensor, v_th: float = 1.0, a: float = 3.0) -> torch.
 def surrogate_scale(h: torch.Tensor, v_th: float, a: float) -> torch.Tensor:
     """1 / surrogate_grad, in two passes: (2/a) (1 + (pi/2 a)^2 (H - v_th)^2)."""
     d = torch.sub(h, v_th)
-    return torch.addcmul(torch.tensor(2 / a, dtype=h.dtype, device=h.device), d, d, value=(math.pi / 2 * a) ** 2 * 2 / a)
+    base = torch.tensor(2 / a, dtype=h.dtype, device=h.device)
+    return torch.addcmul(base, d, d, value=(math.pi / 2 * a) ** 2 * 2 / a)
 
 
 class _SpikeFn(torch.autograd.Function):

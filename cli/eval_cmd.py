@@ -35,6 +35,7 @@ def eval_command(
     batch_size: int = typer.Option(256, "--batch-size"),
     device: str = typer.Option("cpu", "--device"),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
+    repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws."),
     json_path: str | None = typer.Option(None, "--json", help="write the results as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
 ) -> None:
@@ -42,8 +43,8 @@ def eval_command(
     Ts = parse_values(T, int, "--T") or [1, 5, 10]
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
     results = evaluate_checkpoint(artifact, Ts, stage, alphas, data_dir=data_dir, limit_test=limit_test,
-                                  batch_size=batch_size, device=device, seed=seed)
-    console.print(accuracy_table(results, f"test accuracy, stage {stage}"))
+                                  batch_size=batch_size, device=device, seed=seed, repeats=repeats)
+    console.print(accuracy_table(results, f"test accuracy, stage {stage}, mean of {repeats} noise draw(s)"))
     if json_path:
         atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
         console.print(f"json: {json_path}", highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,10 +48,12 @@ def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[An
 
 def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
           alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
-          seed: int = 0, on_result: Any = None) -> list[dict[str, Any]]:
-    """Accuracy for every (alpha, T); alpha only matters for stage 3."""
+          seed: int = 0, repeats: int = 1, on_result: Any = None) -> list[dict[str, Any]]:
+    """Accuracy for every (alpha, T), averaged over ``repeats`` noise draws; alpha only matters for stage 3."""
     if stage not in (2, 3):
         raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    if repeats < 1:
+        raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
     bad = [T for T in Ts if T < 1]
     if bad:
         raise SnnDeployError(f"T must be >= 1, got {bad[0]}")
@@ -60,9 +63,12 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
     for alpha in alphas if stage == 3 else [math.inf]:
         model.set_neuron(dataclasses.replace(neuron, alpha=alpha))
         for T in Ts:
-            torch.manual_seed(seed)
-            acc = accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device)
-            row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None, "accuracy": acc}
+            accs = []
+            for rep in range(repeats):
+                torch.manual_seed(seed + rep)
+                accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
+            row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None, "accuracy": statistics.fmean(accs),
+                   "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
             results.append(row)
             if on_result is not None:
                 on_result(row)
@@ -87,7 +93,8 @@ def test_split_for(meta: dict[str, Any], data_dir: str | None = None,
 
 def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[float] | None = None, *,
                         data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
-                        device: str = "cpu", seed: int = 0, on_result: Any = None) -> list[dict[str, Any]]:
+                        device: str = "cpu", seed: int = 0, repeats: int = 1,
+                        on_result: Any = None) -> list[dict[str, Any]]:
     """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
     from . import checkpoint
     from .train import pick_device
@@ -97,4 +104,4 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
     split, spec = test_split_for(ck.meta, data_dir, limit_test)
     neuron = ck.neuron
     return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
-                 device=dev, seed=seed, on_result=on_result)
+                 device=dev, seed=seed, repeats=repeats, on_result=on_result)

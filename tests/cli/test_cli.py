@@ -19,13 +19,13 @@ def test_train_then_eval(tmp_path):
     assert (out / "model.safetensors").is_file() and (out / "curves.png").stat().st_size > 1000
     js, png = tmp_path / "acc.json", tmp_path / "acc.png"
     r = invoke("eval", out, "--T", "1,5", "--T", 10, "--alpha", 4, "--alpha", "inf", "--limit-test", 100,
-               "--json", js, "--plot", png)
+               "--repeats", 2, "--json", js, "--plot", png)
     assert r.exit_code == 0, r.output
     assert "alpha=4" in r.output and "alpha=inf" in r.output
     results = json.loads(js.read_text())["results"]
     expected = [(1, 4.0), (5, 4.0), (10, 4.0), (1, "inf"), (5, "inf"), (10, "inf")]
     assert [(x["T"], x["alpha"]) for x in results] == expected
-    assert all(0.0 <= x["accuracy"] <= 1.0 and x["stage"] == 3 for x in results)
+    assert all(0.0 <= x["accuracy"] <= 1.0 and x["stage"] == 3 and x["repeats"] == 2 for x in results)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50)
     assert r.exit_code == 0 and "accuracy %" in r.output
@@ -52,6 +52,7 @@ def test_bad_inputs(tmp_path, tiny_run):
     assert "alpha must be >= 2" in bad("eval", run, "--alpha", 1.5)
     assert "--T must be int" in bad("eval", run, "--T", "five")
     assert "stage must be 2 or 3" in bad("eval", run, "--stage", 4)
+    assert "repeats must be >= 1" in bad("eval", run, "--repeats", 0)
     assert "unknown dataset" in bad("train", "--dataset", "imagenet", "-o", tmp_path / "x")
     assert "unknown model" in bad("train", "--model", "alexnet", "-o", tmp_path / "x")
     missing = tmp_path / "missing"

@@ -1,0 +1,838 @@
+"""TensorRT's ONNX parser support per version, transcribed from onnx-tensorrt's docs/operators.md (cite URLs/commits in comments).
+
+Plain data plus a few tiny helpers, standard library only.  Used by a static
+checker that compares an ONNX graph with what TensorRT's ONNX parser accepts.
+
+Sources (everything below is transcribed, not inferred, unless marked
+"RECONSTRUCTED" or "ASSUMED"):
+
+[OPS-8.5]  onnx/onnx-tensorrt  docs/operators.md  @ 6d0ab7be324d02c7feb3a306b6fdbeae84f71ddc
+           (header: "TensorRT 8.5 supports operators up to Opset 17.")
+           https://github.com/onnx/onnx-tensorrt/blob/6d0ab7be324d02c7feb3a306b6fdbeae84f71ddc/docs/operators.md
+           NOTE: the release/8.6-GA revision of this file is NOT in the stored
+           corpus this was written from (only 8.0/8.2/8.4/8.5/9.2/10.0/10.15 revisions
+           were found).  The 8.6 data below is therefore RECONSTRUCTED as
+           "8.5 GA table + the 8.6 EA/GA entries of docs/Changelog.md".
+[HDR-8.6]  The 8.6 operators.md header, quoted verbatim in an NVIDIA forum reply:
+           https://forums.developer.nvidia.com/t/suitable-cuda-toolkit-and-cudnn-for-windows-laptop/258521
+           "TensorRT 8.6 supports operators up to Opset 17." /
+           "TensorRT supports the following ONNX data types: DOUBLE, FLOAT32, FLOAT16, INT8, and BOOL" /
+           "> Note: There is limited support for INT32, INT64, and DOUBLE types. TensorRT will
+           attempt to cast down INT64 to INT32 and DOUBLE down to FLOAT, clamping values to
+           `+-INT_MAX` or `+-FLT_MAX` if necessary."
+           (same header text also in onnx/onnx-tensorrt docs/operators.md @ 6d0ab7be for 8.5;
+           and in NVIDIA's Orin-DLA ONNX operator support doc, which links to
+           github.com/NVIDIA/Deep-Learning-Accelerator-SW: "TensorRT 8.6 supports operators up
+           to Opset 17.")
+[CL]       onnx/onnx-tensorrt docs/Changelog.md (revision whose newest entry is
+           "TensorRT 10.15 GA Release - 2026-2-2"), https://github.com/onnx/onnx-tensorrt/blob/main/docs/Changelog.md
+[OPS-9.2]  onnx/onnx-tensorrt docs/operators.md, 9.2 revision ("TensorRT 9.2 supports operators
+           up to Opset 19.", no commit id on the stored copy) - used only to cross-check the
+           8.6 reconstruction.
+[OPS-10]   onnx/onnx-tensorrt docs/operators.md, 10.15 revision (latest 10.x):
+           "TensorRT 10.15 supports operators in the inclusive range of opset 9 to opset 24."
+           The stored copy carries no commit id; upstream it is the release/10.15-GA
+           revision of https://github.com/onnx/onnx-tensorrt/blob/main/docs/operators.md
+           (10.0 revision of the same file: "TensorRT 10.0 supports operators in the inclusive
+           range of opset 9 to opset 20.")
+[OPSET-11] NVIDIA, "ONNX Opset Guide" (TensorRT 11.x):
+           https://docs.nvidia.com/deeplearning/tensorrt/latest/reference/onnx-opset-guide.html
+           "Item | TensorRT 11.x ... Maximum opset 25 ... Minimum opset (official backward
+           support) 9 and above ... Operator support list: ONNX-TensorRT operators.md"
+[REL-11]   NVIDIA/TensorRT GitHub releases v11.0 .. v11.5 and onnx/onnx-tensorrt release/11.5-GA:
+           https://github.com/NVIDIA/TensorRT/releases/tag/v11.0  "Parsers: Added support for Swish
+             operator; Added support for custom operators TRT_Attention, TRT_MoE, and TRT_KVCacheUpdate"
+           https://github.com/NVIDIA/TensorRT/releases/tag/v11.1  "Parsers: Updated TRT_Attention to support raggedness."
+           https://github.com/NVIDIA/TensorRT/releases/tag/v11.2  "Parsers: ... Added support for the DFT
+             operator and 5D GridSample operators."
+           https://github.com/NVIDIA/TensorRT/releases/tag/v11.5  "Parsers: Added support for ONNX opset 25
+             and updated the supported ONNX release to 1.22.0. ... Added support for Squeeze when axis
+             input is omitted."
+[MIG-11]   NVIDIA, "Migrating from TensorRT 10.x to 11.x":
+           https://docs.nvidia.com/deeplearning/tensorrt/latest/api/migration/tensorrt-10x-to-11x-c-api-reference.html
+           "BuilderFlag::kFP16 -> Strong typing with ModelOpt AutoCast; BuilderFlag::kINT8 -> Explicit
+           quantization with Q/DQ nodes; ... IBuilderConfig::setInt8Calibrator -> Explicit quantization"
+           https://docs.nvidia.com/deeplearning/tensorrt/11.4.0/api/migration/tensorrt-10x-to-11x.html
+           "Strongly Typed Networks Are Now Required. TensorRT 11.x removes all weak typing APIs."
+[DIMS]     NVIDIA C++ API, nvinfer1::Dims64 (10.x) / Dims32 (8.x):
+           https://docs.nvidia.com/deeplearning/tensorrt/api/c_api/classnvinfer1_1_1_dims64.html
+           "static constexpr int32_t MAX_DIMS {8}  The maximum rank (number of dimensions)
+           supported for a tensor."
+
+TensorRT 11: no stored operators.md revision for 11.x exists in the corpus.
+ASSUMED: 11 == the 10.15 table + the parser additions listed in the 11.x release notes
+([REL-11]); nothing in those notes removes an ONNX operator.  The 11.x-wide changes are
+about typing (strongly typed networks only, FP16/INT8/... builder flags and implicit INT8
+calibration removed, [MIG-11]), which do not change which op types the parser imports.
+
+Data type names are the ones the operators.md "Supported Types" column uses:
+FP32, FP16, BF16, FP8, FP4, INT4, INT8, INT32, INT64, UINT8, BOOL.  No per-op entry in
+any revision lists DOUBLE; DOUBLE is only "supported" by a down-cast to FLOAT (see
+GRAPH_DTYPES / DTYPE_NOTES).  Use ONNX_TO_DOC_DTYPE to map onnx.TensorProto names.
+"""
+
+TRT_VERSIONS = ("8.6", "10", "11")
+
+# Which documentation revision each key stands for.
+DOC_REVISION = {
+    "8.6": "RECONSTRUCTED: operators.md 8.5 GA (@6d0ab7be) + Changelog '8.6 EA'/'8.6 GA' entries",
+    "10": "operators.md 10.15 (latest 10.x)",
+    "11": "ASSUMED: operators.md 10.15 + TensorRT 11.0-11.5 parser release notes",
+}
+
+# ---------------------------------------------------------------------------
+# Operator tables
+# ---------------------------------------------------------------------------
+
+# [OPS-8.5] every row with "Supported: Y" (op types of the default ONNX domain;
+# ImageScaler, ParametricSoftplus and ScaledTanh are old experimental ONNX ops the
+# table still lists).
+_OPS_8_5_DOC = frozenset({
+    'Abs', 'Acos', 'Acosh', 'Add', 'And', 'ArgMax', 'ArgMin', 'Asin', 'Asinh', 'Atan',
+    'Atanh', 'AveragePool', 'BatchNormalization', 'Cast', 'Ceil', 'Celu', 'Clip',
+    'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'ConvTranspose', 'Cos', 'Cosh',
+    'CumSum', 'DepthToSpace', 'DequantizeLinear', 'Div', 'Dropout', 'Einsum', 'Elu',
+    'Equal', 'Erf', 'Exp', 'Expand', 'EyeLike', 'Flatten', 'Floor', 'Gather',
+    'GatherElements', 'GatherND', 'Gemm', 'GlobalAveragePool', 'GlobalLpPool',
+    'GlobalMaxPool', 'Greater', 'GreaterOrEqual', 'GridSample', 'GRU', 'HardSigmoid',
+    'HardSwish', 'Identity', 'If', 'ImageScaler', 'InstanceNormalization', 'IsNaN',
+    'LeakyRelu', 'Less', 'LessOrEqual', 'Log', 'LogSoftmax', 'Loop', 'LpNormalization',
+    'LpPool', 'LRN', 'LSTM', 'MatMul', 'Max', 'MaxPool', 'Mean',
+    'MeanVarianceNormalization', 'Min', 'Mod', 'Mul', 'Neg', 'NonMaxSuppression',
+    'NonZero', 'Not', 'OneHot', 'Or', 'Pad', 'ParametricSoftplus', 'Pow', 'PRelu',
+    'QuantizeLinear', 'RandomNormal', 'RandomNormalLike', 'RandomUniform',
+    'RandomUniformLike', 'Range', 'Reciprocal', 'ReduceL1', 'ReduceL2', 'ReduceLogSum',
+    'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd',
+    'ReduceSum', 'ReduceSumSquare', 'Relu', 'Reshape', 'Resize', 'ReverseSequence',
+    'RNN', 'RoiAlign', 'Round', 'ScaledTanh', 'Scan', 'Scatter', 'ScatterElements',
+    'ScatterND', 'Selu', 'Shape', 'Shrink', 'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Size',
+    'Slice', 'Softmax', 'Softplus', 'Softsign', 'SpaceToDepth', 'Split', 'Sqrt',
+    'Squeeze', 'Sub', 'Sum', 'Tan', 'Tanh', 'ThresholdedRelu', 'Tile', 'TopK',
+    'Transpose', 'Trilu', 'Unsqueeze', 'Upsample', 'Where', 'Xor',
+})
+
+# [OPS-8.5] rows with "Supported: N".
+_UNSUPPORTED_8_5_DOC = frozenset({
+    'Bernoulli', 'BitShift', 'BlackmanWindow', 'Compress', 'ConcatFromSequence',
+    'ConvInteger', 'Det', 'DFT', 'DynamicQuantizeLinear', 'HammingWindow',
+    'HannWindow', 'Hardmax', 'IsInf', 'LayerNormalization', 'MatMulInteger',
+    'MaxRoiPool', 'MaxUnpool', 'MelWeightMatrix', 'Multinomial',
+    'NegativeLogLikelihoodLoss', 'Optional', 'OptionalGetElement',
+    'OptionalHasElement', 'QLinearConv', 'QLinearMatMul', 'SequenceAt',
+    'SequenceConstruct', 'SequenceEmpty', 'SequenceErase', 'SequenceInsert',
+    'SequenceLength', 'SequenceMap', 'SoftmaxCrossEntropyLoss', 'SplitToSequence',
+    'STFT', 'StringNormalizer', 'TfIdfVectorizer', 'Unique',
+})
+
+# [CL] "TensorRT 8.6 EA Release - 2023-3-13 ... Added support for `GroupNormalization`,
+# `LayerNormalization`, `IsInf` operations".  (In [OPS-9.2] all three are "Y".)
+_ADDED_IN_8_6 = frozenset({"GroupNormalization", "IsInf", "LayerNormalization"})
+
+# [OPS-10] every row with "Supported: Y" in the 10.15 table.
+_OPS_10_DOC = frozenset({
+    'Abs', 'Acos', 'Acosh', 'Add', 'And', 'ArgMax', 'ArgMin', 'Asin', 'Asinh', 'Atan',
+    'Atanh', 'Attention', 'AveragePool', 'BatchNormalization', 'BlackmanWindow',
+    'Cast', 'CastLike', 'Ceil', 'Celu', 'Clip', 'Concat', 'Constant',
+    'ConstantOfShape', 'Conv', 'ConvTranspose', 'Cos', 'Cosh', 'CumSum', 'DeformConv',
+    'DepthToSpace', 'DequantizeLinear', 'Div', 'Dropout', 'Einsum', 'Elu', 'Equal',
+    'Erf', 'Exp', 'Expand', 'EyeLike', 'Flatten', 'Floor', 'Gather', 'GatherElements',
+    'GatherND', 'Gelu', 'Gemm', 'GlobalAveragePool', 'GlobalLpPool', 'GlobalMaxPool',
+    'Greater', 'GreaterOrEqual', 'GridSample', 'GroupNormalization', 'GRU',
+    'HammingWindow', 'HannWindow', 'Hardmax', 'HardSigmoid', 'HardSwish', 'Identity',
+    'If', 'ImageScaler', 'InstanceNormalization', 'IsInf', 'IsNaN',
+    'LayerNormalization', 'LeakyRelu', 'Less', 'LessOrEqual', 'Log', 'LogSoftmax',
+    'Loop', 'LpNormalization', 'LpPool', 'LRN', 'LSTM', 'MatMul', 'Max', 'MaxPool',
+    'Mean', 'MeanVarianceNormalization', 'Min', 'Mish', 'Mod', 'Mul', 'Neg',
+    'NonMaxSuppression', 'NonZero', 'Not', 'OneHot', 'Or', 'Pad', 'ParametricSoftplus',
+    'Pow', 'PRelu', 'QuantizeLinear', 'RandomNormal', 'RandomNormalLike',
+    'RandomUniform', 'RandomUniformLike', 'Range', 'Reciprocal', 'ReduceL1',
+    'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean',
+    'ReduceMin', 'ReduceProd', 'ReduceSum', 'ReduceSumSquare', 'Relu', 'Reshape',
+    'Resize', 'ReverseSequence', 'RMSNormalization', 'RNN', 'RoiAlign',
+    'RotaryEmbedding', 'Round', 'ScaledTanh', 'Scan', 'Scatter', 'ScatterElements',
+    'ScatterND', 'Selu', 'Shape', 'Shrink', 'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Size',
+    'Slice', 'Softmax', 'Softplus', 'Softsign', 'SpaceToDepth', 'Split', 'Sqrt',
+    'Squeeze', 'STFT', 'Sub', 'Sum', 'Tan', 'Tanh', 'TensorScatter', 'ThresholdedRelu',
+    'Tile', 'TopK', 'Transpose', 'Trilu', 'Unsqueeze', 'Upsample', 'Where', 'Xor',
+})
+
+# [OPS-10] rows with "Supported: N" in the 10.15 table.
+_UNSUPPORTED_10_DOC = frozenset({
+    'AffineGrid', 'Bernoulli', 'BitShift', 'BitwiseAnd', 'BitwiseNot', 'BitwiseOr',
+    'BitwiseXor', 'CenterCropPad', 'Col2Im', 'Compress', 'ConcatFromSequence',
+    'ConvInteger', 'Det', 'DFT', 'DynamicQuantizeLinear', 'ImageDecoder',
+    'MatMulInteger', 'MaxRoiPool', 'MaxUnpool', 'MelWeightMatrix', 'Multinomial',
+    'NegativeLogLikelihoodLoss', 'Optional', 'OptionalGetElement',
+    'OptionalHasElement', 'QLinearConv', 'QLinearMatMul', 'RegexFullMatch',
+    'SequenceAt', 'SequenceConstruct', 'SequenceEmpty', 'SequenceErase',
+    'SequenceInsert', 'SequenceLength', 'SequenceMap', 'SoftmaxCrossEntropyLoss',
+    'SplitToSequence', 'StringConcat', 'StringNormalizer', 'StringSplit',
+    'TfIdfVectorizer', 'Unique',
+})
+
+# [REL-11] v11.0 "Added support for Swish operator"; v11.2 "Added support for the DFT
+# operator" (DFT is "N" in the 10.15 table).  The custom ops TRT_Attention, TRT_MoE and
+# TRT_KVCacheUpdate (v11.0) are not default-domain ONNX ops and are left out.
+_ADDED_IN_11 = frozenset({"DFT", "Swish"})
+
+SUPPORTED_OPS: dict[str, frozenset[str]] = {
+    "8.6": _OPS_8_5_DOC | _ADDED_IN_8_6,  # RECONSTRUCTED, see module docstring
+    "10": _OPS_10_DOC,
+    "11": _OPS_10_DOC | _ADDED_IN_11,  # ASSUMED, see module docstring
+}
+
+# Ops the docs explicitly mark "N" (handy to tell "documented as unsupported" from
+# "not listed at all", e.g. ops newer than the table).
+DOCUMENTED_UNSUPPORTED: dict[str, frozenset[str]] = {
+    "8.6": _UNSUPPORTED_8_5_DOC - _ADDED_IN_8_6,
+    "10": _UNSUPPORTED_10_DOC,
+    "11": _UNSUPPORTED_10_DOC - _ADDED_IN_11,
+}
+
+# ---------------------------------------------------------------------------
+# Per-op data types ("Supported Types" column).  Only ops whose types the docs list.
+# ---------------------------------------------------------------------------
+
+# [OPS-8.5] column, with the one 8.6 change the Changelog states ([CL] 8.6 EA: "Added
+# support for INT32 input types for `Argmin`, `Argmax`, and `TopK`").  GroupNormalization,
+# LayerNormalization and IsInf are supported in 8.6 but their 8.6 type list is not in
+# any stored source, so they have no entry here (no dtype check for them on 8.6).
+_OP_DTYPES_8_6 = {
+    'Abs': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Acos': frozenset({'FP32', 'FP16'}),
+    'Acosh': frozenset({'FP32', 'FP16'}),
+    'Add': frozenset({'FP32', 'FP16', 'INT32'}),
+    'And': frozenset({'BOOL'}),
+    'ArgMax': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
+    'ArgMin': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
+    'Asin': frozenset({'FP32', 'FP16'}),
+    'Asinh': frozenset({'FP32', 'FP16'}),
+    'Atan': frozenset({'FP32', 'FP16'}),
+    'Atanh': frozenset({'FP32', 'FP16'}),
+    'AveragePool': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'BatchNormalization': frozenset({'FP32', 'FP16'}),
+    'Cast': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Ceil': frozenset({'FP32', 'FP16'}),
+    'Celu': frozenset({'FP32', 'FP16'}),
+    'Clip': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Concat': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Constant': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'ConstantOfShape': frozenset({'FP32'}),
+    'Conv': frozenset({'FP32', 'FP16', 'INT8'}),
+    'ConvTranspose': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Cos': frozenset({'FP32', 'FP16'}),
+    'Cosh': frozenset({'FP32', 'FP16'}),
+    'CumSum': frozenset({'FP32', 'FP16'}),
+    'DepthToSpace': frozenset({'FP32', 'FP16', 'INT32'}),
+    'DequantizeLinear': frozenset({'INT8'}),
+    'Div': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Dropout': frozenset({'FP32', 'FP16'}),
+    'Einsum': frozenset({'FP32', 'FP16'}),
+    'Elu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Equal': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Erf': frozenset({'FP32', 'FP16'}),
+    'Exp': frozenset({'FP32', 'FP16'}),
+    'Expand': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'EyeLike': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'Flatten': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'Floor': frozenset({'FP32', 'FP16'}),
+    'Gather': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'GatherElements': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'GatherND': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Gemm': frozenset({'FP32', 'FP16', 'INT8'}),
+    'GlobalAveragePool': frozenset({'FP32', 'FP16', 'INT8'}),
+    'GlobalLpPool': frozenset({'FP32', 'FP16', 'INT8'}),
+    'GlobalMaxPool': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Greater': frozenset({'FP32', 'FP16', 'INT32'}),
+    'GreaterOrEqual': frozenset({'FP32', 'FP16', 'INT32'}),
+    'GridSample': frozenset({'FP32', 'FP16'}),
+    'GRU': frozenset({'FP32', 'FP16'}),
+    'HardSigmoid': frozenset({'FP32', 'FP16', 'INT8'}),
+    'HardSwish': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Identity': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'If': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'ImageScaler': frozenset({'FP32', 'FP16'}),
+    'InstanceNormalization': frozenset({'FP32', 'FP16'}),
+    'IsNaN': frozenset({'FP32', 'FP16', 'INT32'}),
+    'LeakyRelu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Less': frozenset({'FP32', 'FP16', 'INT32'}),
+    'LessOrEqual': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Log': frozenset({'FP32', 'FP16'}),
+    'LogSoftmax': frozenset({'FP32', 'FP16'}),
+    'Loop': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'LpNormalization': frozenset({'FP32', 'FP16'}),
+    'LpPool': frozenset({'FP32', 'FP16', 'INT8'}),
+    'LRN': frozenset({'FP32', 'FP16'}),
+    'LSTM': frozenset({'FP32', 'FP16'}),
+    'MatMul': frozenset({'FP32', 'FP16'}),
+    'Max': frozenset({'FP32', 'FP16', 'INT32'}),
+    'MaxPool': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Mean': frozenset({'FP32', 'FP16', 'INT32'}),
+    'MeanVarianceNormalization': frozenset({'FP32', 'FP16'}),
+    'Min': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Mod': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Mul': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Neg': frozenset({'FP32', 'FP16', 'INT32'}),
+    'NonMaxSuppression': frozenset({'FP32', 'FP16'}),
+    'NonZero': frozenset({'FP32', 'FP16'}),
+    'Not': frozenset({'BOOL'}),
+    'OneHot': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'Or': frozenset({'BOOL'}),
+    'Pad': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'ParametricSoftplus': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Pow': frozenset({'FP32', 'FP16'}),
+    'PRelu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'QuantizeLinear': frozenset({'FP32', 'FP16'}),
+    'RandomNormal': frozenset({'FP32', 'FP16'}),
+    'RandomNormalLike': frozenset({'FP32', 'FP16'}),
+    'RandomUniform': frozenset({'FP32', 'FP16'}),
+    'RandomUniformLike': frozenset({'FP32', 'FP16'}),
+    'Range': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Reciprocal': frozenset({'FP32', 'FP16'}),
+    'ReduceL1': frozenset({'FP32', 'FP16'}),
+    'ReduceL2': frozenset({'FP32', 'FP16'}),
+    'ReduceLogSum': frozenset({'FP32', 'FP16'}),
+    'ReduceLogSumExp': frozenset({'FP32', 'FP16'}),
+    'ReduceMax': frozenset({'FP32', 'FP16'}),
+    'ReduceMean': frozenset({'FP32', 'FP16'}),
+    'ReduceMin': frozenset({'FP32', 'FP16'}),
+    'ReduceProd': frozenset({'FP32', 'FP16'}),
+    'ReduceSum': frozenset({'FP32', 'FP16'}),
+    'ReduceSumSquare': frozenset({'FP32', 'FP16'}),
+    'Relu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Reshape': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Resize': frozenset({'FP32', 'FP16'}),
+    'ReverseSequence': frozenset({'FP32', 'FP16'}),
+    'RNN': frozenset({'FP32', 'FP16'}),
+    'RoiAlign': frozenset({'FP32', 'FP16'}),
+    'Round': frozenset({'FP32', 'FP16', 'INT8'}),
+    'ScaledTanh': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Scan': frozenset({'FP32', 'FP16'}),
+    'Scatter': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'ScatterElements': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'ScatterND': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'Selu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Shape': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Shrink': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Sigmoid': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Sign': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
+    'Sin': frozenset({'FP32', 'FP16'}),
+    'Sinh': frozenset({'FP32', 'FP16'}),
+    'Size': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Slice': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Softmax': frozenset({'FP32', 'FP16'}),
+    'Softplus': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Softsign': frozenset({'FP32', 'FP16', 'INT8'}),
+    'SpaceToDepth': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Split': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'Sqrt': frozenset({'FP32', 'FP16'}),
+    'Squeeze': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Sub': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Sum': frozenset({'FP32', 'FP16', 'INT32'}),
+    'Tan': frozenset({'FP32', 'FP16'}),
+    'Tanh': frozenset({'FP32', 'FP16', 'INT8'}),
+    'ThresholdedRelu': frozenset({'FP32', 'FP16', 'INT8'}),
+    'Tile': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'TopK': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
+    'Transpose': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Trilu': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Unsqueeze': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Upsample': frozenset({'FP32', 'FP16'}),
+    'Where': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
+    'Xor': frozenset({'BOOL'}),
+}
+
+# [OPS-10] column of the 10.15 table.
+_OP_DTYPES_10 = {
+    'Abs': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Acos': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Acosh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Add': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'And': frozenset({'BOOL'}),
+    'ArgMax': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ArgMin': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Asin': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Asinh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Atan': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Atanh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Attention': frozenset({'FP32', 'FP16', 'BF16', 'FP8', 'INT8'}),
+    'AveragePool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'BatchNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'BlackmanWindow': frozenset({'FP32', 'FP16'}),
+    'Cast': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'UINT8', 'BOOL'}),
+    'CastLike': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'UINT8', 'BOOL'}),
+    'Ceil': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Celu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Clip': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Concat': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Constant': frozenset({'FP32', 'FP16', 'BF16', 'FP8', 'FP4', 'INT4', 'INT32', 'INT64', 'BOOL'}),
+    'ConstantOfShape': frozenset({'FP32', 'FP16', 'BF16', 'FP8', 'FP4', 'INT4', 'INT32', 'INT64', 'BOOL'}),
+    'Conv': frozenset({'FP32', 'FP16', 'BF16'}),
+    'ConvTranspose': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Cos': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Cosh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'CumSum': frozenset({'FP32', 'FP16', 'BF16'}),
+    'DeformConv': frozenset({'FP32', 'FP16'}),
+    'DepthToSpace': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'DequantizeLinear': frozenset({'FP8', 'FP4', 'INT4', 'INT8'}),
+    'Div': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Dropout': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Einsum': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Elu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Equal': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Erf': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Exp': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Expand': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'EyeLike': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Flatten': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Floor': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Gather': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'GatherElements': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'GatherND': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Gelu': frozenset({'FP32', 'FP16', 'BF16', 'INT8', 'INT32', 'INT64'}),
+    'Gemm': frozenset({'FP32', 'FP16', 'BF16'}),
+    'GlobalAveragePool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'GlobalLpPool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'GlobalMaxPool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Greater': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'GreaterOrEqual': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'GridSample': frozenset({'FP32', 'FP16'}),
+    'GroupNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'GRU': frozenset({'FP32', 'FP16', 'BF16'}),
+    'HammingWindow': frozenset({'FP32', 'FP16'}),
+    'HannWindow': frozenset({'FP32', 'FP16'}),
+    'Hardmax': frozenset({'FP32', 'FP16', 'BF16'}),
+    'HardSigmoid': frozenset({'FP32', 'FP16', 'BF16'}),
+    'HardSwish': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Identity': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'If': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'ImageScaler': frozenset({'FP32', 'FP16', 'BF16'}),
+    'InstanceNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'IsInf': frozenset({'FP32', 'FP16', 'BF16'}),
+    'IsNaN': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'LayerNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'LeakyRelu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Less': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'LessOrEqual': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Log': frozenset({'FP32', 'FP16', 'BF16'}),
+    'LogSoftmax': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Loop': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'LpNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'LpPool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'LRN': frozenset({'FP32', 'FP16', 'BF16'}),
+    'LSTM': frozenset({'FP32', 'FP16', 'BF16'}),
+    'MatMul': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Max': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'MaxPool': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Mean': frozenset({'FP32', 'FP16', 'BF16', 'FP8', 'INT32', 'INT64'}),
+    'MeanVarianceNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Min': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Mish': frozenset({'FP32', 'FP16'}),
+    'Mod': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Mul': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Neg': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'NonMaxSuppression': frozenset({'FP32', 'FP16'}),
+    'NonZero': frozenset({'FP32', 'FP16'}),
+    'Not': frozenset({'BOOL'}),
+    'OneHot': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Or': frozenset({'BOOL'}),
+    'Pad': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ParametricSoftplus': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Pow': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'PRelu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'QuantizeLinear': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RandomNormal': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RandomNormalLike': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RandomUniform': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RandomUniformLike': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Range': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Reciprocal': frozenset({'FP32', 'FP16', 'BF16'}),
+    'ReduceL1': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceL2': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceLogSum': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceLogSumExp': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceMax': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceMean': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceMin': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceProd': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceSum': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ReduceSumSquare': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Relu': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Reshape': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Resize': frozenset({'FP32', 'FP16', 'BF16'}),
+    'ReverseSequence': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'RMSNormalization': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RNN': frozenset({'FP32', 'FP16', 'BF16'}),
+    'RoiAlign': frozenset({'FP32', 'FP16'}),
+    'RotaryEmbedding': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Round': frozenset({'FP32', 'FP16', 'BF16'}),
+    'ScaledTanh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Scan': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Scatter': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ScatterElements': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'ScatterND': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Selu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Shape': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Shrink': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Sigmoid': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Sign': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Sin': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Sinh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Size': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Slice': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Softmax': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Softplus': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Softsign': frozenset({'FP32', 'FP16', 'BF16'}),
+    'SpaceToDepth': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Split': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Sqrt': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Squeeze': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'STFT': frozenset({'FP32'}),
+    'Sub': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Sum': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Tan': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Tanh': frozenset({'FP32', 'FP16', 'BF16'}),
+    'TensorScatter': frozenset({'FP32', 'FP16', 'BF16', 'INT32'}),
+    'ThresholdedRelu': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Tile': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'TopK': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64'}),
+    'Transpose': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Trilu': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Unsqueeze': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Upsample': frozenset({'FP32', 'FP16', 'BF16'}),
+    'Where': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'Xor': frozenset({'BOOL'}),
+}
+
+OP_DTYPES: dict[str, dict[str, frozenset[str]]] = {
+    "8.6": _OP_DTYPES_8_6,
+    "10": _OP_DTYPES_10,
+    # ASSUMED same as 10; the 11.x notes give no type list for Swish or DFT, so those two
+    # have no entry.  (11.2.1 release notes: "GridSample 3D support: Extends GridSample
+    # from 2D-only to 3D (rank-5 input) with FP32, FP16, and BF16" - i.e. BF16 for the 3D
+    # case; the 2D row of the 10.15 table lists FP32, FP16 only.)
+    "11": dict(_OP_DTYPES_10),
+}
+
+# ---------------------------------------------------------------------------
+# Graph-level data types (the operators.md header lines)
+# ---------------------------------------------------------------------------
+
+GRAPH_DTYPES: dict[str, frozenset[str]] = {
+    # [HDR-8.6] "DOUBLE, FLOAT32, FLOAT16, INT8, and BOOL" (+ limited INT32/INT64, cast down)
+    "8.6": frozenset({"DOUBLE", "FP32", "FP16", "INT8", "BOOL", "INT32", "INT64"}),
+    # [OPS-10] "DOUBLE, FLOAT32, FLOAT16, BFLOAT16, FP8, FP4, INT32, INT64, INT8, INT4, UINT8, and BOOL"
+    "10": frozenset({"DOUBLE", "FP32", "FP16", "BF16", "FP8", "FP4", "INT32", "INT64", "INT8",
+                     "INT4", "UINT8", "BOOL"}),
+    "11": frozenset({"DOUBLE", "FP32", "FP16", "BF16", "FP8", "FP4", "INT32", "INT64", "INT8",
+                     "INT4", "UINT8", "BOOL"}),  # ASSUMED same as 10
+}
+
+# True where the parser silently casts INT64 down to INT32 (values clamped to +-INT_MAX).
+# [HDR-8.6] "TensorRT will attempt to cast down INT64 to INT32"; [CL] "TensorRT 9.0 EA ...
+# Added support for INT64 data type. The ONNX parser no longer automatically casts INT64
+# to INT32."  So on 8.6 an INT64 tensor is accepted even though no per-op row says INT64.
+INT64_CAST_TO_INT32: dict[str, bool] = {"8.6": True, "10": False, "11": False}
+
+DTYPE_NOTES: dict[str, str] = {
+    "DOUBLE": "never listed for any op; the parser casts DOUBLE down to FLOAT, clamping to "
+              "+-FLT_MAX (8.6 header and 10.15 header: 'limited support for DOUBLE type')",
+    "INT64": "8.6: cast down to INT32 (clamped to +-INT_MAX); native since 9.0 EA",
+    "INT8/INT4/FP8/FP4": "10.15 header: 'treated as Quantized Types ... support is available "
+                         "only through quantization from a floating-point type with higher "
+                         "precision' (i.e. via Q/DQ)",
+    "UINT8": "10.15 header: 'UINT8 is only supported as network input or output tensor types.'",
+    "BF16": "not in the 8.6 docs at all; added in 9.0 GA ([CL] 'Added support for FP8 and BF16 datatypes.')",
+}
+
+# onnx.TensorProto.DataType name -> operators.md column name (None: not a TRT type).
+ONNX_TO_DOC_DTYPE: dict[str, str | None] = {
+    "FLOAT": "FP32",
+    "FLOAT16": "FP16",
+    "BFLOAT16": "BF16",
+    "FLOAT8E4M3FN": "FP8",
+    "FLOAT4E2M1": "FP4",
+    "INT4": "INT4",
+    "INT8": "INT8",
+    "INT32": "INT32",
+    "INT64": "INT64",
+    "UINT8": "UINT8",
+    "BOOL": "BOOL",
+    "DOUBLE": "DOUBLE",
+    "UINT16": None, "UINT32": None, "UINT64": None, "INT16": None, "UINT4": None,
+    "STRING": None, "COMPLEX64": None, "COMPLEX128": None,
+    "FLOAT8E4M3FNUZ": None, "FLOAT8E5M2": None, "FLOAT8E5M2FNUZ": None,
+}
+
+# ---------------------------------------------------------------------------
+# Opsets and local functions
+# ---------------------------------------------------------------------------
+
+MAX_OPSET: dict[str, int] = {
+    "8.6": 17,  # [HDR-8.6] "TensorRT 8.6 supports operators up to Opset 17."
+    "10": 24,   # [OPS-10] "TensorRT 10.15 supports ... opset 9 to opset 24." (10.0 said 20)
+    "11": 25,   # [OPSET-11] "Maximum opset 25"; [REL-11] v11.5 "Added support for ONNX
+                # opset 25" - so 11.0-11.4 presumably stop at 24 (not stated anywhere stored).
+}
+
+MIN_OPSET: dict[str, int] = {
+    # The 8.x operators.md gives only an upper bound.  NVIDIA's 8.x Developer Guide
+    # ("Where possible, the parser is backward compatible up to opset 7") - seen only in
+    # a translated copy (https://blog.csdn.net/weixin_42538848/article/details/135398274),
+    # not in a stored NVIDIA page.
+    "8.6": 7,
+    "10": 9,  # [OPS-10] "inclusive range of opset 9 to opset 24"
+    "11": 9,  # [OPSET-11] "Minimum opset (official backward support) 9 and above"
+}
+
+# Exact documented bounds per release, for callers that know the minor version.
+MAX_OPSET_BY_RELEASE: dict[str, int] = {
+    "8.5": 17,   # [OPS-8.5]
+    "8.6": 17,   # [HDR-8.6]
+    "9.2": 19,   # [OPS-9.2]
+    "10.0": 20,  # operators.md 10.0 revision
+    "10.15": 24, # [OPS-10]
+    "11.5": 25,  # [REL-11] / [OPSET-11]
+}
+
+# Whether the parser accepts models that use ONNX model-local functions
+# (ModelProto.functions).  [CL] "TensorRT 9.0 EA Release - 2023-8-4 ... Added support for
+# ONNX local functions when parsing ONNX models with the ONNX parser."  Later: 9.0 GA
+# "Improved support for importing ONNX Local Functions"; 10.7 "Now prioritizes using
+# plugins over local functions when a corresponding plugin is available in the registry";
+# 10.8 "Fixed the import of local functions when their input tensor names aliased one from
+# an outside scope".  The 10.15 table itself refers to them (DynamicQuantizeLinear: "can
+# be composed from ONNX operators in the form of a model local function").
+LOCAL_FUNCTIONS: dict[str, bool] = {"8.6": False, "10": True, "11": True}
+
+# ---------------------------------------------------------------------------
+# Inputs that must be initializers / build-time constants
+# ---------------------------------------------------------------------------
+# ONNX input indices: CumSum(x, axis); Dropout(data, ratio, training_mode);
+# InstanceNormalization(input, scale, B); OneHot(indices, depth, values);
+# Reduce*(data, axes) [axes is an input from opset 13 for ReduceSum, 18 for the others];
+# Slice(data, starts, ends, axes, steps); Squeeze/Unsqueeze(data, axes) [opset >= 13];
+# STFT(signal, frame_step, window, frame_length); TopK(X, K).
+# Nothing in any revision requires Split `split`, Resize `scales`/`sizes`, Pad `pads`,
+# or Slice `starts`/`ends`/`steps` to be constant.
+
+_REDUCE_OPS = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+               "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare")
+
+CONSTANT_INPUTS_BY_VERSION: dict[str, dict[str, tuple[int, ...]]] = {
+    "8.6": {  # lines of [OPS-8.5]; TopK's "`K` input must be an initializer" dropped per
+              # [CL] 8.6 EA "Added support for `TopK` operators with dynamic `K` values"
+        "CumSum": (1,),                    # "`axis` must be an initializer"
+        "InstanceNormalization": (1, 2),   # "Scales `scale` and biases `B` must be initializers."
+        "Slice": (3,),                     # "`axes` must be an initializer"
+        "Squeeze": (1,),                   # "`axes` must be an initializer"
+        "Unsqueeze": (1,),                 # "`axes` must be a constant tensor"
+    },
+    "10": {  # lines of [OPS-10]
+        "CumSum": (1,),     # "`axis` must be a build-time constant"
+        "Dropout": (2,),    # "`is_training` must be an initializer and evaluate to False."
+        "OneHot": (1,),     # "`depth` must be a build-time constant"
+        "STFT": (1, 2),     # "`frame_step` and `window` must be an initializer."
+        "Squeeze": (1,),    # "`axes` must be resolvable to a constant."
+        "Unsqueeze": (1,),  # "`axes` must be resolvable to a constant."
+        # ReduceL1 .. ReduceSumSquare: "`axes` must be an initializer"
+        **{op: (1,) for op in _REDUCE_OPS},
+    },
+}
+CONSTANT_INPUTS_BY_VERSION["11"] = dict(CONSTANT_INPUTS_BY_VERSION["10"])  # ASSUMED as 10
+
+# Union over all versions (the strictest reading).  Prefer constant_inputs(op, version).
+CONSTANT_INPUTS: dict[str, tuple[int, ...]] = {}
+for _table in CONSTANT_INPUTS_BY_VERSION.values():
+    for _op, _idx in _table.items():
+        CONSTANT_INPUTS[_op] = tuple(sorted(set(CONSTANT_INPUTS.get(_op, ())) | set(_idx)))
+del _table, _op, _idx
+
+# ---------------------------------------------------------------------------
+# Rank limits
+# ---------------------------------------------------------------------------
+
+MAX_RANK: dict[str, int] = {"8.6": 8, "10": 8, "11": 8}  # [DIMS] MAX_DIMS {8}
+
+# op -> (min_rank, max_rank) of input 0, where the docs state one.
+RANK_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
+    "8.6": {
+        "AveragePool": (4, 5),            # "2D or 3D Pooling only"
+        "MaxPool": (4, 5),                # "2D or 3D pooling only."
+        "InstanceNormalization": (3, 5),  # "Input rank must be >=3 & <=5"
+    },
+    "10": {
+        "AveragePool": (4, 5),            # "2D or 3D Pooling only."
+        "MaxPool": (4, 5),                # "2D or 3D pooling only."
+        "GridSample": (4, 4),             # "Input must be 4D input."
+        "DeformConv": (3, 4),             # "`input` must have 1D or 2D spatial dimensions."
+        "Attention": (4, 4),              # "`Q`, `K`, `V` and `attn_mask` must be 4D."
+        "TensorScatter": (4, 4),          # "`past_cache` and `update` must be 4D."
+    },
+}
+RANK_LIMITS["11"] = dict(RANK_LIMITS["10"], GridSample=(4, 5))  # [REL-11] v11.2 "5D GridSample"
+
+# ---------------------------------------------------------------------------
+# Restriction text, per version, copied from the "Restrictions" column (+ Changelog)
+# ---------------------------------------------------------------------------
+
+_RANDOM_SEED = "`seed` value is ignored by TensorRT"
+
+NOTES_BY_VERSION: dict[str, dict[str, str]] = {
+    "8.6": {
+        "AveragePool": "2D or 3D Pooling only",
+        "CumSum": "`axis` must be an initializer",
+        "DequantizeLinear": "`x_zero_point` must be zero",
+        "Einsum": "Ellipsis and diagonal operations are not supported. Broadcasting between "
+                  "inputs is not supported",
+        "GRU": "For bidirectional GRUs, activation functions must be the same for both the "
+               "forward and reverse pass",
+        "If": "Output tensors of the two conditional branches must have broadcastable shapes, "
+              "and must have different names",
+        "InstanceNormalization": "Scales `scale` and biases `B` must be initializers. Input "
+                                 "rank must be >=3 & <=5",
+        "LSTM": "For bidirectional LSTMs, activation functions must be the same for both the "
+                "forward and reverse pass",
+        "MaxPool": "2D or 3D pooling only. `Indices` output tensor unsupported",
+        "QuantizeLinear": "`y_zero_point` must be 0",
+        "RandomNormal": _RANDOM_SEED,
+        "RandomNormalLike": _RANDOM_SEED,
+        "RandomUniform": _RANDOM_SEED,
+        "RandomUniformLike": _RANDOM_SEED,
+        "Resize": "Supported resize transformation modes: `half_pixel`, `pytorch_half_pixel`, "
+                  "`tf_half_pixel_for_nn`, `asymmetric`, and `align_corners`. Supported resize "
+                  "modes: `nearest`, `linear`. Supported nearest modes: `floor`, `ceil`, "
+                  "`round_prefer_floor`, `round_prefer_ceil`",
+        "RNN": "For bidirectional RNNs, activation functions must be the same for both the "
+               "forward and reverse pass",
+        "Slice": "`axes` must be an initializer",
+        "Squeeze": "`axes` must be an initializer",
+        "Unsqueeze": "`axes` must be a constant tensor",
+        # 8.5 said "Dynamic input shapes are unsupported" (ReverseSequence) and "`K` input must
+        # be an initializer" (TopK); both lifted in 8.6 EA per [CL].
+        "TopK": "dynamic `K` supported since 8.6 EA ([CL]); INT32 input since 8.6 EA",
+        "GroupNormalization": "added in 8.6 EA ([CL]); ONNX GroupNormalization is opset 18, "
+                              "above the documented 8.6 max opset 17",
+        "LayerNormalization": "added in 8.6 EA ([CL]) (ONNX opset 17 op)",
+        "IsInf": "added in 8.6 EA ([CL])",
+    },
+    "10": {
+        "Attention": "`Q`, `K`, `V` and `attn_mask` must be 4D. `past_key`, `past_value` and "
+                     "`nonpad_kv_seqlen` inputs are unsupported. `present_key`, `present_value` "
+                     "and `qk_matmul_output` outputs are unsupported. `qk_matmul_output_mode` and "
+                     "`softcap` attributes are unsupported. (added 10.14)",
+        "AveragePool": "2D or 3D Pooling only. `dilations` must be empty or all ones",
+        "Constant": "`sparse_value`, `value_string`, and `value_strings` attributes are unsupported.",
+        "CumSum": "`axis` must be a build-time constant",
+        "DeformConv": "`input` must have 1D or 2D spatial dimensions. `pads` for the beginning "
+                      "and end along each spatial axis must be the same",
+        "DequantizeLinear": "`x_zero_point` must be zero",
+        "Dropout": "`is_training` must be an initializer and evaluate to False.",
+        "DynamicQuantizeLinear": "Not supported. TensorRT's IDynamicQuantize can be composed "
+                                 "from ONNX operators in the form of a model local function.",
+        "EyeLike": "`input` must have static dimensions",
+        "GridSample": "Input must be 4D input.",
+        "GRU": "For bidirectional GRUs, activation functions must be the same for both the "
+               "forward and reverse pass",
+        "Hardmax": "`axis` dimension of input must be a build-time constant",
+        "If": "Output tensors of the two conditional branches must have the same rank and must "
+              "have different names",
+        "LayerNormalization": "Only the first output `Y` is supported.",
+        "Loop": "Scan output length cannot be dynamic. The shape of Loop carried dependencies "
+                "must be the same across all loop iterations.",
+        "LpPool": "`dilations` must be empty or all ones",
+        "LSTM": "For bidirectional LSTMs, activation functions must be the same for both the "
+                "forward and reverse pass. `input_forget` attribute must be 0. `layout` "
+                "attribute must be 0.",
+        "MaxPool": "2D or 3D pooling only. `Indices` output tensor unsupported. `dilations` must "
+                   "be empty or all ones",
+        "OneHot": "`depth` must be a build-time constant",
+        "QuantizeLinear": "`y_zero_point` must be 0",
+        "RandomNormal": _RANDOM_SEED,
+        "RandomNormalLike": _RANDOM_SEED + " (10.11 [CL]: 'Removed restriction that inputs to "
+                            "`RandomNormalLike` and `RandomUniformLike` must be tensors')",
+        "RandomUniform": _RANDOM_SEED,
+        "RandomUniformLike": _RANDOM_SEED + " (10.11 [CL]: 'Removed restriction that inputs to "
+                             "`RandomNormalLike` and `RandomUniformLike` must be tensors')",
+        "Resize": "Supported resize transformation modes: `half_pixel`, `pytorch_half_pixel`, "
+                  "`tf_half_pixel_for_nn`, `asymmetric`, and `align_corners`. Supported resize "
+                  "modes: `nearest`, `linear`. Supported nearest modes: `floor`, `ceil`, "
+                  "`round_prefer_floor`, `round_prefer_ceil`. Supported aspect ratio policy: "
+                  "`stretch`. When `scales` is a tensor input, `axes` must be an iota vector of "
+                  "length rank(input). Antialiasing is not supported.",
+        "RNN": "For bidirectional RNNs, activation functions must be the same for both the "
+               "forward and reverse pass",
+        "RotaryEmbedding": "`position_ids` must be INT64 (added 10.15)",
+        "ScatterND": "`reduction` other than `none` is not supported",
+        "Slice": "no restriction listed; tensor (non-initializer) `axes` supported since 10.3 "
+                 "([CL] 'Added support for tensor `axes` inputs for `Slice` nodes')",
+        "Squeeze": "`axes` must be resolvable to a constant.",
+        "STFT": "`frame_step` and `window` must be an initializer. Input must be real-valued. "
+                "(added 10.5)",
+        "TensorScatter": "`past_cache` and `update` must be 4D. `axis` must be -2. (added 10.15)",
+        "TopK": "`sorted` must be 1. `K` input must be less than 3840.",
+        "Unsqueeze": "`axes` must be resolvable to a constant.",
+        **{op: "`axes` must be an initializer" for op in _REDUCE_OPS},
+    },
+}
+NOTES_BY_VERSION["11"] = dict(
+    NOTES_BY_VERSION["10"],
+    DFT="added in 11.2 ([REL-11] 'Added support for the DFT operator'; cuFFT-backed FFTPlugin)",
+    GridSample="4D input, and since 11.2 5D input ([REL-11] 'Added support for ... 5D GridSample')",
+    Squeeze="`axes` must be resolvable to a constant; since 11.5 the axes input may be omitted "
+            "([REL-11] 'Added support for Squeeze when axis input is omitted')",
+    Swish="added in 11.0 ([REL-11] 'Added support for Swish operator')",
+)
+
+# One flat op -> text map (brief's NOTES): each op's text, prefixed with the versions it
+# applies to.  Prefer NOTES_BY_VERSION[v][op] for a specific version.
+NOTES: dict[str, str] = {}
+for _op in sorted({o for t in NOTES_BY_VERSION.values() for o in t}):
+    _groups: dict[str, list[str]] = {}
+    for _v in TRT_VERSIONS:
+        _txt = NOTES_BY_VERSION[_v].get(_op)
+        if _txt is not None:
+            _groups.setdefault(_txt, []).append(_v)
+    NOTES[_op] = "; ".join(f"[{'/'.join(vs)}] {txt}" for txt, vs in _groups.items())
+del _op, _groups, _v, _txt
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def normalize_version(v: str) -> str:
+    """Map a TensorRT version string to a key of TRT_VERSIONS.
+
+    "10.3" -> "10", "10.15.1.29" -> "10", "8.6.1" -> "8.6", "11" -> "11".
+    Raises ValueError for versions without data here (e.g. "7", "8.5", "9.2", "8").
+    """
+    if not isinstance(v, str):
+        raise ValueError(f"TensorRT version must be a string, got {v!r}")
+    s = v.strip()
+    if s[:1] in ("v", "V"):
+        s = s[1:]
+    parts = s.split(".")
+    if not parts or not all(p.isdigit() or (i > 0 and p in ("x", "X")) for i, p in enumerate(parts)):
+        raise ValueError(f"unrecognised TensorRT version {v!r}")
+    major = parts[0].lstrip("0") or "0"
+    if major in ("10", "11"):
+        return major
+    if major == "8" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) == 6:
+        return "8.6"
+    raise ValueError(f"no TensorRT ONNX-parser data for version {v!r}; known: {TRT_VERSIONS}")
+
+
+def is_supported(op_type: str, version: str) -> bool:
+    """Whether the docs for `version` mark default-domain `op_type` as supported."""
+    return op_type in SUPPORTED_OPS[normalize_version(version)]
+
+
+def op_dtypes(op_type: str, version: str) -> frozenset[str] | None:
+    """Documented data types of `op_type`, or None where the docs list none."""
+    return OP_DTYPES[normalize_version(version)].get(op_type)
+
+
+def constant_inputs(op_type: str, version: str) -> tuple[int, ...]:
+    """Input indices of `op_type` that must be initializers/constants on `version`."""
+    return CONSTANT_INPUTS_BY_VERSION[normalize_version(version)].get(op_type, ())

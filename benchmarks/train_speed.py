@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
+from snndeploy.atomic import write_json
 from snndeploy.bench.training import Method, compare_epoch_time
 from snndeploy.data import load_dataset
 
@@ -42,8 +42,7 @@ def main() -> None:
     machine = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                "torch": torch.__version__}
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"machine": machine, "results": rows}, fh, indent=2)
+        write_json(args.json, {"machine": machine, "results": rows})
 
 
 if __name__ == "__main__":

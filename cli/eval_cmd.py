@@ -44,7 +44,7 @@ def eval_command(
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
     results = evaluate_checkpoint(artifact, Ts, stage, alphas, data_dir=data_dir, limit_test=limit_test,
                                   batch_size=batch_size, device=device, seed=seed, repeats=repeats)
-    console.print(accuracy_table(results, f"test accuracy, stage {stage}, mean of {repeats} noise draw(s)"))
+    console.print(accuracy_table(results, f"stage {stage}, {repeats} noise draw(s)"))
     if json_path:
         atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
         console.print(f"json: {json_path}", highlight=False)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import atomic
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .data import Dataset, iterate_batches, load_dataset
@@ -39,6 +40,13 @@ def pick_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
     return torch.device(name)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any work when the output folder cannot be written."""
+    with atomic.atomic_path(folder / ".write-test"):
+        pass
+    (folder / ".write-test").unlink(missing_ok=True)
 
 
 def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -76,6 +84,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
     """Train per ``cfg``, writing a checkpoint to ``cfg.out`` after every epoch."""
     device = pick_device(cfg.device)
     out = Path(cfg.out)
+    check_writable(out)
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
     torch.manual_seed(cfg.seed)

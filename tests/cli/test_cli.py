@@ -66,6 +66,8 @@ def test_bad_inputs(tmp_path, tiny_run):
     assert "noise range must have hi > lo" in bad("train", "--noise-range", "1,0", "-o", tmp_path / "x")
     assert "T must be >= 1" in bad("train", "--method", "bptt", "--T", 0, "-o", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+    (tmp_path / "file").write_text("not a folder")
+    assert "cannot write" in bad("train", "--epochs", 1, "-o", tmp_path / "file" / "run")
 
 
 def test_bad_checkpoints(tmp_path, tiny_run):

@@ -84,12 +84,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
     """Train per ``cfg``, writing a checkpoint to ``cfg.out`` after every epoch."""
     device = pick_device(cfg.device)
     out = Path(cfg.out)
-    check_writable(out)
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
     torch.manual_seed(cfg.seed)
     neuron = NeuronConfig(noise=cfg.noise, noise_lo=cfg.noise_lo, noise_hi=cfg.noise_hi)
     model = build_model(cfg.model, data.spec.input_shape, data.spec.num_classes, neuron).to(device)
+    check_writable(out)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0_epochs)
     history: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from snndeploy import atomic, plots
-from snndeploy.evaluate import evaluate_checkpoint, parse_values
+from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx, parse_values
 from snndeploy.neuron import parse_alpha
 
 from .common import console, json_safe, one_line_errors, table
@@ -26,9 +26,9 @@ def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
 
 @one_line_errors
 def eval_command(
-    artifact: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
+    artifact: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors) or exported .onnx."),
     T: list[str] | None = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
-    stage: int = typer.Option(3, "--stage", help="3: LIF with normalised potential (default); 2: no coupling."),
+    stage: int | None = typer.Option(None, "--stage", help="3: LIF with normalised potential (default); 2: none."),
     alpha: list[str] | None = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
     data_dir: str | None = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
@@ -40,11 +40,17 @@ def eval_command(
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
 ) -> None:
     """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
-    Ts = parse_values(T, int, "--T") or [1, 5, 10]
+    Ts = parse_values(T, int, "--T")
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
-    results = evaluate_checkpoint(artifact, Ts, stage, alphas, data_dir=data_dir, limit_test=limit_test,
-                                  batch_size=batch_size, device=device, seed=seed, repeats=repeats)
-    console.print(accuracy_table(results, f"stage {stage}, {repeats} noise draw(s)"))
+    common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
+              "seed": seed, "repeats": repeats}
+    if artifact.endswith(".onnx"):
+        results = evaluate_onnx(artifact, Ts or None, stage, alphas, **common)
+        title = f"onnxruntime, stage {results[0]['stage']}"
+    else:
+        results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, **common)
+        title = f"pytorch, stage {stage or 3}"
+    console.print(accuracy_table(results, title))
     if json_path:
         atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
         console.print(f"json: {json_path}", highlight=False)

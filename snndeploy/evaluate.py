@@ -82,7 +82,7 @@ def test_split_for(meta: dict[str, Any], data_dir: str | None = None,
     from .data import load_dataset
 
     spec = DataSpec.from_dict(meta["data"])
-    training = meta.get("training", {})
+    training = meta.get("training") or meta.get("source", {}).get("training") or {}
     data = load_dataset(spec.name, data_dir or training.get("data_dir"), limit_test=limit_test,
                         image_size=training.get("image_size"))
     if data.spec.input_shape != spec.input_shape or data.spec.num_classes != spec.num_classes:
@@ -105,3 +105,44 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
     neuron = ck.neuron
     return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
                  device=dev, seed=seed, repeats=repeats, on_result=on_result)
+
+
+def runner_accuracy(runner: Any, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0) -> float:
+    """Accuracy of any Runner on a split (fresh raw draws fed where the graph takes noise as input)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    correct = 0
+    for x, y in iterate_batches(split, spec, batch_size, shuffle=False):
+        logits = runner.infer(x.numpy(), runner.draw_noise(len(y), rng))
+        correct += int((logits.argmax(1) == y.numpy()).sum())
+    return correct / max(len(split), 1)
+
+
+def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = None, alphas: list[float] | None = None,
+                  *, data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
+                  seed: int = 0, repeats: int = 1, device: str = "cpu", on_result: Any = None) -> list[dict[str, Any]]:
+    """The accuracy row of an exported graph (its T, stage and alpha are fixed at export)."""
+    from .runners.onnxruntime import OnnxRuntimeRunner
+
+    runner = OnnxRuntimeRunner(path, device=device)
+    meta = runner.meta
+    if Ts and Ts != [meta["T"]]:
+        raise SnnDeployError(f"{path} is unrolled for T = {meta['T']}; export other T to evaluate them")
+    if stage is not None and stage != meta["stage"]:
+        raise SnnDeployError(f"{path} is a stage-{meta['stage']} graph")
+    alpha = meta.get("alpha")
+    alpha = math.inf if alpha == "inf" else alpha
+    if alphas and alphas != [alpha]:
+        raise SnnDeployError(f"{path} was exported with alpha = {alpha}; export again for another alpha")
+    if repeats < 1:
+        raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
+    split, spec = test_split_for(meta, data_dir, limit_test)
+    runner.load()
+    accs = [runner_accuracy(runner, split, spec, batch_size=batch_size, seed=seed + r) for r in range(repeats)]
+    row = {"T": meta["T"], "stage": meta["stage"], "alpha": alpha if meta["stage"] == 3 else None,
+           "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats,
+           "backend": runner.backend, "precision": runner.precision, "noise": meta.get("noise")}
+    if on_result is not None:
+        on_result(row)
+    return [row]

@@ -1,0 +1,70 @@
+"""`snndeploy export` and `snndeploy check`."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import typer
+
+from snndeploy.config import load_yaml
+from snndeploy.evaluate import parse_values
+from snndeploy.export import ExportConfig, export
+from snndeploy.export import metadata as onnx_meta
+from snndeploy.export.check import trt_check, validate
+from snndeploy.neuron import parse_alpha
+
+from .common import console, one_line_errors, table
+
+
+@one_line_errors
+def export_command(
+    checkpoint: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
+    config: Path | None = typer.Option(None, "--config", help="export preset (YAML) from export_configs/."),
+    T: list[str] | None = typer.Option(None, "--T", help="time steps to unroll; one file per T [default: 5]"),
+    stage: int | None = typer.Option(None, "--stage", help="3 (default) or 2."),
+    alpha: str | None = typer.Option(None, "--alpha", help="stage-3 alpha [default: the checkpoint's]"),
+    beta: float | None = typer.Option(None, "--beta", help="stage-3 beta [default: middle of the noise range]"),
+    noise: str | None = typer.Option(None, "--noise", help="graph (random ops), input (graph inputs), frozen."),
+    inline: bool | None = typer.Option(None, "--inline/--functions", help="standard ops only (TensorRT 8.x)."),
+    opset: int | None = typer.Option(None, "--opset", help="ONNX opset [default: 17]"),
+    batch: str | None = typer.Option(None, "--batch", help="'dynamic' (default) or a fixed batch size."),
+    fp16: bool | None = typer.Option(None, "--fp16/--fp32", help="half-precision graph."),
+    seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise."),
+    trt: str | None = typer.Option(None, "--trt", help="TensorRT version to check against [default: 10]"),
+    out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
+) -> None:
+    """Export a trained network, unrolled over T, to ONNX (custom ops as local functions)."""
+    cfg = ExportConfig.from_dict(load_yaml(config), str(config)) if config else ExportConfig()
+    Ts = parse_values(T, int, "--T")
+    changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,
+               "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
+               "seed": seed, "trt": trt, "out": out}
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    results = export(checkpoint, cfg)
+    rows = [[e.path, e.T, f"{e.path.stat().st_size / 1e6:.2f}", f"{e.seconds:.2f}",
+             "ok" if not e.findings else f"{len(e.findings)} finding(s)"] for e in results]
+    console.print(table("exported", ["file", "T", "MB", "seconds", f"TensorRT {cfg.trt} check"], rows))
+    for e in results:
+        for f in e.findings[:10]:
+            console.print(f"  {e.path.name}: {f}", highlight=False)
+
+
+@one_line_errors
+def check_command(
+    model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
+    trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.6, 10 or 11."),
+) -> None:
+    """Check a graph with ONNX's checker and against TensorRT's ONNX operator support."""
+    proto, facts = onnx_meta.load(model)
+    validate(proto)
+    findings = trt_check(proto, trt)
+    functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions) or "none (inlined)"
+    console.print(f"{model}: T={facts['T']} stage={facts['stage']} noise={facts['noise']} "
+                  f"precision={facts['precision']}; local functions: {functions}", highlight=False)
+    if not findings:
+        console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
+        return
+    console.print(table(f"TensorRT {trt}: {len(findings)} finding(s)", ["node", "op", "reason"],
+                        [[f.node, f.op_type, f.reason] for f in findings]))
+    raise typer.Exit(1)

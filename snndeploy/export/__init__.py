@@ -1,0 +1,146 @@
+"""Export: checkpoint -> ONNX (one file per T), orchestrated from a frozen config of options."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnx.inliner
+
+from .. import atomic
+from .. import checkpoint as ckpt
+from ..config import from_mapping
+from ..errors import SnnDeployError
+from ..neuron import NeuronConfig, check_alpha
+from . import metadata
+from .check import Finding, trt_check, validate
+from .graph import NOISE_MODES, GraphSpec, build_model_proto
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of `snndeploy export` (and of the YAML presets in export_configs/)."""
+
+    T: tuple[int, ...] = (5,)
+    stage: int = 3
+    alpha: float | None = None
+    beta: float | None = None
+    noise: str = "graph"
+    inline: bool = False
+    opset: int = 17
+    batch: str = "dynamic"
+    fp16: bool = False
+    seed: int = 0
+    trt: str = "10"
+    format: str = "onnx"
+    out: str = "exports"
+
+    def __post_init__(self) -> None:
+        if not self.T:
+            raise SnnDeployError("give at least one T")
+        if any(not isinstance(t, int) or t < 1 for t in self.T):
+            raise SnnDeployError(f"T must be >= 1, got {list(self.T)}")
+        if self.stage not in (2, 3):
+            raise SnnDeployError(f"stage must be 2 or 3, got {self.stage}")
+        if self.noise not in NOISE_MODES:
+            raise SnnDeployError(f"unknown noise mode '{self.noise}'; choose one of: {', '.join(NOISE_MODES)}")
+        if self.format not in FORMATS:
+            raise SnnDeployError(f"unknown format '{self.format}'; choose one of: {', '.join(FORMATS)}")
+        max_opset = onnx.defs.onnx_opset_version()
+        if not 17 <= self.opset <= max_opset:
+            raise SnnDeployError(f"opset must be between 17 and {max_opset}, got {self.opset}")
+        if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
+            raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got '{self.batch}'")
+
+    @property
+    def static_batch(self) -> int | None:
+        return None if self.batch == "dynamic" else int(self.batch)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "") -> ExportConfig:
+        """From a preset mapping; T may be a number or a list."""
+        data = dict(data)
+        if "T" in data:
+            data["T"] = tuple(data["T"]) if isinstance(data["T"], list) else (data["T"],)
+        if "batch" in data:
+            data["batch"] = str(data["batch"])
+        return from_mapping(cls, data, "export", where)
+
+
+@dataclass
+class Exported:
+    """One written artifact."""
+
+    path: Path
+    T: int
+    seconds: float
+    findings: list[Finding]
+
+
+def neuron_for(cfg: ExportConfig, base: NeuronConfig) -> NeuronConfig:
+    """The checkpoint's neuron with the export's alpha / beta."""
+    neuron = dataclasses.replace(base, alpha=base.alpha if cfg.alpha is None else cfg.alpha,
+                                 beta=base.beta if cfg.beta is None else cfg.beta)
+    check_alpha(neuron.alpha, neuron.noise_lo, neuron.noise_hi)
+    return neuron
+
+
+def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.ModelProto:
+    """Checkpoint -> validated ONNX model for one T, facts attached."""
+    neuron = neuron_for(cfg, checkpoint.neuron)
+    spec = GraphSpec(T=T, stage=cfg.stage, neuron=neuron, noise=cfg.noise, fp16=cfg.fp16,
+                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed)
+    model = build_model_proto(checkpoint.model, spec)
+    if cfg.inline:
+        model = onnx.inliner.inline_local_functions(model)
+    noise_inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+                    for i in model.graph.input if i.name != "images"}
+    meta = checkpoint.meta
+    metadata.attach(model, {
+        "model": meta["model"], "data": meta["data"], "neuron": neuron.to_dict(), "T": T, "stage": cfg.stage,
+        "alpha": "inf" if math.isinf(neuron.alpha) else neuron.alpha, "beta": neuron.beta_value,
+        "noise": cfg.noise, "noise_inputs": noise_inputs, "noise_kind": neuron.noise, "seed": cfg.seed,
+        "precision": "fp16" if cfg.fp16 else "fp32", "inline": cfg.inline, "opset": cfg.opset,
+        "batch": cfg.batch,
+        "source": {"weights_sha256": meta["weights"].get("sha256"), "training": meta.get("training")},
+    })
+    validate(model)
+    return model
+
+
+def artifact_name(model_name: str, T: int, cfg: ExportConfig) -> str:
+    """File name: model, T and the options that change the graph."""
+    parts = [model_name, f"T{T}"]
+    if cfg.stage == 2:
+        parts.append("stage2")
+    if cfg.noise != "graph":
+        parts.append(f"noise-{cfg.noise}")
+    if cfg.fp16:
+        parts.append("fp16")
+    if cfg.inline:
+        parts.append("inline")
+    return "_".join(parts) + ".onnx"
+
+
+def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
+    """Write one ONNX file atomically and run the TensorRT static check on it."""
+    t0 = time.perf_counter()
+    model = onnx_model(checkpoint, cfg, T)
+    path = Path(cfg.out) / artifact_name(checkpoint.meta["model"], T, cfg)
+    atomic.write_bytes(path, model.SerializeToString())
+    return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
+
+
+FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {"onnx": export_onnx}
+
+
+def export(checkpoint_path: str | Path, cfg: ExportConfig) -> list[Exported]:
+    """Export a checkpoint for every T in the config."""
+    checkpoint = ckpt.load(checkpoint_path)
+    return [FORMATS[cfg.format](checkpoint, cfg, T) for T in cfg.T]

@@ -1,0 +1,51 @@
+"""The checkpoint's JSON facts in an ONNX file's metadata_props, and reading them back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from ..errors import SnnDeployError
+
+KEY = "snndeploy"
+FORMAT = "snndeploy-onnx"
+VERSION = 1
+
+
+def attach(model: onnx.ModelProto, facts: dict[str, Any]) -> None:
+    """Store facts as JSON under one key, plus a few plain keys for people browsing in Netron."""
+    facts = {"format": FORMAT, "version": VERSION, **facts}
+    plain = {KEY: json.dumps(facts, allow_nan=False), "T": str(facts["T"]), "stage": str(facts["stage"]),
+             "classes": ",".join(facts["data"]["class_names"])}
+    del model.metadata_props[:]
+    for k, v in plain.items():
+        model.metadata_props.add(key=k, value=v)
+
+
+def read(model: onnx.ModelProto, where: str | Path = "model") -> dict[str, Any]:
+    """The facts of one of our graphs, or a one-line error for a foreign one."""
+    props = {p.key: p.value for p in model.metadata_props}
+    if KEY not in props:
+        raise SnnDeployError(f"{where} is not an snndeploy ONNX export (no '{KEY}' metadata)")
+    try:
+        facts = json.loads(props[KEY])
+    except json.JSONDecodeError:
+        raise SnnDeployError(f"{where}: its '{KEY}' metadata is not valid JSON") from None
+    if not isinstance(facts, dict) or facts.get("format") != FORMAT or facts.get("version") != VERSION:
+        raise SnnDeployError(f"{where}: unsupported snndeploy ONNX metadata (format/version)")
+    return facts
+
+
+def load(path: str | Path) -> tuple[onnx.ModelProto, dict[str, Any]]:
+    """Load an ONNX file and its facts, with one-line errors for missing or corrupt files."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnnDeployError(f"ONNX file not found: {path}")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf raises its own DecodeError; any failure means "not ONNX"
+        raise SnnDeployError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from None
+    return model, read(model, path)

@@ -1,0 +1,28 @@
+"""Runners for every backend behind one interface, opened from an artifact path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SnnDeployError
+from .base import Runner, TensorInfo
+
+
+def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | None = None,
+                device: str = "cpu") -> Runner:
+    """A runner for a checkpoint (folder/.json/.safetensors) or an ONNX file."""
+    p = Path(path)
+    if p.suffix == ".onnx":
+        from .onnxruntime import OnnxRuntimeRunner
+
+        return OnnxRuntimeRunner(p, device=device)
+    if p.is_dir() or p.suffix in (".json", ".safetensors"):
+        from .torch_runner import TorchRunner
+
+        return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
+    if not p.exists():
+        raise SnnDeployError(f"artifact not found: {p}")
+    raise SnnDeployError(f"unknown artifact type: {p} (expected a checkpoint or a .onnx file)")
+
+
+__all__ = ["Runner", "TensorInfo", "open_runner"]

@@ -1,0 +1,66 @@
+"""ONNX Runtime runner for our exported graphs (CPU; CUDA / TensorRT providers when installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SnnDeployError
+from ..export import metadata
+from .base import Runner
+
+PROVIDERS = {"cpu": ["CPUExecutionProvider"],
+             "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+             "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
+
+
+class OnnxRuntimeRunner(Runner):
+    """An InferenceSession over one snndeploy ONNX file."""
+
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.model, self._meta = metadata.load(self.path)
+        if device not in PROVIDERS:
+            raise SnnDeployError(f"unknown ONNX Runtime device '{device}'; choose one of: {', '.join(PROVIDERS)}")
+        self.device, self.threads = device, threads
+        self.backend = f"onnxruntime-{device}"
+        self.precision = self._meta.get("precision", "fp32")
+        self.session: Any = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self._meta
+
+    def noise_inputs(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v[1:]) for k, v in self._meta.get("noise_inputs", {}).items()}
+
+    def load(self) -> OnnxRuntimeRunner:
+        import onnxruntime as ort
+
+        missing = [p for p in PROVIDERS[self.device] if p not in ort.get_available_providers()]
+        if missing and self.device != "cpu":
+            raise SnnDeployError(f"ONNX Runtime lacks {missing[0]}; install onnxruntime-gpu (pip install "
+                                 "'snndeploy[gpu]') in place of onnxruntime")
+        options = ort.SessionOptions()
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        try:
+            self.session = ort.InferenceSession(self.model.SerializeToString(), options,
+                                                providers=PROVIDERS[self.device])
+        except Exception as exc:  # ORT raises its own exception types for invalid graphs
+            raise SnnDeployError(f"ONNX Runtime cannot load {self.path}: {str(exc).splitlines()[0]}") from None
+        self.loaded = True
+        return self
+
+    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
+        feeds = {"images": images}
+        wanted = self.noise_inputs()
+        if wanted:
+            if noise is None or set(noise) != set(wanted):
+                raise SnnDeployError(f"{self.path.name} takes its noise as inputs ({len(wanted)} tensors); "
+                                     "feed them or export with --noise graph")
+            feeds.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in noise.items()})
+        return self.session.run(["logits"], feeds)[0].astype(np.float32, copy=False)

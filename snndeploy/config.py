@@ -28,6 +28,9 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return None
         raise SnnDeployError(f"option '{name}' must not be empty")
     for opt in options:
+        if typing.get_origin(opt) is tuple and isinstance(value, (list, tuple)):
+            item = typing.get_args(opt)[0]
+            return tuple(_coerce(f"{name}[{i}]", v, item) for i, v in enumerate(value))
         if opt is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if opt is float and isinstance(value, str) and value.lower() in ("inf", "infinity"):

@@ -95,3 +95,63 @@ def test_paper_cnn_trains_offline_on_torchvision_files(tmp_path):
     r = invoke("eval", out, "--T", 2, "--json", tmp_path / "fm.json")
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "fm.json").read_text())["results"][0]["T"] == 2
+
+
+def test_export_check_eval_onnx(tmp_path, tiny_run):
+    run, out = tiny_run.path.parent, tmp_path / "ex"
+    r = invoke("export", run, "--T", "1,5", "-o", out)
+    assert r.exit_code == 0, r.output
+    assert (out / "small-cnn_T5.onnx").is_file() and (out / "small-cnn_T1.onnx").is_file()
+    r = invoke("check", out / "small-cnn_T5.onnx", "--trt", "10")
+    assert r.exit_code == 0 and "no unsupported nodes" in r.output
+    r = invoke("check", out / "small-cnn_T5.onnx", "--trt", "8.6")
+    assert r.exit_code == 1 and "--inline" in r.output
+    js = tmp_path / "onnx.json"
+    r = invoke("eval", out / "small-cnn_T5.onnx", "--json", js, "--limit-test", 200, "--repeats", 1)
+    assert r.exit_code == 0, r.output
+    (row,) = json.loads(js.read_text())["results"]
+    assert row["T"] == 5 and row["backend"] == "onnxruntime-cpu" and row["accuracy"] > 0.5
+
+
+def test_export_from_preset(tmp_path, tiny_run):
+    preset = tmp_path / "p.yaml"
+    preset.write_text(f"T: [2]\nfp16: true\nbatch: 1\nout: {tmp_path / 'pre'}\n")
+    r = invoke("export", tiny_run.path.parent, "--config", preset)
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "pre" / "small-cnn_T2_fp16.onnx").is_file()
+
+
+def test_shipped_presets_parse():
+    from pathlib import Path
+
+    from snndeploy.config import load_yaml
+    from snndeploy.export import ExportConfig
+
+    presets = sorted((Path(__file__).parents[2] / "export_configs").glob("*.yaml"))
+    assert {p.stem for p in presets} >= {"jetson-fp16", "server-fp32", "parity"}
+    for p in presets:
+        ExportConfig.from_dict(load_yaml(p), str(p))
+
+
+def test_export_bad_input(tmp_path, tiny_run):
+    run = tiny_run.path.parent
+    assert "T must be >= 1" in bad("export", run, "--T", 0, "-o", tmp_path / "x")
+    assert "checkpoint not found" in bad("export", tmp_path / "none", "-o", tmp_path / "x")
+    preset = tmp_path / "bad.yaml"
+    preset.write_text("T: 5\nprecision: fp16\n")
+    assert "unknown export option(s): precision" in bad("export", run, "--config", preset)
+    (tmp_path / "f").write_text("x")
+    assert "cannot write" in bad("export", run, "-o", tmp_path / "f" / "sub")
+    foreign = tmp_path / "foreign.onnx"
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    foreign.write_bytes(helper.make_model(g).SerializeToString())
+    assert "not an snndeploy ONNX export" in bad("eval", foreign)
+    (tmp_path / "junk.onnx").write_bytes(b"\x00garbage")
+    assert "not a readable ONNX file" in bad("eval", tmp_path / "junk.onnx")
+    r = invoke("export", run, "--T", 3, "-o", tmp_path / "ok")
+    assert "unrolled for T = 3" in bad("eval", tmp_path / "ok" / "small-cnn_T3.onnx", "--T", 5)
+    assert not (tmp_path / "x").exists()

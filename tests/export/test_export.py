@@ -53,6 +53,7 @@ def test_parity_with_fed_noise(tiny_run, tmp_path, T):
     assert (ref.argmax(1) == got.argmax(1)).mean() >= 0.999
 
 
+@pytest.mark.slow
 def test_graph_noise_accuracy_matches_pytorch(tiny_run, tmp_path):
     (path,) = [e.path for e in export(tiny_run.path, ExportConfig(T=(5,), out=str(tmp_path)))]
     torch_acc = evaluate_checkpoint(str(tiny_run.path), [5], repeats=5)[0]["accuracy"]

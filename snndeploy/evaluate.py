@@ -125,7 +125,7 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
     """The accuracy row of an exported graph (its T, stage and alpha are fixed at export)."""
     from .runners.onnxruntime import OnnxRuntimeRunner
 
-    runner = OnnxRuntimeRunner(path, device=device)
+    runner = OnnxRuntimeRunner(path, device=device, seed=seed)
     meta = runner.meta
     if Ts and Ts != [meta["T"]]:
         raise SnnDeployError(f"{path} is unrolled for T = {meta['T']}; export other T to evaluate them")

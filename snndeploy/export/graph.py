@@ -180,7 +180,8 @@ class _Exporter:
 
     def lif(self, node: LIFNode, x: _Flow) -> _Flow:
         spec, cfg, layer = self.spec, self.spec.neuron, self.lif_index[id(node)]
-        v_th, v_reset = self.b.const(cfg.v_th, "v_th"), self.b.const(cfg.v_reset, "v_reset")
+        v_th = self.b.const(cfg.v_th, "v_th")
+        v_reset = self.b.const(cfg.v_reset, "v_reset") if spec.uses_potential else None
         spikes, v = [], None
         for t, i in enumerate(self.steps(x)):
             if v is None:

@@ -19,13 +19,14 @@ PROVIDERS = {"cpu": ["CPUExecutionProvider"],
 class OnnxRuntimeRunner(Runner):
     """An InferenceSession over one snndeploy ONNX file."""
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None,
+                 seed: int | None = None) -> None:
         super().__init__()
         self.path = Path(path)
         self.model, self._meta = metadata.load(self.path)
         if device not in PROVIDERS:
             raise SnnDeployError(f"unknown ONNX Runtime device '{device}'; choose one of: {', '.join(PROVIDERS)}")
-        self.device, self.threads = device, threads
+        self.device, self.threads, self.seed = device, threads, seed
         self.backend = f"onnxruntime-{device}"
         self.precision = self._meta.get("precision", "fp32")
         self.session: Any = None
@@ -44,7 +45,11 @@ class OnnxRuntimeRunner(Runner):
         if missing and self.device != "cpu":
             raise SnnDeployError(f"ONNX Runtime lacks {missing[0]}; install onnxruntime-gpu (pip install "
                                  "'snndeploy[gpu]') in place of onnxruntime")
+        if self.seed is not None:
+            # Random ops take their generators' seeds from this global when the session is built.
+            ort.set_seed(self.seed)
         options = ort.SessionOptions()
+        options.log_severity_level = 3
         if self.threads:
             options.intra_op_num_threads = self.threads
         try:

@@ -55,7 +55,7 @@ def test_parity_with_fed_noise(tiny_run, tmp_path, T):
 
 @pytest.mark.slow
 def test_graph_noise_accuracy_matches_pytorch(tiny_run, tmp_path):
-    (path,) = [e.path for e in export(tiny_run.path, ExportConfig(T=(5,), out=str(tmp_path)))]
+    (path,) = [e.path for e in export(tiny_run.path, ExportConfig(T=(5,), noise="graph", out=str(tmp_path)))]
     torch_acc = evaluate_checkpoint(str(tiny_run.path), [5], repeats=5)[0]["accuracy"]
     ort_acc = evaluate_onnx(str(path), repeats=5)[0]["accuracy"]
     assert abs(torch_acc - ort_acc) <= 0.005, (torch_acc, ort_acc)
@@ -66,12 +66,12 @@ def custom_nodes(model):
 
 
 def test_custom_ops_and_inline(tiny_run, tmp_path):
-    graph = onnx.load(export(tiny_run.path, ExportConfig(out=str(tmp_path)))[0].path)
+    graph = onnx.load(export(tiny_run.path, ExportConfig(noise="graph", out=str(tmp_path)))[0].path)
     assert {n.op_type for n in custom_nodes(graph)} == {"Noise", "ResidualNoise", "PotentialNorm"}
     assert {f.name for f in graph.functions} == {"Noise", "ResidualNoise", "PotentialNorm"}
     body_ops = {n.op_type for f in graph.functions for n in f.node}
     assert {"RandomNormalLike", "ReduceMax", "ReduceMean"} <= body_ops
-    inlined = onnx.load(export(tiny_run.path, ExportConfig(inline=True, out=str(tmp_path)))[0].path)
+    inlined = onnx.load(export(tiny_run.path, ExportConfig(noise="graph", inline=True, out=str(tmp_path)))[0].path)
     assert not custom_nodes(inlined) and not inlined.functions
     for m in (graph, inlined):
         validate(m)

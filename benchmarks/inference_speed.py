@@ -81,7 +81,8 @@ def main() -> None:
                   f"{r['fraction_of_gemm_bound']:.0%}")
     console.print(t)
     console.print(f"export time: {', '.join(f'{k} {e.seconds:.2f} s' for k, e in exports.items())}; "
-                  f"GEMM rate {rate / 1e9:.1f} GMAC/s -> bound {rate / macs:.0f} images/s at {macs / 1e6:.1f} MMAC/image")
+                  f"GEMM rate {rate / 1e9:.1f} GMAC/s -> bound {rate / macs:.0f} images/s "
+                  f"at {macs / 1e6:.1f} MMAC/image")
 
     growth = []
     for T in (1, 5, 10):

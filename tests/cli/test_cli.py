@@ -152,6 +152,6 @@ def test_export_bad_input(tmp_path, tiny_run):
     assert "not an snndeploy ONNX export" in bad("eval", foreign)
     (tmp_path / "junk.onnx").write_bytes(b"\x00garbage")
     assert "not a readable ONNX file" in bad("eval", tmp_path / "junk.onnx")
-    r = invoke("export", run, "--T", 3, "-o", tmp_path / "ok")
+    assert invoke("export", run, "--T", 3, "-o", tmp_path / "ok").exit_code == 0
     assert "unrolled for T = 3" in bad("eval", tmp_path / "ok" / "small-cnn_T3.onnx", "--T", 5)
     assert not (tmp_path / "x").exists()

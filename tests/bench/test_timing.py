@@ -1,0 +1,35 @@
+"""Benchmark helpers: MAC counts, the runner timer, the SpikingJelly peer."""
+
+import numpy as np
+import pytest
+
+from snndeploy.bench.peers import spikingjelly_available
+from snndeploy.bench.timing import macs_per_image, time_runner
+from snndeploy.models import build_model
+from snndeploy.runners.torch_runner import TorchRunner
+
+
+def test_macs_first_layer_once_readout_once():
+    model = build_model("small-cnn", (1, 28, 28), 10)
+    stem = 32 * 28 * 28 * 9  # 1 -> 32 channels, 3x3
+    conv2 = 64 * 14 * 14 * 32 * 9
+    fc = 64 * 7 * 7 * 256
+    head = 256 * 10
+    assert macs_per_image(model, 1) == stem + conv2 + fc + head
+    assert macs_per_image(model, 5) == stem + 5 * (conv2 + fc) + head
+
+
+def test_time_runner_reports_percentiles(tiny_run):
+    r = time_runner(TorchRunner(tiny_run.path, T=2), 4, warmup=1, iters=3, min_seconds=0.0)
+    assert r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] and r["images_per_s"] > 0 and r["iters"] == 3
+
+
+@pytest.mark.skipif(not spikingjelly_available(), reason="spikingjelly not installed (pip install snndeploy[peers])")
+def test_spikingjelly_peer_matches_plain_lif(tiny_run):
+    from snndeploy.bench.peers import SpikingJellyRunner
+
+    sj = SpikingJellyRunner(tiny_run.path, T=3)
+    ours = TorchRunner(tiny_run.path, T=3)
+    ours.model.set_mode("lif")  # SpikingJelly runs plain LIF: the same maths without noise
+    x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32)
+    assert np.allclose(sj.infer(x), ours.infer(x), atol=1e-5)

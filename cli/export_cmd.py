@@ -8,10 +8,12 @@ from pathlib import Path
 import typer
 
 from snndeploy.config import load_yaml
+from snndeploy.errors import SnnDeployError
 from snndeploy.evaluate import parse_values
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
+from snndeploy.export.triton import write_engine
 from snndeploy.neuron import parse_alpha
 
 from .common import console, one_line_errors, table
@@ -32,14 +34,22 @@ def export_command(
     fp16: bool | None = typer.Option(None, "--fp16/--fp32", help="half-precision graph."),
     seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise."),
     trt: str | None = typer.Option(None, "--trt", help="TensorRT version to check against [default: 10]"),
+    fmt: str | None = typer.Option(None, "--format", help="onnx (default) or triton (a Triton model repository)."),
+    max_batch: int | None = typer.Option(None, "--max-batch", help="Triton max_batch_size [default: 64]"),
     out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
 ) -> None:
-    """Export a trained network, unrolled over T, to ONNX (custom ops as local functions)."""
+    """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
+    if checkpoint.endswith((".plan", ".engine")):
+        if (fmt or "triton") != "triton":
+            raise SnnDeployError("an engine can only be exported with --format triton")
+        folder = write_engine(out or "exports", checkpoint, max_batch)
+        console.print(f"triton model: {folder}", highlight=False)
+        return
     cfg = ExportConfig.from_dict(load_yaml(config), str(config)) if config else ExportConfig()
     Ts = parse_values(T, int, "--T")
     changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
-               "seed": seed, "trt": trt, "out": out}
+               "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     results = export(checkpoint, cfg)
     rows = [[e.path, e.T, f"{e.path.stat().st_size / 1e6:.2f}", f"{e.seconds:.2f}",

@@ -57,6 +57,8 @@ def train_command(
                        noise_hi=hi, seed=seed, device=device, limit_train=limit_train, limit_test=limit_test,
                        image_size=image_size, augment=augment, out=out)
     result = train(cfg, resume=resume, show_progress=not quiet)
+    if not result.main:
+        return
     rows = [[h["epoch"], f"{h['train_loss']:.4f}", f"{100 * h['train_acc']:.2f}", f"{100 * h['val_acc']:.2f}",
              f"{h['epoch_s']:.1f}"] for h in result.history]
     console.print(table(f"{cfg.method} training of {cfg.model} on {cfg.dataset}",

@@ -167,8 +167,13 @@ def iterate_batches(
     augment: bool = False,
     drop_last: bool = False,
     device: str | torch.device = "cpu",
+    shard: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (normalised float32 images, int64 labels) batches on device, one pass over the split."""
+    """Yield (normalised float32 images, int64 labels) batches on device, one pass over the split.
+
+    ``shard=(rank, world)`` gives each process its contiguous part of every global batch, so the
+    global batches are the same whatever the number of processes.
+    """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise SnnDeployError(f"batch_size must be a positive integer, got {batch_size!r}")
     n = len(split)
@@ -176,6 +181,9 @@ def iterate_batches(
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
+        rank, world = shard
+        if world > 1:
+            idx = idx.tensor_split(world)[rank]
         images = split.images[idx]
         if augment and spec.channels == 3:
             images = _crop_flip(images, generator)

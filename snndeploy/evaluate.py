@@ -19,16 +19,24 @@ STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 
 
 @torch.no_grad()
+def count_correct(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
+                  device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
+    """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps."""
+    was_training = model.training
+    model.eval().set_mode(mode)
+    correct = seen = 0
+    for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
+        correct += int((model(x, T).argmax(1) == y).sum())
+        seen += len(y)
+    model.train(was_training)
+    return correct, seen
+
+
 def accuracy(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
              device: str | torch.device = "cpu") -> float:
     """Fraction of ``split`` classified right with every spiking layer in ``mode`` over T steps."""
-    was_training = model.training
-    model.eval().set_mode(mode)
-    correct = 0
-    for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
-        correct += int((model(x, T).argmax(1) == y).sum())
-    model.train(was_training)
-    return correct / max(len(split), 1)
+    correct, seen = count_correct(model, split, spec, T, mode, batch_size=batch_size, device=device)
+    return correct / max(seen, 1)
 
 
 def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[Any]:

@@ -11,13 +11,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
-from . import atomic
+from . import atomic, distributed
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .data import Dataset, iterate_batches, load_dataset
 from .errors import SnnDeployError
-from .evaluate import accuracy
+from .evaluate import count_correct
 from .models import SpikingNet, build_model
 from .neuron import NeuronConfig
 from .progress import Bar
@@ -33,13 +34,14 @@ class TrainResult:
     history: list[dict[str, Any]]
     dataset: Dataset
     model: SpikingNet
+    main: bool = True  # False on the other processes of a torchrun job, which write nothing
 
 
-def pick_device(name: str) -> torch.device:
-    """The requested device, or a clear error when CUDA is absent."""
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    """The requested device (this process's GPU under torchrun), or a clear error when CUDA is absent."""
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
-    return torch.device(name)
+    return torch.device(f"cuda:{local_rank}") if name == "cuda" and local_rank else torch.device(name)
 
 
 def check_writable(folder: Path) -> None:
@@ -82,14 +84,25 @@ def _resume_config(cfg: TrainConfig, saved: dict[str, Any]) -> None:
 
 def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True, log: Any = None) -> TrainResult:
     """Train per ``cfg``, writing a checkpoint to ``cfg.out`` after every epoch."""
-    device = pick_device(cfg.device)
+    job = distributed.setup(cfg.device)
+    try:
+        return _train(cfg, job, resume=resume, show_progress=show_progress and job.main, log=log)
+    finally:
+        distributed.teardown(job)
+
+
+def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progress: bool, log: Any) -> TrainResult:
+    device = pick_device(cfg.device, job.local_rank)
+    distributed.check_batch(cfg.batch_size, job)
     out = Path(cfg.out)
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
     torch.manual_seed(cfg.seed)
     neuron = NeuronConfig(noise=cfg.noise, noise_lo=cfg.noise_lo, noise_hi=cfg.noise_hi)
     model = build_model(cfg.model, data.spec.input_shape, data.spec.num_classes, neuron).to(device)
-    check_writable(out)
+    if job.main:
+        check_writable(out)
+    net = DistributedDataParallel(model) if job.active else model
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0_epochs)
     history: list[dict[str, Any]] = []
@@ -104,14 +117,19 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
         _restore_optim(opt, loaded.train_state, info["param_groups"])
         sched.load_state_dict(info["scheduler"])
         torch.set_rng_state(loaded.train_state["rng.cpu"])
+        start = loaded.meta["train_state"]["epoch"]
         history = loaded.meta.get("history", [])
         start_epoch = info["epoch"]
         wall = history[-1]["wall_s"] if history else 0.0
         if start_epoch >= cfg.epochs:
             raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; "
                                  "raise --epochs")
+    if job.rank:  # every process draws its own noise; rank 0 keeps the single-process stream
+        torch.manual_seed(cfg.seed + 7919 * job.rank + (start if resume else 0))
     mode, T = TRAIN_MODE[cfg.method], cfg.T
-    steps = math.ceil(len(data.train) / cfg.batch_size)
+    # Several processes drop the last partial batch, so every process gets an equal share of each one.
+    drop_last = job.active
+    steps = len(data.train) // cfg.batch_size if drop_last else math.ceil(len(data.train) / cfg.batch_size)
     with Bar(enabled=show_progress) as bar:
         for epoch in range(start_epoch, cfg.epochs):
             model.train().set_mode(mode)
@@ -120,9 +138,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
             t0 = time.perf_counter()
             loss_sum, correct, seen = 0.0, 0, 0
             batches = iterate_batches(data.train, data.spec, cfg.batch_size, shuffle=True, generator=gen,
-                                      augment=cfg.augment, device=device)
+                                      augment=cfg.augment, device=device, drop_last=drop_last,
+                                      shard=(job.rank, job.world))
             for i, (x, y) in enumerate(batches):
-                logits = model(x, T)
+                logits = net(x, T)
                 loss = loss_fn(cfg.loss, logits, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -133,14 +152,20 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
                 seen += len(y)
                 bar.advance(task, f"loss {loss_sum / seen:.4f} acc {correct / seen:.3f}")
             train_s = time.perf_counter() - t0
-            val = accuracy(model, data.test, data.spec, T, mode, device=device)
+            right, total = count_correct(model, data.test, data.spec, T, mode, device=device,
+                                         shard=(job.rank, job.world))
+            loss_sum, correct, seen, right, total = distributed.all_sum([loss_sum, correct, seen, right, total],
+                                                                        job, device)
+            val = right / max(total, 1)
             wall += time.perf_counter() - t0
             row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val,
                    "lr": opt.param_groups[0]["lr"], "epoch_s": train_s, "wall_s": wall}
             history.append(row)
             bar.finish(task, f"loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} val {val:.3f} ({train_s:.1f}s)")
-            if log is not None:
+            if log is not None and job.main:
                 log(row)
+            if not job.main:
+                continue
             opt_tensors, groups = _optim_tensors(opt)
             state = {**opt_tensors, "rng.cpu": torch.get_rng_state()}
             meta = {
@@ -149,5 +174,6 @@ def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True,
                 "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()},
             }
             ckpt.save(out, model, json.loads(json.dumps(meta, default=float)), state)
+    distributed.barrier(job)
     model.eval()
-    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model)
+    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=job.main)

@@ -41,6 +41,7 @@ class ExportConfig:
     seed: int = 0
     trt: str = "10"
     format: str = "onnx"
+    max_batch: int = 64  # Triton's max_batch_size for dynamic-batch graphs
     out: str = "exports"
 
     def __post_init__(self) -> None:
@@ -57,6 +58,8 @@ class ExportConfig:
         max_opset = onnx.defs.onnx_opset_version()
         if not 17 <= self.opset <= max_opset:
             raise SnnDeployError(f"opset must be between 17 and {max_opset}, got {self.opset}")
+        if self.max_batch < 1:
+            raise SnnDeployError(f"max_batch must be >= 1, got {self.max_batch}")
         if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
             raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got '{self.batch}'")
 
@@ -139,7 +142,21 @@ def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Expor
     return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
 
 
-FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {"onnx": export_onnx}
+def export_triton(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
+    """Write a Triton model (ONNX Runtime platform) into the repository ``cfg.out``."""
+    from .triton import write_model
+
+    t0 = time.perf_counter()
+    model = onnx_model(checkpoint, cfg, T)
+    folder = write_model(cfg.out, metadata.read(model), "onnxruntime_onnx", {"model.onnx": model.SerializeToString()},
+                         max_batch=cfg.max_batch)
+    return Exported(folder / "1" / "model.onnx", T, time.perf_counter() - t0, trt_check(model, cfg.trt))
+
+
+FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {
+    "onnx": export_onnx,
+    "triton": export_triton,
+}
 
 
 def export(checkpoint_path: str | Path, cfg: ExportConfig) -> list[Exported]:

@@ -1,0 +1,69 @@
+"""Training under torchrun: two gloo processes on the CPU, rank 0 alone writes, the result loads."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch.multiprocessing as mp
+
+from snndeploy import checkpoint as ckpt
+from snndeploy.config import TrainConfig
+from snndeploy.errors import SnnDeployError
+from snndeploy.evaluate import evaluate_checkpoint
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_train_and_checkpoint_loads(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
+           "-m", "snndeploy_cli.main", "train", "--epochs", "2", "--limit-train", "1024", "--limit-test", "200",
+           "--lr", "1e-3", "-o", str(out), "-q"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.count("checkpoint:") == 1  # only rank 0 prints
+    meta = ckpt.load(out).meta
+    h = meta["history"]
+    assert h[1]["train_loss"] < h[0]["train_loss"]
+    assert h[0]["train_acc"] * 1024 == pytest.approx(round(h[0]["train_acc"] * 1024))  # counted over both ranks
+    assert evaluate_checkpoint(str(out), [5], limit_test=200)[0]["accuracy"] > 0.5
+
+
+def _worker(rank: int, port: int, root: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    from snndeploy.train import train
+
+    # Each process is told a different folder: only rank 0's may appear.
+    train(TrainConfig(epochs=1, limit_train=256, limit_test=64, out=f"{root}/rank{rank}"), show_progress=False)
+
+
+@pytest.mark.slow
+def test_only_rank_zero_writes(tmp_path):
+    mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    assert (tmp_path / "rank0" / "model.safetensors").is_file()
+    assert not (tmp_path / "rank1").exists()
+
+
+def _bad_batch_worker(rank: int, port: int, root: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    from snndeploy.train import train
+
+    try:
+        train(TrainConfig(epochs=1, batch_size=63, out=f"{root}/r{rank}"), show_progress=False)
+    except SnnDeployError as exc:
+        open(f"{root}/err{rank}", "w").write(str(exc))
+
+
+@pytest.mark.slow
+def test_batch_must_divide_over_processes(tmp_path):
+    mp.spawn(_bad_batch_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    assert "does not divide over 2 processes" in (tmp_path / "err0").read_text()

@@ -54,7 +54,7 @@ def main() -> None:
     logits = client.infer(args.model, [inp], outputs=[http.InferRequestedOutput("logits")]).as_numpy("logits")
     e = np.exp(logits - logits.max(1, keepdims=True))
     probs = e / e.sum(1, keepdims=True)
-    for path, p in zip(paths, probs):
+    for path, p in zip(paths, probs, strict=True):
         k = int(p.argmax())
         print(f"{path.name:28s} {data['class_names'][k]:>12s}  {p[k]:.3f}")
 

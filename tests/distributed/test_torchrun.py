@@ -67,3 +67,21 @@ def _bad_batch_worker(rank: int, port: int, root: str) -> None:
 def test_batch_must_divide_over_processes(tmp_path):
     mp.spawn(_bad_batch_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     assert "does not divide over 2 processes" in (tmp_path / "err0").read_text()
+
+
+def _resume_worker(rank: int, port: int, root: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    from snndeploy.train import train
+
+    train(TrainConfig(epochs=2, limit_train=256, limit_test=64, out=root), resume=True, show_progress=False)
+
+
+@pytest.mark.slow
+def test_resume_on_another_world_size(tmp_path):
+    from snndeploy.train import train
+
+    train(TrainConfig(epochs=1, limit_train=256, limit_test=64, out=str(tmp_path)), show_progress=False)
+    mp.spawn(_resume_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    meta = ckpt.load(tmp_path).meta
+    assert [h["epoch"] for h in meta["history"]] == [1, 2] and meta["train_state"]["epoch"] == 2

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from snndeploy.errors import SnnDeployError
 
-console = Console()
+# Wide enough for the benchmark table when output is piped or captured (rich defaults to 80).
+console = Console(width=None if sys.stdout.isatty() else 140)
 err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +29,7 @@ def one_line_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SnnDeployError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted", highlight=False)
@@ -52,5 +55,5 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     for i, col in enumerate(columns):
         t.add_column(col, justify="left" if i == 0 else "right")
     for row in rows:
-        t.add_row(*[str(c) for c in row])
+        t.add_row(*[escape(str(c)) for c in row])
     return t

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from .bench_cmd import bench_app
+from .deploy_cmd import build_command, infer_command, quantize_command
 from .eval_cmd import eval_command
 from .export_cmd import check_command, export_command
 from .train_cmd import train_command
@@ -14,6 +16,10 @@ app.command("train")(train_command)
 app.command("eval")(eval_command)
 app.command("export")(export_command)
 app.command("check")(check_command)
+app.command("quantize")(quantize_command)
+app.command("build")(build_command)
+app.command("infer")(infer_command)
+app.add_typer(bench_app, name="bench")
 
 
 def main() -> None:

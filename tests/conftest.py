@@ -14,6 +14,25 @@ def tiny_run(tmp_path_factory):
     return train(cfg, show_progress=False)
 
 
+@pytest.fixture
+def engine_with_sidecar(tmp_path, tiny_run):
+    """A stand-in plan file with a real sidecar (TensorRT 10.3, Orin, sm 8.7) from a real export."""
+    import onnx
+
+    from snndeploy.engine import sidecar
+    from snndeploy.export import ExportConfig, export
+    from snndeploy.export import metadata
+
+    (e,) = export(tiny_run.path, ExportConfig(out=str(tmp_path / "onnx")))
+    plan = tmp_path / "model.plan"
+    plan.write_bytes(b"not a real plan")
+    shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [64, 1, 28, 28]}}
+    sidecar.write(plan, {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "precision": "fp32",
+                         "T": 5, "shapes": shapes, "onnx_sha256": "0" * 64, "plan_sha256": "0" * 64,
+                         "facts": metadata.read(onnx.load(e.path)), "max_batch": 64})
+    return plan
+
+
 def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, seed: int = 0):
     """An untrained checkpoint of any architecture, with non-trivial BatchNorm statistics."""
     import torch

@@ -82,17 +82,11 @@ def write_model(repo: str | Path, facts: dict[str, Any], platform: str, files: d
 
 def write_engine(repo: str | Path, engine: str | Path, max_batch: int | None = None) -> Path:
     """Add a TensorRT engine (with its sidecar JSON) as a `tensorrt_plan` model, one plan per compute capability."""
+    from ..engine import sidecar
+
     engine = Path(engine)
-    sidecar = engine.with_suffix(engine.suffix + ".json")
-    if not engine.is_file():
-        raise SnnDeployError(f"engine not found: {engine}")
-    if not sidecar.is_file():
-        raise SnnDeployError(f"engine {engine} has no sidecar {sidecar.name}; build it with `snndeploy build`")
-    try:
-        side = json.loads(sidecar.read_text(encoding="utf-8"))
-        cc, facts = str(side["compute_capability"]), side["facts"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise SnnDeployError(f"{sidecar} is not an snndeploy engine sidecar") from None
+    side = sidecar.read(engine)
+    cc, facts = str(side["compute_capability"]), side["facts"]
     plan = f"model_sm{cc.replace('.', '')}.plan"
     folder = Path(repo) / model_name(facts)
     cc_files = {}

@@ -10,8 +10,12 @@ from .base import Runner, TensorInfo
 
 def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | None = None,
                 device: str = "cpu") -> Runner:
-    """A runner for a checkpoint (folder/.json/.safetensors) or an ONNX file."""
+    """A runner for a checkpoint (folder/.json/.safetensors), an ONNX file or a TensorRT engine."""
     p = Path(path)
+    if p.suffix in (".plan", ".engine"):
+        from .tensorrt import TensorRTRunner
+
+        return TensorRTRunner(p)
     if p.suffix == ".onnx":
         from .onnxruntime import OnnxRuntimeRunner
 
@@ -22,7 +26,7 @@ def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | 
         return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
     if not p.exists():
         raise SnnDeployError(f"artifact not found: {p}")
-    raise SnnDeployError(f"unknown artifact type: {p} (expected a checkpoint or a .onnx file)")
+    raise SnnDeployError(f"unknown artifact type: {p} (expected a checkpoint, a .onnx file or a .plan engine)")
 
 
 __all__ = ["Runner", "TensorInfo", "open_runner"]

@@ -39,7 +39,11 @@ class OnnxRuntimeRunner(Runner):
         return {k: tuple(v[1:]) for k, v in self._meta.get("noise_inputs", {}).items()}
 
     def load(self) -> OnnxRuntimeRunner:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise SnnDeployError("ONNX Runtime is not installed: pip install 'snndeploy[cpu]' "
+                                 "(or 'snndeploy[gpu]' for onnxruntime-gpu)") from None
 
         missing = [p for p in PROVIDERS[self.device] if p not in ort.get_available_providers()]
         if missing and self.device != "cpu":

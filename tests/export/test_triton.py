@@ -5,6 +5,7 @@ import json
 import onnx
 import pytest
 
+from snndeploy.engine import sidecar
 from snndeploy.errors import SnnDeployError
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
@@ -49,8 +50,9 @@ def test_engine_models_per_compute_capability(tiny_run, tmp_path):
     for cc in ("8.7", "9.0"):
         plan = tmp_path / f"e{cc}.plan"
         plan.write_bytes(b"plan bytes " + cc.encode())
-        (tmp_path / f"e{cc}.plan.json").write_text(json.dumps({"compute_capability": cc, "facts": facts,
-                                                                "max_batch": 32}))
+        sidecar.write(plan, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc, "precision": "fp32",
+                             "T": 5, "shapes": {}, "onnx_sha256": "x", "plan_sha256": "y", "facts": facts,
+                             "max_batch": 32})
         folder = write_engine(tmp_path / "repo", plan)
     cfg = parse(folder / "config.pbtxt")
     assert cfg.platform == "tensorrt_plan" and cfg.max_batch_size == 32

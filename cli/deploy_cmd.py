@@ -1,0 +1,79 @@
+"""`snndeploy build`, `snndeploy quantize`, `snndeploy infer`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from snndeploy import atomic
+from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
+from snndeploy.export.quantize import quantize_onnx
+from snndeploy.inputs import load_inputs
+from snndeploy.runners import open_runner
+
+from .common import console, json_safe, one_line_errors, table
+
+
+@one_line_errors
+def build_command(
+    model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (an --fp16 export) or int8 (a Q/DQ graph)."),
+    batch: str | None = typer.Option(None, "--batch", help="MIN,OPT,MAX batch of the profile [default: 1,1,64]"),
+    workspace: float = typer.Option(2.0, "--workspace", help="builder workspace in GB."),
+    timing_cache: str | None = typer.Option(None, "--timing-cache", help="read and update this timing cache."),
+    out: str | None = typer.Option(None, "--out", "-o", help="engine path [default: MODEL.plan]"),
+) -> None:
+    """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON."""
+    cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
+                      timing_cache=timing_cache, out=out)
+    engine, info = build_engine(model, cfg)
+    console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
+                  f"{info['gpu']} sm{info['compute_capability']}, built in {info['build_s']:.1f} s)", highlight=False)
+
+
+@one_line_errors
+def quantize_command(
+    model: Path = typer.Argument(..., help="fp32 ONNX file exported with --inline."),
+    calib: int = typer.Option(256, "--calib", help="calibrate on this many training images."),
+    method: str = typer.Option("entropy", "--method", help="entropy or max calibration."),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="training data, if not where it was."),
+    out: str | None = typer.Option(None, "--out", "-o", help="output path [default: MODEL_int8.onnx]"),
+) -> None:
+    """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
+    q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)
+    console.print(f"int8 graph: {q.path} ({q.qdq_nodes} Q/DQ nodes, {q.seconds:.1f} s)", highlight=False)
+
+
+@one_line_errors
+def infer_command(
+    artifact: str = typer.Argument(..., help="checkpoint, .onnx file or .plan engine."),
+    inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
+    T: int = typer.Option(5, "--T", help="time steps (checkpoints only; graphs and engines have theirs)."),
+    device: str = typer.Option("cpu", "--device"),
+    seed: int = typer.Option(0, "--seed", help="seed for noise fed to --noise input graphs."),
+    json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
+    resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
+) -> None:
+    """Predicted class and confidence for each input, preprocessed as the artifact's metadata says."""
+    runner = open_runner(artifact, T=T, device=device)
+    names, x = load_inputs(inputs, runner.spec, adapt=resize)
+    logits = np.concatenate([runner.infer(x[i:i + 256], runner.draw_noise(len(x[i:i + 256]),
+                                                                         np.random.default_rng(seed + i)))
+                             for i in range(0, len(x), 256)])
+    if runner.meta.get("training", runner.meta.get("source", {}).get("training") or {}).get("loss") == "ce":
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        probs = e / e.sum(1, keepdims=True)
+    else:  # an MSE-trained readout approximates the one-hot target: its value is the score
+        probs = np.clip(logits, 0.0, 1.0)
+    classes = runner.spec.class_names
+    preds = [{"input": n, "class": classes[int(p.argmax())], "index": int(p.argmax()),
+              "confidence": float(p.max())} for n, p in zip(names, probs, strict=True)]
+    if json_path == "-":
+        typer.echo(__import__("json").dumps({"T": runner.T, "backend": runner.backend, "predictions": preds}))
+        return
+    console.print(table(f"{runner.backend}, T={runner.T}", ["input", "class", "confidence"],
+                        [[p["input"], p["class"], f"{p['confidence']:.3f}"] for p in preds]))
+    if json_path:
+        atomic.write_json(json_path, json_safe({"T": runner.T, "backend": runner.backend, "predictions": preds}))

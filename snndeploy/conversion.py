@@ -1,0 +1,163 @@
+"""ANN-to-SNN conversion, the baseline of the paper's Table 2.
+
+A network trained with ``--method ann`` (every LIFNode in mode 'ann', i.e. ReLU) becomes a rate-coded
+SNN of integrate-and-fire neurons with reset by subtraction. Each layer's threshold is the 99.9th
+percentile of its positive ReLU activations on a few training images (data-based threshold balancing,
+Diehl et al. 2015; Rueckauer et al. 2017). A spike carries the layer's threshold as its amplitude, so
+the weights stay as trained; this is the same network as Rueckauer's weight normalisation with unit
+thresholds. The input current (the image through the first layer) is identical at every step, as in
+our direct encoding, and the readout is the head averaged over T.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+from .data import DataSpec, Split, iterate_batches
+from .errors import SnnDeployError
+from .models import LIFNode, SpikingNet
+from .stepwise import accuracy_by_T
+
+CONVERSION_TS = (8, 16, 32, 64, 128, 256, 512)
+
+
+class IFNode(nn.Module):
+    """Integrate-and-fire neurons, reset by subtraction, spikes of amplitude ``threshold``: [T, B, ...] in and out.
+
+    With ``carry`` set, the membrane potential is kept between calls (for running long T in chunks);
+    otherwise every call starts from V = 0, as a fresh network does.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__()
+        if not (threshold > 0 and math.isfinite(threshold)):
+            raise SnnDeployError(f"IF threshold must be a positive number, got {threshold}")
+        self.register_buffer("threshold", torch.tensor(float(threshold)))
+        self.carry = False
+        self.v: torch.Tensor | None = None
+
+    def extra_repr(self) -> str:
+        return f"threshold={float(self.threshold):.4g}"
+
+    def reset(self) -> None:
+        """Forget the carried membrane potential."""
+        self.v = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        th = self.threshold.to(x.dtype)
+        v = self.v if self.carry and self.v is not None else torch.zeros_like(x[0], memory_format=torch.contiguous_format)
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+        for t in range(x.shape[0]):  # in place: fresh tensors per step cost twice the time on the CPU
+            v.add_(x[t])
+            spike = torch.mul(v >= th, th, out=out[t])
+            v.sub_(spike)
+        if self.carry:
+            self.v = v
+        return out
+
+
+def _percentile(values: torch.Tensor, q: float) -> float:
+    """Nearest-rank q-th percentile of a 1-D tensor (no size limit, unlike torch.quantile)."""
+    k = max(1, math.ceil(q / 100 * values.numel()))
+    return float(values.kthvalue(k).values)
+
+
+@torch.no_grad()
+def calibrate(model: SpikingNet, split: Split, spec: DataSpec, *, images: int = 512, percentile: float = 99.9,
+              batch_size: int = 256, device: str | torch.device = "cpu", max_values: int = 1 << 24,
+              seed: int = 0) -> list[float]:
+    """Per-layer thresholds: the ``percentile`` of each ReLU layer's positive activations on the first ``images``.
+
+    A layer with more than ``max_values`` positive activations in all is subsampled uniformly at
+    random (per batch, with a fixed seed); a layer that never fires gets threshold 1.
+    """
+    nodes = model.lif_nodes()
+    if not nodes:
+        raise SnnDeployError("the model has no spiking layers to convert")
+    if images < 1:
+        raise SnnDeployError(f"calibration needs at least 1 image, got {images}")
+    if not 0 < percentile <= 100:
+        raise SnnDeployError(f"percentile must be in (0, 100], got {percentile}")
+    n = min(images, len(split))
+    subset = Split(split.images[:n], split.labels[:n])
+    per_batch = max(1, max_values // math.ceil(n / batch_size))
+    gen = torch.Generator().manual_seed(seed)
+    kept: list[list[torch.Tensor]] = [[] for _ in nodes]
+
+    def hook(index: int):
+        def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            pos = out[out > 0].float().cpu()
+            if pos.numel() > per_batch:
+                pos = pos[torch.randperm(pos.numel(), generator=gen)[:per_batch]]
+            kept[index].append(pos)
+        return record
+
+    was_training, modes = model.training, [node.mode for node in nodes]
+    model.eval().set_mode("ann")
+    handles = [node.register_forward_hook(hook(i)) for i, node in enumerate(nodes)]
+    try:
+        for x, _ in iterate_batches(subset, spec, batch_size, shuffle=False, device=device):
+            model(x, 1)
+    finally:
+        for h in handles:
+            h.remove()
+        for node, mode in zip(nodes, modes, strict=True):
+            node.mode = mode
+        model.train(was_training)
+    out = []
+    for values in kept:
+        flat = torch.cat(values)
+        out.append(_percentile(flat, percentile) if flat.numel() else 1.0)
+    return out
+
+
+def convert(model: SpikingNet, thresholds: list[float]) -> SpikingNet:
+    """A copy of ``model`` with every LIFNode (ResNet blocks included) replaced by an IFNode."""
+    nodes = model.lif_nodes()
+    if len(thresholds) != len(nodes):
+        raise SnnDeployError(f"{len(thresholds)} thresholds for {len(nodes)} spiking layers")
+    net = copy.deepcopy(model).eval()
+    by_node = {id(node): th for node, th in zip(net.lif_nodes(), thresholds, strict=True)}
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, LIFNode):
+                setattr(parent, name, IFNode(by_node[id(child)]))
+    return net
+
+
+def chunked_readouts(model: SpikingNet, x: torch.Tensor, T: int, chunk: int = 64) -> Iterator[torch.Tensor]:
+    """Per-step readouts of a converted network over T steps, ``chunk`` steps at a time (bounded memory)."""
+    nodes = [m for m in model.modules() if isinstance(m, IFNode)]
+    for node in nodes:
+        node.carry = True
+        node.reset()
+    try:
+        current = model.stem(x)
+        for start in range(0, T, chunk):
+            steps = min(chunk, T - start)
+            h = model.body(current.unsqueeze(0).expand(steps, *current.shape))
+            yield model.head(h.flatten(2))
+    finally:
+        for node in nodes:
+            node.carry = False
+            node.reset()
+
+
+def conversion_accuracy(snn: SpikingNet, split: Split, spec: DataSpec, T_max: int = CONVERSION_TS[-1], *,
+                        chunk: int = 64, batch_size: int = 16,
+                        device: str | torch.device = "cpu") -> list[float]:
+    """Accuracy of a converted network at every T = 1..T_max (index T - 1), from one chunked run."""
+    if chunk < 1:
+        raise SnnDeployError(f"chunk must be >= 1, got {chunk}")
+    return accuracy_by_T(snn, split, spec, T_max, batch_size=batch_size, device=device,
+                         steps=lambda m, x, T: chunked_readouts(m, x, T, chunk))
+
+
+def first_T_reaching(accuracies: list[float], target: float) -> int | None:
+    """The smallest T whose accuracy is at least ``target`` (accuracies indexed by T - 1), or None."""
+    return next((i + 1 for i, acc in enumerate(accuracies) if acc >= target), None)

@@ -1,0 +1,1 @@
+"""TensorRT engines: ONNX -> plan + sidecar JSON (built through Polygraphy's loaders)."""

@@ -1,0 +1,72 @@
+"""INT8: a Q/DQ ONNX graph from NVIDIA ModelOpt's ONNX post-training quantization, calibrated on
+training images; one graph serves ONNX Runtime and TensorRT 10/11 (strongly typed)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+
+from .. import atomic
+from ..data import iterate_batches, load_dataset
+from ..errors import SnnDeployError
+from . import metadata
+
+
+@dataclass
+class Quantized:
+    """The written Q/DQ graph."""
+
+    path: Path
+    qdq_nodes: int
+    seconds: float
+
+
+def _modelopt_quantize():
+    try:
+        from modelopt.onnx.quantization import quantize
+    except ImportError as exc:
+        raise SnnDeployError("INT8 needs NVIDIA ModelOpt: pip install 'snndeploy[int8]' "
+                             f"(missing: {getattr(exc, 'name', None) or exc})") from None
+    return quantize
+
+
+def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = None, *,
+                  method: str = "entropy", data_dir: str | None = None) -> Quantized:
+    """Quantize one of our fp32 graphs (standard ops; export with --inline) to INT8 Q/DQ."""
+    path = Path(path)
+    model, facts = metadata.load(path)
+    if calib < 1:
+        raise SnnDeployError(f"--calib must be >= 1, got {calib}")
+    if facts.get("precision") != "fp32":
+        raise SnnDeployError(f"{path} is {facts.get('precision')}; quantize an fp32 graph")
+    if model.functions:
+        raise SnnDeployError(f"{path} has local functions; export it with --inline before quantizing")
+    if facts.get("noise") == "input":
+        raise SnnDeployError(f"{path} takes its noise as inputs; quantize a --noise frozen or graph export")
+    if method not in ("entropy", "max"):
+        raise SnnDeployError(f"calibration method must be entropy or max, got '{method}'")
+    quantize = _modelopt_quantize()
+    data = load_dataset(facts["data"]["name"], data_dir or facts.get("source", {}).get("training", {}).get("data_dir"),
+                        limit_train=calib)
+    images = next(iterate_batches(data.train, data.spec, calib, shuffle=False))[0].numpy()
+    target = Path(out) if out else path.with_name(path.stem + "_int8.onnx")
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "int8.onnx"
+        # ModelOpt prints calibration progress; the CLI shows its own summary instead.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            quantize(str(path), quantize_mode="int8", calibration_data={"images": images}, calibration_method=method,
+                     calibration_eps=["cpu"], high_precision_dtype="fp32", output_path=str(raw), log_level="ERROR")
+        q = onnx.load(str(raw))
+    facts = {**facts, "precision": "int8", "calibration": {"images": len(images), "method": method,
+                                                          "source_onnx": path.name}}
+    metadata.attach(q, facts)
+    atomic.write_bytes(target, q.SerializeToString())
+    qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in q.graph.node)
+    return Quantized(target, qdq, time.perf_counter() - t0)

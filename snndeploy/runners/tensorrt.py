@@ -1,0 +1,54 @@
+"""TensorRT runner: a plan plus its sidecar, run through Polygraphy's TrtRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine import sidecar
+from ..engine.build import _tensorrt, gpu_info
+from ..errors import SnnDeployError
+from .base import Runner
+
+
+class TensorRTRunner(Runner):
+    """Runs an engine built by `snndeploy build` on this machine's GPU."""
+
+    backend = "tensorrt"
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.info = sidecar.read(self.path)  # checked before anything needs TensorRT
+        self.precision = self.info["precision"]
+        self._runner: Any = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {**self.info["facts"], "precision": self.precision}
+
+    def noise_inputs(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(v[1:]) for k, v in self.info["facts"].get("noise_inputs", {}).items()}
+
+    def load(self) -> TensorRTRunner:
+        trt = _tensorrt()
+        _, cc = gpu_info()
+        sidecar.check_compatible(self.info, trt.__version__, cc, str(self.path))
+        from polygraphy.backend.trt import EngineFromBytes, TrtRunner
+
+        self._runner = TrtRunner(EngineFromBytes(self.path.read_bytes()))
+        self._runner.activate()
+        self.loaded = True
+        return self
+
+    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
+        limit = self.info["shapes"]["images"]["max"][0]
+        if len(images) > limit:
+            raise SnnDeployError(f"batch {len(images)} exceeds the engine's maximum of {limit}")
+        feeds = {"images": images, **(noise or {})}
+        return np.asarray(self._runner.infer(feeds)["logits"], dtype=np.float32)
+
+    def synchronize(self) -> None:
+        """TrtRunner.infer copies outputs to the host, which waits for the stream; nothing more to do."""

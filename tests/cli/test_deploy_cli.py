@@ -1,0 +1,117 @@
+"""infer, bench, quantize and build through the CLI, and their one-line errors."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from snndeploy_cli.main import app
+
+runner = CliRunner()
+IMAGES = Path(__file__).parents[2] / "samples" / "images"
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def bad(*args):
+    r = invoke(*args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    return r.output
+
+
+def test_infer_sample_images(tiny_run, tmp_path):
+    r = invoke("infer", tiny_run.path.parent, IMAGES, "--json", tmp_path / "p.json")
+    assert r.exit_code == 0, r.output
+    preds = json.loads((tmp_path / "p.json").read_text())["predictions"]
+    assert len(preds) == 10
+    right = sum(Path(p["input"]).name.startswith(f"digit{p['class']}_") for p in preds)
+    assert right >= 9, preds
+
+
+def test_infer_arrays_and_onnx(tiny_run, tmp_path):
+    x = np.stack([np.asarray(Image.open(p)) for p in sorted(IMAGES.glob("*.png"))[:3]])  # uint8 [3, 28, 28]
+    np.save(tmp_path / "x.npy", x)
+    np.savez(tmp_path / "x.npz", a=x[:2], b=x[2:].astype(np.float32) / 255)
+    assert invoke("export", tiny_run.path.parent, "--T", 3, "-o", tmp_path / "ex").exit_code == 0
+    r = invoke("infer", tmp_path / "ex" / "small-cnn_T3.onnx", tmp_path / "x.npy", tmp_path / "x.npz",
+               "--json", "-")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["T"] == 3 and out["backend"] == "onnxruntime-cpu" and len(out["predictions"]) == 6
+
+
+def test_infer_bad_inputs(tiny_run, tmp_path):
+    run = tiny_run.path.parent
+    nan = np.zeros((1, 1, 28, 28), np.float32)
+    nan[0, 0, 3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    assert "NaN" in bad("infer", run, tmp_path / "nan.npy")
+    np.save(tmp_path / "shape.npy", np.zeros((2, 3, 28, 28), np.uint8))
+    assert "expected images of shape [N, 1, 28, 28]" in bad("infer", run, tmp_path / "shape.npy")
+    Image.new("L", (32, 32)).save(tmp_path / "big.png")
+    assert "pass --resize" in bad("infer", run, tmp_path / "big.png")
+    assert invoke("infer", run, tmp_path / "big.png", "--resize").exit_code == 0
+    Image.new("RGB", (28, 28)).save(tmp_path / "rgb.png")
+    assert "3 channel(s)" in bad("infer", run, tmp_path / "rgb.png")
+    (tmp_path / "fake.png").write_text("not an image")
+    assert "not a readable image" in bad("infer", run, tmp_path / "fake.png")
+    assert "input not found" in bad("infer", run, tmp_path / "missing.png")
+    (tmp_path / "e.plan").write_bytes(b"x")
+    assert "has no sidecar" in bad("infer", tmp_path / "e.plan", IMAGES)
+
+
+def test_bench_small(tiny_run, tmp_path):
+    r = invoke("bench", tiny_run.path.parent, "--T", "1,2", "--batch", 1, "--batch", 4, "--limit-test", 100,
+               "--iters", 2, "--json", tmp_path / "b.json", "--md", tmp_path / "b.md", "--csv", tmp_path / "b.csv",
+               "--plot", tmp_path / "b.png", "--work", tmp_path / "work")
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "b.json").read_text())["results"]
+    keys = {"backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb"}
+    assert len(rows) == 8 and all(keys <= set(r) for r in rows)
+    assert {(r["backend"], r["T"], r["batch"]) for r in rows} == {
+        (b, t, n) for b in ("pytorch-cpu", "onnxruntime-cpu") for t in (1, 2) for n in (1, 4)}
+    assert all(0 < r["accuracy"] <= 1 and r["p50_ms"] <= r["p99_ms"] for r in rows)
+    assert (tmp_path / "b.md").read_text().count("\n|") == 10 and (tmp_path / "b.png").stat().st_size > 1000
+    assert "bench train" not in r.output
+
+
+def test_bench_bad_input(tiny_run, tmp_path):
+    assert "unknown backend" in bad("bench", tiny_run.path.parent, "--backend", "tvm")
+    assert "T must be >= 1" in bad("bench", tiny_run.path.parent, "--T", 0)
+    assert "ONNX file not found" in bad("bench", tmp_path / "nothing.onnx", "--work", tmp_path / "w")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("modelopt") is None, reason="needs NVIDIA ModelOpt (snndeploy[int8])")
+def test_quantize_int8_keeps_accuracy(tiny_run, tmp_path):
+    assert invoke("export", tiny_run.path.parent, "--inline", "-o", tmp_path).exit_code == 0
+    fp32 = tmp_path / "small-cnn_T5_inline.onnx"
+    r = invoke("quantize", fp32, "--calib", 128)
+    assert r.exit_code == 0, r.output
+    int8 = tmp_path / "small-cnn_T5_inline_int8.onnx"
+    acc = {}
+    for name, path in (("fp32", fp32), ("int8", int8)):
+        js = tmp_path / f"{name}.json"
+        assert invoke("eval", path, "--json", js, "--repeats", 1).exit_code == 0
+        acc[name] = json.loads(js.read_text())["results"][0]
+    assert acc["int8"]["precision"] == "int8"
+    assert acc["fp32"]["accuracy"] - acc["int8"]["accuracy"] <= 0.01
+    assert invoke("export", tiny_run.path.parent, "-o", tmp_path / "fn").exit_code == 0
+    assert "export it with --inline" in bad("quantize", tmp_path / "fn" / "small-cnn_T5.onnx")
+    assert "--calib must be >= 1" in bad("quantize", fp32, "--calib", 0)
+
+
+def test_build_without_tensorrt(tiny_run, tmp_path):
+    if importlib.util.find_spec("tensorrt") is not None:
+        pytest.skip("TensorRT is installed here")
+    assert invoke("export", tiny_run.path.parent, "-o", tmp_path).exit_code == 0
+    out = bad("build", tmp_path / "small-cnn_T5.onnx")
+    assert "TensorRT is not installed" in out and "snndeploy[gpu]" in out
+    assert "export with --fp16" in bad("build", tmp_path / "small-cnn_T5.onnx", "--precision", "fp16")
+    assert "MIN,OPT,MAX" in bad("build", tmp_path / "small-cnn_T5.onnx", "--batch", "1,2")

@@ -1,0 +1,95 @@
+"""Engine building: argument handling, profiles, precision rules and sidecars, tested without TensorRT;
+the real build runs only where TensorRT and a GPU are present."""
+
+import importlib.util
+import json
+
+import pytest
+
+from snndeploy.engine import sidecar
+from snndeploy.engine.build import BuildConfig, build_engine, check_precision, parse_batch, plan_shapes
+from snndeploy.errors import SnnDeployError
+
+HAVE_TRT = importlib.util.find_spec("tensorrt") is not None
+FACTS = {"data": {"channels": 1, "height": 28, "width": 28}, "batch": "dynamic", "precision": "fp32",
+         "noise_inputs": {"noise.0.0": ["batch", 32, 28, 28]}}
+
+
+def test_config_and_batch_parsing():
+    assert parse_batch("1,8,64") == (1, 8, 64) and parse_batch(None) is None
+    for bad in ("1,8", "a,b,c"):
+        with pytest.raises(SnnDeployError, match="MIN,OPT,MAX"):
+            parse_batch(bad)
+    with pytest.raises(SnnDeployError, match="1 <= MIN <= OPT <= MAX"):
+        BuildConfig(batch=(8, 4, 64))
+    with pytest.raises(SnnDeployError, match="precision must be one of"):
+        BuildConfig(precision="int4")
+    with pytest.raises(SnnDeployError, match="workspace"):
+        BuildConfig(workspace_gb=0)
+
+
+def test_profile_shapes_cover_every_input():
+    shapes = plan_shapes(FACTS, BuildConfig(batch=(1, 8, 64)))
+    assert shapes["images"] == {"min": [1, 1, 28, 28], "opt": [8, 1, 28, 28], "max": [64, 1, 28, 28]}
+    assert shapes["noise.0.0"]["max"] == [64, 32, 28, 28]
+    fixed = {**FACTS, "batch": "4"}
+    assert plan_shapes(fixed, BuildConfig())["images"]["min"] == [4, 1, 28, 28]
+    with pytest.raises(SnnDeployError, match="fixed batch of 4"):
+        plan_shapes(fixed, BuildConfig(batch=(1, 4, 8)))
+
+
+def test_precision_must_come_from_the_graph(tmp_path):
+    check_precision(FACTS, "fp32", tmp_path / "m.onnx")
+    with pytest.raises(SnnDeployError, match="export with --fp16"):
+        check_precision(FACTS, "fp16", tmp_path / "m.onnx")
+    with pytest.raises(SnnDeployError, match="snndeploy quantize"):
+        check_precision(FACTS, "int8", tmp_path / "m.onnx")
+
+
+def test_sidecar_roundtrip_and_compatibility(engine_with_sidecar):
+    info = sidecar.read(engine_with_sidecar)
+    sidecar.check_compatible(info, "10.3.1", "8.7")
+    with pytest.raises(SnnDeployError, match="built with TensorRT 10.3.0, this machine has 11.0"):
+        sidecar.check_compatible(info, "11.0.0", "8.7")
+    with pytest.raises(SnnDeployError, match="built for Orin .* this GPU has compute capability 9.0"):
+        sidecar.check_compatible(info, "10.3.0", "9.0")
+
+
+def test_sidecar_errors(tmp_path):
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(b"plan")
+    with pytest.raises(SnnDeployError, match="has no sidecar"):
+        sidecar.read(plan)
+    sidecar.path_for(plan).write_text("{not json")
+    with pytest.raises(SnnDeployError, match="not valid JSON"):
+        sidecar.read(plan)
+    sidecar.path_for(plan).write_text(json.dumps({"format": "other"}))
+    with pytest.raises(SnnDeployError, match="not an snndeploy engine sidecar"):
+        sidecar.read(plan)
+
+
+@pytest.mark.skipif(HAVE_TRT, reason="TensorRT is installed here")
+def test_build_names_what_is_missing(tiny_run, tmp_path):
+    from snndeploy.export import ExportConfig, export
+
+    (e,) = export(tiny_run.path, ExportConfig(out=str(tmp_path)))
+    with pytest.raises(SnnDeployError, match=r"TensorRT is not installed: pip install 'snndeploy\[gpu\]'"):
+        build_engine(e.path, BuildConfig())
+    assert not list(tmp_path.glob("*.plan"))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not HAVE_TRT, reason="needs TensorRT and an NVIDIA GPU (pip install 'snndeploy[gpu]')")
+def test_real_build_and_run(tiny_run, tmp_path):
+    import numpy as np
+
+    from snndeploy.export import ExportConfig, export
+    from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
+    from snndeploy.runners.tensorrt import TensorRTRunner
+
+    (e,) = export(tiny_run.path, ExportConfig(T=(5,), noise="input", out=str(tmp_path)))
+    engine, info = build_engine(e.path, BuildConfig(batch=(1, 8, 16)))
+    trt_runner, ort_runner = TensorRTRunner(engine).load(), OnnxRuntimeRunner(e.path).load()
+    x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
+    noise = ort_runner.draw_noise(8, np.random.default_rng(0))
+    assert (trt_runner.infer(x, noise).argmax(1) == ort_runner.infer(x, noise).argmax(1)).mean() >= 0.99

@@ -1,0 +1,65 @@
+"""Every CPU runner on the trained sample model, agreeing when fed the same noise; input checks."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from snndeploy.errors import SnnDeployError
+from snndeploy.export import ExportConfig, export
+from snndeploy.runners import open_runner
+from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
+from snndeploy.runners.tensorrt import TensorRTRunner
+from snndeploy.runners.torch_runner import TorchRunner
+
+
+@pytest.fixture(scope="module")
+def parity_graph(tiny_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("parity")
+    return export(tiny_run.path, ExportConfig(T=(4,), noise="input", inline=True, out=str(out)))[0].path
+
+
+def test_runners_agree_on_fed_noise(tiny_run, parity_graph):
+    ort_runner = OnnxRuntimeRunner(parity_graph).load()
+    torch_runner = open_runner(tiny_run.path, T=4)
+    assert isinstance(torch_runner, TorchRunner) and ort_runner.T == torch_runner.T == 4
+    x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
+    noise = ort_runner.draw_noise(8, np.random.default_rng(1))
+    assert np.allclose(torch_runner.infer(x, noise), ort_runner.infer(x, noise), atol=1e-4)
+    assert torch_runner.spec == ort_runner.spec
+
+
+def test_input_checks(tiny_run):
+    runner = TorchRunner(tiny_run.path, T=1)
+    with pytest.raises(SnnDeployError, match=r"shape \[B, 1, 28, 28\]"):
+        runner.infer(np.zeros((2, 3, 28, 28), np.float32))
+    with pytest.raises(SnnDeployError, match="float32"):
+        runner.infer(np.zeros((2, 1, 28, 28), np.float64))
+    bad = np.zeros((2, 1, 28, 28), np.float32)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(SnnDeployError, match="NaN"):
+        runner.infer(bad)
+
+
+def test_noise_input_graph_needs_noise(parity_graph):
+    runner = OnnxRuntimeRunner(parity_graph).load()
+    with pytest.raises(SnnDeployError, match="takes its noise as inputs"):
+        runner.infer(np.zeros((1, 1, 28, 28), np.float32))
+
+
+def test_open_runner_errors(tmp_path):
+    with pytest.raises(SnnDeployError, match="artifact not found"):
+        open_runner(tmp_path / "missing.bin")
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(SnnDeployError, match="unknown artifact type"):
+        open_runner(tmp_path / "x.txt")
+    with pytest.raises(SnnDeployError, match="engine not found"):
+        open_runner(tmp_path / "missing.plan")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="TensorRT is installed here")
+def test_tensorrt_runner_without_tensorrt(tmp_path, engine_with_sidecar):
+    runner = TensorRTRunner(engine_with_sidecar)  # the sidecar is read and checked without TensorRT
+    assert runner.T == 5 and runner.precision == "fp32"
+    with pytest.raises(SnnDeployError, match=r"TensorRT is not installed: pip install 'snndeploy\[gpu\]'"):
+        runner.load()

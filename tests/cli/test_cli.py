@@ -2,14 +2,7 @@
 
 import json
 
-from snndeploy_cli.main import app
-from typer.testing import CliRunner
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+from cli_helpers import bad, invoke
 
 
 def test_train_then_eval(tmp_path):
@@ -38,12 +31,6 @@ def test_train_from_config(tmp_path):
     assert r.exit_code == 0, r.output
     assert (tmp_path / "cfgrun" / "model.json").is_file()
 
-
-def bad(*args):
-    r = invoke(*args)
-    assert r.exit_code == 2, r.output
-    assert "Traceback" not in r.output
-    return r.output
 
 
 def test_bad_inputs(tmp_path, tiny_run):

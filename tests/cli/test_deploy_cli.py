@@ -6,24 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import bad, invoke
 from PIL import Image
-from typer.testing import CliRunner
 
-from snndeploy_cli.main import app
-
-runner = CliRunner()
 IMAGES = Path(__file__).parents[2] / "samples" / "images"
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def bad(*args):
-    r = invoke(*args)
-    assert r.exit_code == 2, r.output
-    assert "Traceback" not in r.output
-    return r.output
 
 
 def test_infer_sample_images(tiny_run, tmp_path):

@@ -11,6 +11,7 @@ from snndeploy.bench import output
 from snndeploy.bench.deploy import BenchConfig, run_bench
 from snndeploy.evaluate import parse_values
 
+from .bench_train_cmd import bench_train_command
 from .common import console, json_safe, one_line_errors, table
 
 
@@ -64,3 +65,6 @@ def bench_run_command(
     if plot:
         output.plot_front(plot, rows)
         console.print(f"wrote {Path(plot)}", highlight=False)
+
+
+bench_app.command("train")(bench_train_command)

@@ -23,6 +23,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         raise SnnDeployError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are shared like any other file
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:

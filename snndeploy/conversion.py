@@ -50,7 +50,7 @@ class IFNode(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         th = self.threshold.to(x.dtype)
-        v = self.v if self.carry and self.v is not None else torch.zeros_like(x[0], memory_format=torch.contiguous_format)
+        v = self.v if self.carry and self.v is not None else x[0].new_zeros(x.shape[1:])
         out = torch.empty_like(x, memory_format=torch.contiguous_format)
         for t in range(x.shape[0]):  # in place: fresh tensors per step cost twice the time on the CPU
             v.add_(x[t])
@@ -130,7 +130,7 @@ def convert(model: SpikingNet, thresholds: list[float]) -> SpikingNet:
     return net
 
 
-def chunked_readouts(model: SpikingNet, x: torch.Tensor, T: int, chunk: int = 64) -> Iterator[torch.Tensor]:
+def chunked_readouts(model: SpikingNet, x: torch.Tensor, T: int, chunk: int = 16) -> Iterator[torch.Tensor]:
     """Per-step readouts of a converted network over T steps, ``chunk`` steps at a time (bounded memory)."""
     nodes = [m for m in model.modules() if isinstance(m, IFNode)]
     for node in nodes:
@@ -149,7 +149,7 @@ def chunked_readouts(model: SpikingNet, x: torch.Tensor, T: int, chunk: int = 64
 
 
 def conversion_accuracy(snn: SpikingNet, split: Split, spec: DataSpec, T_max: int = CONVERSION_TS[-1], *,
-                        chunk: int = 64, batch_size: int = 16,
+                        chunk: int = 16, batch_size: int = 8,
                         device: str | torch.device = "cpu") -> list[float]:
     """Accuracy of a converted network at every T = 1..T_max (index T - 1), from one chunked run."""
     if chunk < 1:

@@ -19,8 +19,9 @@ def _image(path: Path, spec: DataSpec, adapt: bool) -> np.ndarray:
         with Image.open(path) as img:
             channels = 1 if img.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
             if not adapt and (channels != spec.channels or img.size != (spec.width, spec.height)):
-                raise SnnDeployError(f"{path} is {img.size[0]}x{img.size[1]} with {channels} channel(s); the model takes "
-                                     f"{spec.width}x{spec.height} with {spec.channels}; pass --resize to adapt it")
+                got = f"{img.size[0]}x{img.size[1]} with {channels} channel(s)"
+                raise SnnDeployError(f"{path} is {got}; the model takes {spec.width}x{spec.height} with "
+                                     f"{spec.channels}; pass --resize to adapt it")
             img = img.convert("L" if spec.channels == 1 else "RGB")
             if img.size != (spec.width, spec.height):
                 img = img.resize((spec.width, spec.height))

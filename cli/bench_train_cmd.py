@@ -1,0 +1,75 @@
+"""`snndeploy bench train`: the paper's training-cost claims, measured side by side in one run."""
+
+from __future__ import annotations
+
+import typer
+
+from snndeploy.bench.report import write_report
+from snndeploy.bench.train_cost import TrainCostConfig, run_train_cost
+from snndeploy.evaluate import parse_values
+
+from .common import console, one_line_errors, table
+
+
+def _summary(result: dict) -> None:
+    rows = []
+    for label, row in result["rows"].items():
+        tt = row["time_to_target"]
+        reach = "-" if tt is None else (f"{tt['train_s']:.1f}" if tt["reached"] else "not reached")
+        ratio = row["epoch_vs_bptt"]
+        rows.append([label, f"{row['epoch_s']:.2f}", f"{row['samples_per_s']:.0f}",
+                     "-" if ratio is None else f"{ratio:.3f}x", f"{row['memory_mb']:.0f}", reach])
+    console.print(table(f"training cost, {result['config']['model']} on {result['data']['name']} "
+                        f"(target {100 * result['config']['target']:.1f}%)",
+                        ["method", "s / epoch", "samples / s", f"vs {result['bptt_label']}", "peak MiB",
+                         "s to target"], rows))
+    conv = result["conversion"]
+    if conv is not None and conv["reference"] is not None:
+        first = conv["first_T_reaching_reference"]
+        where = f"at T = {first}" if first is not None else f"never within T = {conv['max_T']}"
+        console.print(f"conversion reaches the stage-3 T = {conv['reference_T']} accuracy "
+                      f"({100 * conv['reference']:.2f}%) {where}", highlight=False)
+    for ch in result["checks"]:
+        mark = {True: "holds", False: "does NOT hold", None: "not decided"}[ch["holds"]]
+        value = "-" if ch["value"] is None else f"{'>= ' if ch.get('lower_bound') else ''}{ch['value']:.3g}x"
+        console.print(f"{ch['claim']}: {value} ({mark})", highlight=False)
+
+
+@one_line_errors
+def bench_train_command(
+    model: str = typer.Option("paper-cnn", help="small-cnn, paper-cnn, vgg16, resnet18."),
+    dataset: str = typer.Option("sample", help="sample (bundled), mnist, fashion-mnist, cifar10, folder."),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
+    T: int = typer.Option(10, "--T", help="N: BPTT trains at T = N; the noisy model is judged at stage 3, T = N."),
+    epochs: int = typer.Option(10, help="epochs of every method."),
+    target: float = typer.Option(0.92, help="test accuracy whose training time is compared, in (0, 1]."),
+    stop_at_target: bool = typer.Option(False, "--stop-at-target", help="halt each method once it reaches --target."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+    lr: float = typer.Option(1e-4, help="Adam learning rate."),
+    limit_train: int | None = typer.Option(None, "--limit-train", help="first N training images only."),
+    limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    augment: bool = typer.Option(False, "--augment/--no-augment", help="random crop + flip (RGB data)."),
+    methods: list[str] | None = typer.Option(None, "--methods", help="noise,bptt,ann (default: all three)."),
+    uniform: bool = typer.Option(True, "--uniform/--no-uniform", help="also train with uniform noise (Fig. 7)."),
+    peer: bool = typer.Option(True, "--peer/--no-peer", help="time SpikingJelly's BPTT when installed."),
+    peer_batches: int = typer.Option(20, "--peer-batches", help="batches timed for the SpikingJelly row."),
+    calib_images: int = typer.Option(512, "--calib-images", help="training images for conversion thresholds."),
+    conversion_max_T: int = typer.Option(512, "--conversion-max-T", help="longest T run by the converted SNN."),
+    repeats: int = typer.Option(3, "--repeats", help="noise draws averaged in the stage-3 sweeps."),
+    out: str = typer.Option("runs/bench-train", "--out", "-o", help="folder for train_cost.json/.md and PNGs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no per-epoch progress lines."),
+) -> None:
+    """Time per epoch, peak memory and time to a target accuracy: noisy T=1 vs BPTT T=N vs the ANN; Figs. 3-7."""
+    chosen = tuple(parse_values(methods, str, "--methods")) or ("noise", "bptt", "ann")
+    cfg = TrainCostConfig(model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs, target=target,
+                          stop_at_target=stop_at_target, batch_size=batch_size, lr=lr, limit_train=limit_train,
+                          limit_test=limit_test, seed=seed, device=device, augment=augment, methods=chosen,
+                          uniform=uniform, peer=peer, peer_batches=peer_batches, calib_images=calib_images,
+                          conversion_max_T=conversion_max_T, repeats=repeats, out=out)
+    log = None if quiet else (lambda msg: console.print(msg, highlight=False))
+    result = run_train_cost(cfg, log)
+    paths = write_report(result, out)
+    _summary(result)
+    console.print("\n".join(f"{kind}: {path}" for kind, path in paths.items()), highlight=False)

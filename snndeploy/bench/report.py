@@ -1,0 +1,238 @@
+"""The training-cost report: JSON, a Markdown page and PNG plots of the paper's Figs. 3-7 and Table 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .. import atomic  # noqa: E402
+
+PLOTS = {"time": "accuracy_vs_time.png", "target": "time_to_target.png", "T": "accuracy_vs_T.png",
+         "alpha": "accuracy_vs_alpha.png", "conversion": "conversion_vs_T.png"}
+
+
+def _save(fig: Any, path: Path) -> Path:
+    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
+    plt.close(fig)
+    return path
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def _num(x: float | None, fmt: str = ".2f", suffix: str = "") -> str:
+    return "-" if x is None else f"{x:{fmt}}{suffix}"
+
+
+def _final(row: dict[str, Any]) -> float | None:
+    accs = [h["accuracy"] for h in row["history"] if h.get("accuracy") is not None]
+    return accs[-1] if accs else None
+
+
+def plot_accuracy_vs_time(result: dict[str, Any], path: Path) -> Path:
+    """Fig. 4: test accuracy against cumulative training time, one line per method."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    T = result["config"]["T"]
+    for label, row in result["rows"].items():
+        hist = [h for h in row["history"] if h.get("accuracy") is not None]
+        if len(hist) < 1 or row["time_to_target"] is None:
+            continue
+        xs = [h["train_s_cum"] for h in hist]
+        name = f"noise, stage 3 (T={T})" if label == "noise" else label
+        ax.plot(xs, [100 * h["accuracy"] for h in hist], marker="o", label=name)
+        if label == "noise":
+            ax.plot(xs, [100 * h["accuracy_stage1"] for h in hist], marker=".", linestyle="--",
+                    label="noise, stage 1 (T=1)")
+    ax.axhline(100 * result["config"]["target"], color="grey", linestyle=":", label="target")
+    ax.set_xlabel("training time (s, evaluation excluded)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("accuracy against training time (paper Fig. 4)")
+    return _save(fig, path)
+
+
+def plot_time_to_target(result: dict[str, Any], path: Path) -> Path:
+    """Fig. 5: training seconds to the target; hatched bars mark runs that never reached it."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    labels, heights, hatches, notes = [], [], [], []
+    for label, row in result["rows"].items():
+        tt = row["time_to_target"]
+        if tt is None:
+            continue
+        labels.append(label)
+        heights.append(tt["train_s"] if tt["reached"] else (tt.get("trained_s") or 0.0))
+        hatches.append("" if tt["reached"] else "//")
+        notes.append(f"{heights[-1]:.3g} s" if tt["reached"] else f"not reached\nin {heights[-1]:.3g} s")
+    bars = ax.bar(labels, heights, color=[f"C{i}" for i in range(len(labels))])
+    for bar, hatch, note in zip(bars, hatches, notes, strict=True):
+        bar.set_hatch(hatch)
+        ax.annotate(note, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("training time to target (s)")
+    ax.set_title(f"time to {100 * result['config']['target']:.1f}% test accuracy (paper Fig. 5)")
+    ax.margins(y=0.2)
+    return _save(fig, path)
+
+
+def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
+    """Fig. 3 and 7: stage-3 accuracy against T for Gaussian and uniform noise, baselines as lines."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind, accs in result["figures"].get("noise_types", {}).items():
+        ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=f"noise ({kind}), stage 3")
+    for i, (label, row) in enumerate((k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])):
+        if _final(row) is not None:
+            ax.axhline(100 * _final(row), color=f"C{i + 3}", linestyle="--", label=f"{label} (trained)")
+    ax.set_xlabel("T (time steps)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("accuracy against T, alpha = 4 (paper Figs. 3, 7)")
+    return _save(fig, path)
+
+
+def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
+    """Fig. 6: stage-3 accuracy against T, one line per alpha; dotted: the trained T = 1 network."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for alpha, accs in result["figures"].get("alpha", {}).items():
+        name = "alpha=inf (stage 2)" if alpha == "inf" else f"alpha={alpha}"
+        ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=name)
+    if result["figures"].get("stage1_T1") is not None:
+        ax.axhline(100 * result["figures"]["stage1_T1"], color="black", linestyle=":", label="stage 1 (T=1)")
+    ax.set_xlabel("T (time steps)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("stage-3 accuracy for several alpha (paper Fig. 6)")
+    return _save(fig, path)
+
+
+def plot_conversion(result: dict[str, Any], path: Path) -> Path:
+    """Table 2 as a plot: converted SNN accuracy against T, with the ANN and our stage-3 T = 5 accuracy."""
+    conv = result["conversion"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    accs = conv["accuracy_by_T"]
+    ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], label="ANN-to-SNN conversion (IF, reset by subtraction)")
+    ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o", color="C0")
+    ax.axhline(100 * conv["ann_accuracy"], color="C1", linestyle="--", label="ANN")
+    if conv["reference"] is not None:
+        ax.axhline(100 * conv["reference"], color="C2", linestyle=":", label=f"noise, stage 3, T={conv['reference_T']}")
+    if conv["first_T_reaching_reference"] is not None:
+        ax.axvline(conv["first_T_reaching_reference"], color="grey", linestyle=":")
+    ax.set_xscale("log", base=2)
+    lo = max(0.0, min(100 * a for a in accs[min(7, len(accs) - 1):]) - 5)
+    ax.set_ylim(lo, 100)
+    ax.set_xlabel("T (time steps)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("ANN-to-SNN conversion against T (paper Table 2)")
+    return _save(fig, path)
+
+
+def _cost_table(result: dict[str, Any]) -> list[str]:
+    bptt = result["bptt_label"]
+    lines = [f"| method | train T | s / epoch | samples / s | vs {bptt} | peak memory (MiB) | vs {bptt} "
+             "| final test % | time to target (s) | wall incl. eval (s) | epochs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, row in result["rows"].items():
+        job, tt = row["job"], row["time_to_target"]
+        epoch = f"{row['epoch_s']:.2f}" + (f" ({row['batches_timed']} batches)" if "batches_timed" in row else "")
+        if tt is None:
+            reach = wall = n = "-"
+        elif tt["reached"]:
+            reach, wall, n = f"{tt['train_s']:.1f}", f"{tt['wall_s']:.1f}", str(tt["epoch"])
+        else:
+            reach, wall, n = f"not reached in {tt['trained_s']:.1f}", "-", f"> {job['epochs']}"
+        lines.append(f"| {label} | {job['T']} | {epoch} | {row['samples_per_s']:.0f} | "
+                     f"{_num(row['epoch_vs_bptt'], '.3f', 'x')} | {row['memory_mb']:.0f} | "
+                     f"{_num(row['memory_vs_bptt'], '.3f', 'x')} | {_pct(_final(row))} | {reach} | {wall} | {n} |")
+    return lines
+
+
+def _figure_tables(result: dict[str, Any]) -> list[str]:
+    fig = result["figures"]
+    lines: list[str] = []
+    if "alpha" in fig:
+        alphas = list(fig["alpha"])
+        lines += ["## Stage-3 accuracy against T and alpha (paper Figs. 3 and 6)", "",
+                  "| T | " + " | ".join(f"alpha={a}" + (" (stage 2)" if a == "inf" else "") + " %" for a in alphas)
+                  + " |", "|---" * (len(alphas) + 1) + "|"]
+        for t in range(len(fig["alpha"][alphas[0]])):
+            lines.append(f"| {t + 1} | " + " | ".join(_pct(fig["alpha"][a][t]) for a in alphas) + " |")
+        lines += ["", f"Stage 1 (the trained single-step network, T = 1): {_pct(fig['stage1_T1'])} %.", ""]
+    if "noise_types" in fig and len(fig["noise_types"]) > 1:
+        kinds = list(fig["noise_types"])
+        lines += ["## Gaussian against uniform training noise, stage 3, alpha = 4 (paper Fig. 7)", "",
+                  "| T | " + " | ".join(f"{k} %" for k in kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
+        for t in range(len(fig["noise_types"][kinds[0]])):
+            lines.append(f"| {t + 1} | " + " | ".join(_pct(fig["noise_types"][k][t]) for k in kinds) + " |")
+        lines.append("")
+    return lines
+
+
+def _conversion_lines(conv: dict[str, Any]) -> list[str]:
+    lines = ["## ANN-to-SNN conversion (paper Table 2)", "",
+             f"The ANN (ReLU) reaches {_pct(conv['ann_accuracy'])} %. Thresholds: the {conv['percentile']}th "
+             f"percentile of each layer's positive activations on {conv['calibration_images']} training images "
+             f"({', '.join(f'{t:.3g}' for t in conv['thresholds'])}); integrate-and-fire neurons, reset by "
+             "subtraction, spikes of the threshold's amplitude, the same analog input at every step.", "",
+             "| T | conversion % |", "|---|---|"]
+    lines += [f"| {r['T']} | {_pct(r['accuracy'])} |" for r in conv["table"]]
+    ref, first = conv["reference"], conv["first_T_reaching_reference"]
+    if ref is None:
+        lines += ["", "No noisy model was trained in this run, so there is no stage-3 reference."]
+    elif first is None:
+        lines += ["", f"Conversion never reaches our stage-3 T = {conv['reference_T']} accuracy ({_pct(ref)} %) "
+                      f"within T = {conv['max_T']} (more than {conv['max_T'] / conv['reference_T']:.0f}x the steps)."]
+    else:
+        lines += ["", f"Conversion first reaches our stage-3 T = {conv['reference_T']} accuracy ({_pct(ref)} %) "
+                      f"at **T = {first}**: {conv['steps_ratio']:.1f}x the steps."]
+    return lines + [""]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The report as a Markdown page."""
+    c, m, d = result["config"], result["machine"], result["data"]
+    device = m["gpu"] or f"CPU ({m['cpu']}, {m['threads']} threads)"
+    lines = [f"# Training cost: noisy T = 1 against {result['bptt_label']} and the ANN", "",
+             f"{c['model']} on {d['name']} ({d['train']} training / {d['test']} test images), batch {c['batch_size']}, "
+             f"{c['epochs']} epochs{' at most (each method halted at the target)' if c['stop_at_target'] else ''}, "
+             f"Adam lr {c['lr']:g}, MSE; {device}, PyTorch {m['torch']}.", "",
+             f"Each method trained in its own fresh process. Target: {100 * c['target']:.2f} % test accuracy, judged "
+             f"for noise at stage 3 with T = {c['T']} (alpha = 4), for BPTT at T = {c['T']}, for the ANN as an ANN. "
+             "Time to target counts training only (the per-epoch test is excluded; 'wall' includes it). Peak memory "
+             "is the first epoch's peak RSS above the process's baseline after imports, data and a one-image "
+             "warm-up step (on CUDA: max allocated).", "", "## Cost per method", ""]
+    lines += _cost_table(result) + ["", "## The issue's 'done when' items", ""]
+    for ch in result["checks"]:
+        mark = {True: "[x]", False: "[ ]", None: "[?]"}[ch["holds"]]
+        bound = ">= " if ch.get("lower_bound") else ""
+        lines.append(f"- {mark} {ch['claim']}: measured {bound}{_num(ch['value'], '.3g', 'x')}")
+    lines.append("")
+    lines += _figure_tables(result)
+    if result["conversion"] is not None:
+        lines += _conversion_lines(result["conversion"])
+    lines += ["## Plots", ""] + [f"![{name}]({name})" for name in result.get("plots", [])]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write train_cost.json, train_cost.md and the PNGs under ``out``; their paths by kind."""
+    out = Path(out)
+    paths = {"time": plot_accuracy_vs_time(result, out / PLOTS["time"]),
+             "target": plot_time_to_target(result, out / PLOTS["target"])}
+    if result["figures"].get("noise_types"):
+        paths["T"] = plot_accuracy_vs_T(result, out / PLOTS["T"])
+        paths["alpha"] = plot_accuracy_vs_alpha(result, out / PLOTS["alpha"])
+    if result["conversion"] is not None:
+        paths["conversion"] = plot_conversion(result, out / PLOTS["conversion"])
+    result = {**result, "plots": [p.name for p in paths.values()]}
+    paths["json"] = atomic.write_json(out / "train_cost.json", result)
+    paths["markdown"] = atomic.write_text(out / "train_cost.md", markdown(result))
+    return paths

@@ -13,10 +13,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 from . import atomic  # noqa: E402
 
 
-def _save(fig: Any, path: str | Path) -> Path:
+def save_png(fig: Any, path: str | Path) -> Path:
+    """Write a figure as PNG atomically and free it."""
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
     plt.close(fig)
     return Path(path)
+
+
+def finish(fig: Any, ax: Any, path: str | Path, *, xlabel: str, ylabel: str, title: str,
+           legend_size: float | None = None) -> Path:
+    """Label, grid and legend one axes, then write the figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size)
+    ax.set_title(title)
+    return save_png(fig, path)
 
 
 def training_curves(history: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
@@ -34,7 +46,7 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str 
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def accuracy_vs_T(results: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
@@ -47,9 +59,4 @@ def accuracy_vs_T(results: list[dict[str, Any]], path: str | Path, title: str = 
     for label, points in series.items():
         points.sort()
         ax.plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", label=label)
-    ax.set_xlabel("T (time steps)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title)
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)", title=title)

@@ -49,7 +49,7 @@ def write_markdown(path: str | Path, rows: list[dict[str, Any]], title: str = "s
 
 def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
     """Accuracy against batch-1 (or smallest batch) p50 latency, one line per backend and precision."""
-    from ..plots import _save, plt
+    from ..plots import finish, plt
 
     batch = min(r["batch"] for r in rows)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -63,9 +63,5 @@ def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
         for p in points:
             ax.annotate(f"T={p['T']}", (p["p50_ms"], 100 * p["accuracy"]), textcoords="offset points", xytext=(4, 4),
                         fontsize=8)
-    ax.set_xlabel(f"latency p50 at batch {batch} (ms)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("accuracy against latency: pick T for a latency budget")
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel=f"latency p50 at batch {batch} (ms)", ylabel="test accuracy (%)",
+                  title="accuracy against latency: pick T for a latency budget", legend_size=8)

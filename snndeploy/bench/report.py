@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from .. import atomic  # noqa: E402
+from .. import atomic
+from ..plots import finish, plt, save_png
 
 PLOTS = {"time": "accuracy_vs_time.png", "target": "time_to_target.png", "T": "accuracy_vs_T.png",
          "alpha": "accuracy_vs_alpha.png", "conversion": "conversion_vs_T.png"}
-
-
-def _save(fig: Any, path: Path) -> Path:
-    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
-    plt.close(fig)
-    return path
 
 
 def _pct(x: float | None) -> str:
@@ -50,12 +40,8 @@ def plot_accuracy_vs_time(result: dict[str, Any], path: Path) -> Path:
             ax.plot(xs, [100 * h["accuracy_stage1"] for h in hist], marker=".", linestyle="--",
                     label="noise, stage 1 (T=1)")
     ax.axhline(100 * result["config"]["target"], color="grey", linestyle=":", label="target")
-    ax.set_xlabel("training time (s, evaluation excluded)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("accuracy against training time (paper Fig. 4)")
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="training time (s, evaluation excluded)", ylabel="test accuracy (%)",
+                  title="accuracy against training time (paper Fig. 4)", legend_size=8)
 
 
 def plot_time_to_target(result: dict[str, Any], path: Path) -> Path:
@@ -77,7 +63,7 @@ def plot_time_to_target(result: dict[str, Any], path: Path) -> Path:
     ax.set_ylabel("training time to target (s)")
     ax.set_title(f"time to {100 * result['config']['target']:.1f}% test accuracy (paper Fig. 5)")
     ax.margins(y=0.2)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
@@ -88,12 +74,8 @@ def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
     for i, (label, row) in enumerate((k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])):
         if _final(row) is not None:
             ax.axhline(100 * _final(row), color=f"C{i + 3}", linestyle="--", label=f"{label} (trained)")
-    ax.set_xlabel("T (time steps)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("accuracy against T, alpha = 4 (paper Figs. 3, 7)")
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
+                  title="accuracy against T, alpha = 4 (paper Figs. 3, 7)", legend_size=8)
 
 
 def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
@@ -104,12 +86,8 @@ def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
         ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=name)
     if result["figures"].get("stage1_T1") is not None:
         ax.axhline(100 * result["figures"]["stage1_T1"], color="black", linestyle=":", label="stage 1 (T=1)")
-    ax.set_xlabel("T (time steps)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("stage-3 accuracy for several alpha (paper Fig. 6)")
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
+                  title="stage-3 accuracy for several alpha (paper Fig. 6)", legend_size=8)
 
 
 def plot_conversion(result: dict[str, Any], path: Path) -> Path:
@@ -127,12 +105,8 @@ def plot_conversion(result: dict[str, Any], path: Path) -> Path:
     ax.set_xscale("log", base=2)
     lo = max(0.0, min(100 * a for a in accs[min(7, len(accs) - 1):]) - 5)
     ax.set_ylim(lo, 100)
-    ax.set_xlabel("T (time steps)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("ANN-to-SNN conversion against T (paper Table 2)")
-    return _save(fig, path)
+    return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
+                  title="ANN-to-SNN conversion against T (paper Table 2)", legend_size=8)
 
 
 def _cost_table(result: dict[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ import torch
 from .data import DataSpec, Split, iterate_batches
 from .errors import SnnDeployError
 from .models import SpikingNet
-from .neuron import NeuronConfig, check_alpha
+from .neuron import NeuronConfig, check_alpha, parse_alpha
 
 STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 
@@ -139,8 +139,7 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
         raise SnnDeployError(f"{path} is unrolled for T = {meta['T']}; export other T to evaluate them")
     if stage is not None and stage != meta["stage"]:
         raise SnnDeployError(f"{path} is a stage-{meta['stage']} graph")
-    alpha = meta.get("alpha")
-    alpha = math.inf if alpha == "inf" else alpha
+    alpha = parse_alpha(meta["alpha"])
     if alphas and alphas != [alpha]:
         raise SnnDeployError(f"{path} was exported with alpha = {alpha}; export again for another alpha")
     if repeats < 1:

@@ -117,7 +117,6 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
         _restore_optim(opt, loaded.train_state, info["param_groups"])
         sched.load_state_dict(info["scheduler"])
         torch.set_rng_state(loaded.train_state["rng.cpu"])
-        start = loaded.meta["train_state"]["epoch"]
         history = loaded.meta.get("history", [])
         start_epoch = info["epoch"]
         wall = history[-1]["wall_s"] if history else 0.0
@@ -125,7 +124,7 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
             raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; "
                                  "raise --epochs")
     if job.rank:  # every process draws its own noise; rank 0 keeps the single-process stream
-        torch.manual_seed(cfg.seed + 7919 * job.rank + (start if resume else 0))
+        torch.manual_seed(cfg.seed + 7919 * job.rank + start_epoch)
     mode, T = TRAIN_MODE[cfg.method], cfg.T
     # Several processes drop the last partial batch, so every process gets an equal share of each one.
     drop_last = job.active

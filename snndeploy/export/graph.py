@@ -159,12 +159,11 @@ class _Exporter:
     def fold(self, parts: list[str]) -> _Flow:
         return _Flow(parts[0] if len(parts) == 1 else self.b.op("Concat", parts, "folded", axis=0), True)
 
-    def _noise(self, layer: int, t: int, like: str, residual: bool) -> str:
+    def _noise(self, layer: int, shape: tuple[int, ...], t: int, like: str, residual: bool) -> str:
         spec, cfg, fn = self.spec, self.spec.neuron, RESIDUAL if residual else NOISE
         if spec.noise == "frozen":
-            shape = (1, *self.shapes[id(self.model.lif_nodes()[layer])])
             draw = torch.randn if cfg.noise == "gaussian" else torch.rand
-            z = draw(shape, generator=self.gen)
+            z = draw((1, *shape), generator=self.gen)
             if residual:
                 value = nm.residual_noise(z, cfg.residual, cfg.noise)
             else:
@@ -173,24 +172,25 @@ class _Exporter:
         self.used.add(fn)
         if spec.noise == "input":
             name = noise_input_name(layer, t)
-            shape = [spec.batch if spec.batch is not None else "batch", *self.shapes[id(self.model.lif_nodes()[layer])]]
-            self.noise_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+            dims = [spec.batch if spec.batch is not None else "batch", *shape]
+            self.noise_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
             like = name if not spec.fp16 else self.b.op("Cast", [name], "z16", to=TensorProto.FLOAT16)
         return self.b.op(fn, [like], "noise" if not residual else "residual", domain=DOMAIN)
 
     def lif(self, node: LIFNode, x: _Flow) -> _Flow:
         spec, cfg, layer = self.spec, self.spec.neuron, self.lif_index[id(node)]
+        shape = self.shapes[id(node)]
         v_th = self.b.const(cfg.v_th, "v_th")
         v_reset = self.b.const(cfg.v_reset, "v_reset") if spec.uses_potential else None
         spikes, v = [], None
         for t, i in enumerate(self.steps(x)):
             if v is None:
-                h = self.b.op("Add", [i, self._noise(layer, t, i, False)], "h")
+                h = self.b.op("Add", [i, self._noise(layer, shape, t, i, False)], "h")
             else:
                 self.used.add(POTENTIAL_NORM)
                 h = self.b.op("Add", [self.b.op(POTENTIAL_NORM, [v], "pnorm", domain=DOMAIN), i], "h")
                 if cfg.residual > 0:
-                    h = self.b.op("Add", [h, self._noise(layer, t, i, True)], "h")
+                    h = self.b.op("Add", [h, self._noise(layer, shape, t, i, True)], "h")
             fired = self.b.op("Greater", [h, v_th], "fired")
             spikes.append(self.b.op("Cast", [fired], "spikes", to=self.b.onnx_dtype))
             if spec.uses_potential and t < spec.T - 1:

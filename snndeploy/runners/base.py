@@ -53,12 +53,12 @@ class Runner(ABC):
 
     def inputs(self) -> list[TensorInfo]:
         """The artifact's inputs: images, plus raw noise draws for ``--noise input`` graphs."""
-        spec = self.spec
-        return [TensorInfo("images", (None, *spec.input_shape), "float32")]
+        noise = [TensorInfo(k, (None, *s), "float32") for k, s in self.noise_inputs().items()]
+        return [TensorInfo("images", (None, *self.spec.input_shape), "float32"), *noise]
 
     def noise_inputs(self) -> dict[str, tuple[int, ...]]:
         """Per-sample shapes of the raw-draw inputs, if the artifact takes noise as input."""
-        return {}
+        return {k: tuple(v[1:]) for k, v in self.meta.get("noise_inputs", {}).items()}
 
     def check_input(self, images: np.ndarray) -> np.ndarray:
         """Shape, dtype and finiteness against the artifact's metadata."""

@@ -35,9 +35,6 @@ class OnnxRuntimeRunner(Runner):
     def meta(self) -> dict[str, Any]:
         return self._meta
 
-    def noise_inputs(self) -> dict[str, tuple[int, ...]]:
-        return {k: tuple(v[1:]) for k, v in self._meta.get("noise_inputs", {}).items()}
-
     def load(self) -> OnnxRuntimeRunner:
         try:
             import onnxruntime as ort

@@ -29,9 +29,6 @@ class TensorRTRunner(Runner):
     def meta(self) -> dict[str, Any]:
         return {**self.info["facts"], "precision": self.precision}
 
-    def noise_inputs(self) -> dict[str, tuple[int, ...]]:
-        return {k: tuple(v[1:]) for k, v in self.info["facts"].get("noise_inputs", {}).items()}
-
     def load(self) -> TensorRTRunner:
         trt = _tensorrt()
         _, cc = gpu_info()

@@ -13,7 +13,7 @@ import tempfile
 from rich.console import Console
 from rich.table import Table
 
-from snndeploy.atomic import write_json
+from snndeploy.core.atomic import write_json
 from snndeploy.evaluate import evaluate_onnx
 from snndeploy.export import ExportConfig, export
 

@@ -12,8 +12,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snndeploy.atomic import write_json
 from snndeploy.bench.training import Method, compare_epoch_time
+from snndeploy.core.atomic import write_json
 from snndeploy.data import load_dataset
 
 

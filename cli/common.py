@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80).
 console = Console(width=None if sys.stdout.isatty() else 140)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from snndeploy import atomic
+from snndeploy.core import atomic
 from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
 from snndeploy.export.quantize import quantize_onnx
 from snndeploy.inputs import load_inputs

@@ -6,9 +6,10 @@ from typing import Any
 
 import typer
 
-from snndeploy import atomic, plots
+from snndeploy import plots
+from snndeploy.core import atomic
+from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx, parse_values
-from snndeploy.neuron import parse_alpha
 
 from .common import console, json_safe, one_line_errors, table
 

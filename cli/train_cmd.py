@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from snndeploy import plots
-from snndeploy.config import TrainConfig, from_mapping, load_yaml
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.config import TrainConfig, from_mapping, load_yaml
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.train import train
 
 from .common import console, one_line_errors, table

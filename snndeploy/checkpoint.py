@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +11,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from . import atomic
-from .data import DataSpec
-from .errors import SnnDeployError
+from .core import atomic
+from .core.errors import SnnDeployError
+from .core.hashing import sha256
+from .core.neuron_config import NeuronConfig
+from .core.spec import DataSpec
 from .models import SpikingNet, build_model
-from .neuron import NeuronConfig
 
 FORMAT = "snndeploy-checkpoint"
 VERSION = 1
@@ -39,15 +39,6 @@ class Checkpoint:
     @property
     def neuron(self) -> NeuronConfig:
         return NeuronConfig.from_dict(self.meta["neuron"])
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve(path: str | Path) -> Path:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from .data import DataSpec, Split, iterate_batches
-from .errors import SnnDeployError
+from .core.errors import SnnDeployError
+from .core.spec import DataSpec
+from .data import Split, iterate_batches
 from .models import LIFNode, SpikingNet
 from .stepwise import accuracy_by_T
 

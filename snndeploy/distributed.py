@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .errors import SnnDeployError
+from .core.errors import SnnDeployError
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from typing import Any
 
 import torch
 
-from .data import DataSpec, Split, iterate_batches
-from .errors import SnnDeployError
+from .core.errors import SnnDeployError
+from .core.neuron_config import NeuronConfig, check_alpha, parse_alpha
+from .core.spec import DataSpec
+from .data import Split, iterate_batches
 from .models import SpikingNet
-from .neuron import NeuronConfig, check_alpha, parse_alpha
 
 STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 
@@ -105,7 +106,7 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
                         on_result: Any = None) -> list[dict[str, Any]]:
     """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
     from . import checkpoint
-    from .train import pick_device
+    from .core.device import pick_device
 
     dev = pick_device(device)
     ck = checkpoint.load(path, dev)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .data import DataSpec
-from .errors import SnnDeployError
+from .core.errors import SnnDeployError
+from .core.spec import DataSpec
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

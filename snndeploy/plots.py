@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from . import atomic  # noqa: E402
+from .core import atomic  # noqa: E402
 
 
 def save_png(fig: Any, path: str | Path) -> Path:

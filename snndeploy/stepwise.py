@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 import torch
 
-from .data import DataSpec, Split, iterate_batches
-from .errors import SnnDeployError
+from .core.errors import SnnDeployError
+from .core.spec import DataSpec
+from .data import Split, iterate_batches
 from .models import MODES, SpikingNet
 
 # (model, images, T) -> per-step readouts [t, B, classes], in time order, covering T steps in all

@@ -13,14 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from . import atomic, distributed
 from . import checkpoint as ckpt
-from .config import TrainConfig
+from . import distributed
+from .core.atomic import check_writable
+from .core.config import TrainConfig
+from .core.device import pick_device
+from .core.errors import SnnDeployError
+from .core.neuron_config import NeuronConfig
 from .data import Dataset, iterate_batches, load_dataset
-from .errors import SnnDeployError
 from .evaluate import count_correct
 from .models import SpikingNet, build_model
-from .neuron import NeuronConfig
 from .progress import Bar
 
 TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
@@ -35,20 +37,6 @@ class TrainResult:
     dataset: Dataset
     model: SpikingNet
     main: bool = True  # False on the other processes of a torchrun job, which write nothing
-
-
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """The requested device (this process's GPU under torchrun), or a clear error when CUDA is absent."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
-    return torch.device(f"cuda:{local_rank}") if name == "cuda" and local_rank else torch.device(name)
-
-
-def check_writable(folder: Path) -> None:
-    """Fail before any work when the output folder cannot be written."""
-    with atomic.atomic_path(folder / ".write-test"):
-        pass
-    (folder / ".write-test").unlink(missing_ok=True)
 
 
 def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

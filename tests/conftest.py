@@ -2,7 +2,7 @@
 
 import pytest
 
-from snndeploy.config import TrainConfig
+from snndeploy.core.config import TrainConfig
 from snndeploy.train import train
 
 
@@ -37,9 +37,9 @@ def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, see
     import torch
 
     from snndeploy import checkpoint
-    from snndeploy.data import DataSpec
+    from snndeploy.core.neuron_config import NeuronConfig
+    from snndeploy.core.spec import DataSpec
     from snndeploy.models import build_model
-    from snndeploy.neuron import NeuronConfig
 
     torch.manual_seed(seed)
     model = build_model(name, shape, classes)

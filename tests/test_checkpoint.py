@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from snndeploy import checkpoint as ckpt
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
 
 
 def test_roundtrip_gives_identical_outputs(tiny_run):

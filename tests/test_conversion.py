@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from snndeploy import conversion
-from snndeploy.config import TrainConfig
 from snndeploy.conversion import IFNode
+from snndeploy.core.config import TrainConfig
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.data import normalize
-from snndeploy.errors import SnnDeployError
 from snndeploy.evaluate import accuracy
 from snndeploy.models import LIFNode, build_model
 from snndeploy.stepwise import accuracy_by_T

@@ -10,16 +10,9 @@ import torch
 from fakes import fake_mnist
 from PIL import Image
 
-from snndeploy.data import (
-    DATASETS,
-    DataSpec,
-    Split,
-    iterate_batches,
-    load_dataset,
-    normalize,
-    sample_path,
-)
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.spec import DataSpec
+from snndeploy.data import DATASETS, Split, iterate_batches, load_dataset, normalize, sample_path
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from snndeploy import neuron as nm
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.neuron_config import NeuronConfig, check_alpha, residual_radius
 
 
 def test_gaussian_noise_spans_range_per_sample():
@@ -57,20 +58,20 @@ def test_potential_norm_hand_values():
 def test_alpha_inf_gives_constant_beta_and_full_residual():
     a = torch.randn(3, 10)
     assert torch.equal(nm.potential_norm(a, math.inf, 0.5), torch.full_like(a, 0.5))
-    assert nm.residual_radius(math.inf, 0.0, 1.0) == 0.5
+    assert residual_radius(math.inf, 0.0, 1.0) == 0.5
     z = torch.randn(3, 10)
     # beta + N'(r = 0.5) is exactly stage 2's noise for the same draws.
     assert torch.allclose(0.5 + nm.residual_noise(z, 0.5), nm.noise(z, "gaussian", 0.0, 1.0))
 
 
 def test_alpha_two_leaves_no_residual_and_lower_alpha_is_rejected():
-    assert nm.residual_radius(2.0, 0.0, 1.0) == 0.0
-    assert nm.residual_radius(4.0, 0.0, 1.0) == pytest.approx(0.25)
+    assert residual_radius(2.0, 0.0, 1.0) == 0.0
+    assert residual_radius(4.0, 0.0, 1.0) == pytest.approx(0.25)
     with pytest.raises(SnnDeployError, match="alpha must be >= 2"):
-        nm.check_alpha(1.5, 0.0, 1.0)
-    nm.check_alpha(1.0, 0.0, 2.0)  # the bound is 2/(hi-lo)
+        check_alpha(1.5, 0.0, 1.0)
+    check_alpha(1.0, 0.0, 2.0)  # the bound is 2/(hi-lo)
     with pytest.raises(SnnDeployError):
-        nm.NeuronConfig(alpha=1.9)
+        NeuronConfig(alpha=1.9)
 
 
 def test_residual_noise_is_zero_mean_and_spans_r():
@@ -105,12 +106,12 @@ def test_hard_reset_and_charge():
 
 
 def test_config_roundtrip_and_unknown_keys():
-    cfg = nm.NeuronConfig(alpha=math.inf, noise="uniform")
-    back = nm.NeuronConfig.from_dict(cfg.to_dict())
+    cfg = NeuronConfig(alpha=math.inf, noise="uniform")
+    back = NeuronConfig.from_dict(cfg.to_dict())
     assert back == cfg and cfg.beta_value == 0.5
     with pytest.raises(SnnDeployError, match="unknown neuron option"):
-        nm.NeuronConfig.from_dict({"alfa": 4})
+        NeuronConfig.from_dict({"alfa": 4})
     with pytest.raises(SnnDeployError, match="noise range"):
-        nm.NeuronConfig(noise_lo=1.0, noise_hi=0.0)
+        NeuronConfig(noise_lo=1.0, noise_hi=0.0)
     with pytest.raises(SnnDeployError, match="unknown noise"):
-        nm.NeuronConfig(noise="pink")
+        NeuronConfig(noise="pink")

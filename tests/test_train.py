@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from snndeploy import checkpoint as ckpt
-from snndeploy.config import TrainConfig, from_mapping
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.config import TrainConfig, from_mapping
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.train import train
 
 SMALL = dict(limit_train=256, limit_test=64, lr=1e-3, batch_size=64)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from ..evaluate import runner_accuracy, test_split_for
 from ..export import ExportConfig, export
 from ..runners import Runner

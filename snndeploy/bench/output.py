@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
+from ..core import atomic
 
 COLUMNS = ("backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb")
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from ..models import LIFNode, SpikingNet, TimeFold
 from ..runners.torch_runner import TorchRunner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
+from ..core import atomic
 from ..plots import finish, plt, save_png
 
 PLOTS = {"time": "accuracy_vs_time.png", "target": "time_to_target.png", "T": "accuracy_vs_T.png",

@@ -20,13 +20,14 @@ from typing import Any
 import torch
 
 from .. import checkpoint, conversion
-from ..config import METHODS
+from ..core.atomic import check_writable
+from ..core.config import METHODS
+from ..core.device import pick_device
+from ..core.errors import SnnDeployError
 from ..data import DATASETS, Dataset, load_dataset
-from ..errors import SnnDeployError
 from ..evaluate import accuracy
 from ..models import MODELS, SpikingNet
 from ..stepwise import accuracy_by_T
-from ..train import check_writable, pick_device
 from .peers import spikingjelly_available, spikingjelly_net
 from .train_worker import PEER, Job, run_isolated
 

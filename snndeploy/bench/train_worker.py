@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from ..train import TRAIN_MODE
 from .memory import peak_rss_mb, rss_baseline_mb
 
@@ -78,7 +78,7 @@ def _evaluate(model: Any, job: Job, data: Any, device: torch.device, epoch: int)
 
 def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, Any]]) -> str:
     from .. import checkpoint
-    from ..config import TrainConfig
+    from ..core.config import TrainConfig
 
     cfg = TrainConfig(model=job.model, dataset=job.dataset, data_dir=job.data_dir, method=job.method, T=job.T,
                       epochs=len(history), batch_size=job.batch_size, lr=job.lr, t0_epochs=job.t0_epochs,
@@ -91,9 +91,9 @@ def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, 
 
 def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, Any], None]) -> dict[str, Any]:
     """Train per ``job`` with snndeploy's own loop settings (Adam, cosine warm restarts, MSE)."""
+    from ..core.neuron_config import NeuronConfig
     from ..data import iterate_batches
     from ..models import build_model
-    from ..neuron import NeuronConfig
     from ..train import loss_fn
 
     torch.manual_seed(job.seed)
@@ -210,8 +210,8 @@ def _child(job: Job, conn: Any) -> None:
         conn.send((kind, payload))
 
     try:
+        from ..core.device import pick_device
         from ..data import load_dataset
-        from ..train import pick_device
 
         device = pick_device(job.device)
         data = load_dataset(job.dataset, job.data_dir, limit_train=job.limit_train, limit_test=job.limit_test)

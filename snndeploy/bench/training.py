@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
+from ..core.errors import SnnDeployError
 from ..data import Dataset, iterate_batches
-from ..errors import SnnDeployError
 from ..models import build_model
 from ..train import TRAIN_MODE, loss_fn
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
-from ..checkpoint import sha256
-from ..errors import SnnDeployError
+from ..core import atomic
+from ..core.errors import SnnDeployError
+from ..core.hashing import sha256
 from ..export import metadata
 from . import sidecar
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
-from ..errors import SnnDeployError
+from ..core import atomic
+from ..core.errors import SnnDeployError
 
 FORMAT = "snndeploy-engine"
 VERSION = 1

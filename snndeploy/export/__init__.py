@@ -13,11 +13,11 @@ from typing import Any
 import onnx
 import onnx.inliner
 
-from .. import atomic
 from .. import checkpoint as ckpt
-from ..config import from_mapping
-from ..errors import SnnDeployError
-from ..neuron import NeuronConfig, check_alpha
+from ..core import atomic
+from ..core.config import from_mapping
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig, check_alpha
 from . import metadata
 from .check import Finding, trt_check, validate
 from .graph import NOISE_MODES, GraphSpec, build_model_proto

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import onnx
 from onnx import TensorProto
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from . import trt_support as trt
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import onnx
 from onnx import TensorProto, helper
 
-from ..neuron import NeuronConfig
+from ..core.neuron_config import NeuronConfig
 from .builder import DOMAIN, Builder
 
 NOISE, RESIDUAL, POTENTIAL_NORM = "Noise", "ResidualNoise", "PotentialNorm"

@@ -16,7 +16,8 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from .. import neuron as nm
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig
 from ..models import LIFNode, SpikingNet, TimeFold
 from ..models.resnet import BasicBlock
 from .builder import DOMAIN, Builder
@@ -31,7 +32,7 @@ class GraphSpec:
 
     T: int
     stage: int
-    neuron: nm.NeuronConfig
+    neuron: NeuronConfig
     noise: str = "graph"
     fp16: bool = False
     batch: int | None = None  # None: dynamic batch axis

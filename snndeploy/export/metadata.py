@@ -8,7 +8,7 @@ from typing import Any
 
 import onnx
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 
 KEY = "snndeploy"
 FORMAT = "snndeploy-onnx"

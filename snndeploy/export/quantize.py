@@ -12,9 +12,9 @@ from pathlib import Path
 
 import onnx
 
-from .. import atomic
+from ..core import atomic
+from ..core.errors import SnnDeployError
 from ..data import iterate_batches, load_dataset
-from ..errors import SnnDeployError
 from . import metadata
 
 

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import atomic
-from ..errors import SnnDeployError
+from ..core import atomic
+from ..core.errors import SnnDeployError
 
 DEFAULT_MAX_BATCH = 64
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import neuron as nm
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig
 from .cnn import paper_cnn, small_cnn
 from .layers import MODES, LIFNode, TimeFold
 from .network import SpikingNet
 from .resnet import resnet18
 from .vgg import vgg16
 
-Builder = Callable[[tuple[int, int, int], int, nm.NeuronConfig], SpikingNet]
+Builder = Callable[[tuple[int, int, int], int, NeuronConfig], SpikingNet]
 MODELS: dict[str, Builder] = {
     "small-cnn": small_cnn,
     "paper-cnn": paper_cnn,
@@ -22,12 +22,12 @@ MODELS: dict[str, Builder] = {
 
 
 def build_model(name: str, input_shape: tuple[int, int, int], num_classes: int,
-                cfg: nm.NeuronConfig | None = None) -> SpikingNet:
+                cfg: NeuronConfig | None = None) -> SpikingNet:
     """Build a registered architecture for the given input shape (C, H, W) and class count."""
     if name not in MODELS:
         raise SnnDeployError(f"unknown model '{name}'; choose one of: {', '.join(MODELS)}")
     try:
-        return MODELS[name](tuple(input_shape), num_classes, cfg or nm.NeuronConfig())
+        return MODELS[name](tuple(input_shape), num_classes, cfg or NeuronConfig())
     except ValueError as exc:
         raise SnnDeployError(f"model '{name}': {exc}") from None
 

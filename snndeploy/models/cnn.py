@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from .. import neuron as nm
+from ..core.neuron_config import NeuronConfig
 from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 
 
-def conv_stack(widths: list[int], in_ch: int, input_hw: tuple[int, int], cfg: nm.NeuronConfig, fc: list[int],
+def conv_stack(widths: list[int], in_ch: int, input_hw: tuple[int, int], cfg: NeuronConfig, fc: list[int],
                num_classes: int) -> SpikingNet:
     """nC3-AP2 blocks (LIF after each conv), then LIF FC layers and a linear readout."""
     stem = nn.Conv2d(in_ch, widths[0], 3, padding=1)
@@ -28,11 +28,11 @@ def conv_stack(widths: list[int], in_ch: int, input_hw: tuple[int, int], cfg: nm
     return SpikingNet(stem, nn.Sequential(*body), nn.Linear(features, num_classes), (in_ch, *input_hw))
 
 
-def paper_cnn(input_shape: tuple[int, int, int], num_classes: int, cfg: nm.NeuronConfig) -> SpikingNet:
+def paper_cnn(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:
     """64C3-AP2-128C3-AP2-128C3-AP2-512FC-10FC (paper Table 1, MNIST / Fashion-MNIST)."""
     return conv_stack([64, 128, 128], input_shape[0], input_shape[1:], cfg, [512], num_classes)
 
 
-def small_cnn(input_shape: tuple[int, int, int], num_classes: int, cfg: nm.NeuronConfig) -> SpikingNet:
+def small_cnn(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:
     """32C3-AP2-64C3-AP2-256FC-10FC: the fast default for the bundled sample."""
     return conv_stack([32, 64], input_shape[0], input_shape[1:], cfg, [256], num_classes)

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from .. import neuron as nm
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig
 
 MODES = ("stage1", "stage2", "stage3", "lif", "ann")
 # (node, t, like, kind) -> raw draws; lets tests and the exporter feed the same noise everywhere.
@@ -39,7 +40,7 @@ class LIFNode(nn.Module):
     ann: ReLU, for the ANN baseline of the same architecture.
     """
 
-    def __init__(self, cfg: nm.NeuronConfig) -> None:
+    def __init__(self, cfg: NeuronConfig) -> None:
         super().__init__()
         self.cfg = cfg
         self.mode = "stage1"

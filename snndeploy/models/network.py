@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import neuron as nm
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig
 from .layers import MODES, LIFNode
 
 
@@ -30,7 +30,7 @@ class SpikingNet(nn.Module):
             node.mode = mode
         return self
 
-    def set_neuron(self, cfg: nm.NeuronConfig) -> SpikingNet:
+    def set_neuron(self, cfg: NeuronConfig) -> SpikingNet:
         """Give every spiking layer new neuron parameters (e.g. another alpha at inference)."""
         for node in self.lif_nodes():
             node.cfg = cfg

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import neuron as nm
+from ..core.neuron_config import NeuronConfig
 from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 
@@ -18,7 +18,7 @@ def conv_bn(c_in: int, c_out: int, k: int, stride: int) -> TimeFold:
 class BasicBlock(nn.Module):
     """conv-BN-LIF-conv-BN plus shortcut, then LIF; all over [T, B, C, H, W]."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, cfg: nm.NeuronConfig) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, cfg: NeuronConfig) -> None:
         super().__init__()
         self.conv1, self.lif1 = conv_bn(c_in, c_out, 3, stride), LIFNode(cfg)
         self.conv2, self.lif2 = conv_bn(c_out, c_out, 3, 1), LIFNode(cfg)
@@ -28,7 +28,7 @@ class BasicBlock(nn.Module):
         return self.lif2(self.conv2(self.lif1(self.conv1(x))) + self.shortcut(x))
 
 
-def resnet18(input_shape: tuple[int, int, int], num_classes: int, cfg: nm.NeuronConfig) -> SpikingNet:
+def resnet18(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:
     """[2, 2, 2, 2] basic blocks of 64/128/256/512 channels, global average pool, linear readout."""
     in_ch = input_shape[0]
     stem = nn.Sequential(nn.Conv2d(in_ch, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64))

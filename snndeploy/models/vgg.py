@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from .. import neuron as nm
+from ..core.neuron_config import NeuronConfig
 from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 
 VGG16 = [64, 64, "P", 128, 128, "P", 256, 256, 256, "P", 512, 512, 512, "P", 512, 512, 512, "P"]
 
 
-def vgg16(input_shape: tuple[int, int, int], num_classes: int, cfg: nm.NeuronConfig) -> SpikingNet:
+def vgg16(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:
     """3x3 conv + BatchNorm + LIF blocks, 2x2 average pooling of spikes, global pool, linear readout."""
     in_ch, height, width = input_shape
     if min(height, width) < 2 ** VGG16.count("P"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from .base import Runner, TensorInfo
 
 

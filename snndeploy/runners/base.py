@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data import DataSpec
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
+from ..core.spec import DataSpec
 
 
 @dataclass(frozen=True)

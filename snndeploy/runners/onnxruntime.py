@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SnnDeployError
+from ..core.errors import SnnDeployError
 from ..export import metadata
 from .base import Runner
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import SnnDeployError
 from ..engine import sidecar
 from ..engine.build import _tensorrt, gpu_info
-from ..errors import SnnDeployError
 from .base import Runner
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from .. import checkpoint as ckpt
-from ..errors import SnnDeployError
-from ..neuron import check_alpha
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import check_alpha
 from .base import Runner
 
 
@@ -22,7 +22,7 @@ class TorchRunner(Runner):
     def __init__(self, path: str | Path, T: int = 5, stage: int = 3, alpha: float | None = None,
                  device: str = "cpu", cuda_graphs: bool = True) -> None:
         super().__init__()
-        from ..train import pick_device
+        from ..core.device import pick_device
 
         self.path, self.device = Path(path), pick_device(device)
         self.checkpoint = ckpt.load(path, self.device)

@@ -12,7 +12,7 @@ from snndeploy.bench.peers import spikingjelly_available
 from snndeploy.bench.report import PLOTS, markdown
 from snndeploy.bench.train_cost import ALPHAS, SWEEP_T, TrainCostConfig, checks, time_to_target
 from snndeploy.bench.train_worker import Job, run_isolated
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
 
 app = typer.Typer()
 app.command("train")(bench_train_command)

@@ -111,7 +111,7 @@ def test_export_from_preset(tmp_path, tiny_run):
 def test_shipped_presets_parse():
     from pathlib import Path
 
-    from snndeploy.config import load_yaml
+    from snndeploy.core.config import load_yaml
     from snndeploy.export import ExportConfig
 
     presets = sorted((Path(__file__).parents[2] / "export_configs").glob("*.yaml"))

@@ -9,8 +9,8 @@ import pytest
 import torch.multiprocessing as mp
 
 from snndeploy import checkpoint as ckpt
-from snndeploy.config import TrainConfig
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.config import TrainConfig
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.evaluate import evaluate_checkpoint
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, build_engine, check_precision, parse_batch, plan_shapes
-from snndeploy.errors import SnnDeployError
 
 HAVE_TRT = importlib.util.find_spec("tensorrt") is not None
 FACTS = {"data": {"channels": 1, "height": 28, "width": 28}, "batch": "dynamic", "precision": "fp32",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.export.check import trt_check
 
 

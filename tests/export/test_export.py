@@ -9,8 +9,8 @@ import torch
 from conftest import make_checkpoint
 
 from snndeploy import checkpoint as ckpt
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.data import iterate_batches, load_dataset
-from snndeploy.errors import SnnDeployError
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
 from snndeploy.export import ExportConfig, export, onnx_model
 from snndeploy.export import metadata as onnx_meta

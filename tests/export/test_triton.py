@@ -5,8 +5,8 @@ import json
 import onnx
 import pytest
 
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
-from snndeploy.errors import SnnDeployError
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.triton import write_engine

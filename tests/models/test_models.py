@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from snndeploy import neuron as nm
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.models import MODELS, build_model
 
 SHAPES = {"small-cnn": (1, 28, 28), "paper-cnn": (1, 28, 28), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32)}
@@ -58,15 +58,15 @@ def test_alpha_inf_equals_stage2(kind):
     torch.manual_seed(0)
     model = build_model("small-cnn", (1, 28, 28), 10).eval()
     x = torch.rand(4, 1, 28, 28) * 3
-    cfg = nm.NeuronConfig(noise=kind)
-    inf = run(model, x, 5, "stage3", nm.NeuronConfig(noise=kind, alpha=math.inf))
+    cfg = NeuronConfig(noise=kind)
+    inf = run(model, x, 5, "stage3", NeuronConfig(noise=kind, alpha=math.inf))
     assert torch.allclose(inf, run(model, x, 5, "stage2", cfg), atol=1e-6)
     assert not torch.allclose(run(model, x, 5, "stage3", cfg), inf)
 
 
 def test_alpha_two_uses_no_residual_draws():
     model = build_model("small-cnn", (1, 28, 28), 10).eval().set_mode("stage3")
-    model.set_neuron(nm.NeuronConfig(alpha=2.0))
+    model.set_neuron(NeuronConfig(alpha=2.0))
     steps = []
     for node in model.lif_nodes():
         node.draw_fn = lambda node, t, like, kind: (steps.append(t), torch.randn_like(like))[1]
@@ -78,7 +78,7 @@ def test_alpha_two_uses_no_residual_draws():
 def test_stage_T1_is_stage1_for_all_stages():
     model = build_model("small-cnn", (1, 28, 28), 10).eval()
     x = torch.rand(3, 1, 28, 28)
-    cfg = nm.NeuronConfig()
+    cfg = NeuronConfig()
     ref = run(model, x, 1, "stage1", cfg)
     for mode in ("stage2", "stage3"):
         assert torch.equal(run(model, x, 1, mode, cfg), ref)

@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from snndeploy.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.export import ExportConfig, export
 from snndeploy.runners import open_runner
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner

@@ -55,3 +55,10 @@ def write_text(target: str | Path, text: str) -> Path:
 def write_json(target: str | Path, obj: object) -> Path:
     """Atomically write pretty JSON."""
     return write_text(target, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before any work when the output folder cannot be written."""
+    with atomic_path(Path(folder) / ".write-test"):
+        pass
+    (Path(folder) / ".write-test").unlink(missing_ok=True)

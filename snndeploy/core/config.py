@@ -73,7 +73,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything `snndeploy train` needs; defaults follow the paper (DESIGN.md §1)."""
+    """Everything `snndeploy train` needs; defaults follow the paper (docs/design.md)."""
 
     model: str = "small-cnn"
     dataset: str = "sample"

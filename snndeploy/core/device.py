@@ -1,0 +1,17 @@
+"""Choosing the PyTorch device, with a one-line error where CUDA is asked for and absent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import SnnDeployError
+from .lazy import lazy_import
+
+torch = lazy_import("torch", "pip install torch (the training stack)")
+
+
+def pick_device(name: str, local_rank: int = 0) -> Any:
+    """The requested ``torch.device`` (this process's GPU under torchrun), checked against the machine."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
+    return torch.device(f"cuda:{local_rank}") if name == "cuda" and local_rank else torch.device(name)

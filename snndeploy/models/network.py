@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -35,6 +39,32 @@ class SpikingNet(nn.Module):
         for node in self.lif_nodes():
             node.cfg = cfg
         return self
+
+    @contextlib.contextmanager
+    def using(self, mode: str | None = None, *, alpha: float | None = None, neuron: NeuronConfig | None = None,
+              training: bool | None = None) -> Iterator[SpikingNet]:
+        """Run a block with the spiking layers in ``mode`` (and other neuron parameters or alpha), then
+        restore every layer's mode and parameters and the train/eval flag, also when the block raises."""
+        if mode is not None and mode not in MODES:
+            raise SnnDeployError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+        nodes = self.lif_nodes()
+        saved = [(node.mode, node.cfg) for node in nodes]
+        was_training = self.training
+        # Validate before changing anything, so a bad alpha leaves the model as it was.
+        cfgs = [neuron or cfg for _, cfg in saved]
+        if alpha is not None:
+            cfgs = [dataclasses.replace(cfg, alpha=alpha) for cfg in cfgs]
+        try:
+            for node, cfg in zip(nodes, cfgs, strict=True):
+                node.cfg = cfg
+                node.mode = mode or node.mode
+            if training is not None:
+                self.train(training)
+            yield self
+        finally:
+            for node, (old_mode, old_cfg) in zip(nodes, saved, strict=True):
+                node.mode, node.cfg = old_mode, old_cfg
+            self.train(was_training)
 
     def forward(self, x: torch.Tensor, T: int = 1) -> torch.Tensor:
         """Images [B, C, H, W] -> logits [B, classes], the readout averaged over T steps."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
@@ -20,6 +22,7 @@ from .core.config import TrainConfig
 from .core.device import pick_device
 from .core.errors import SnnDeployError
 from .core.neuron_config import NeuronConfig
+from .core.spec import DataSpec
 from .data import Dataset, iterate_batches, load_dataset
 from .evaluate import count_correct
 from .models import SpikingNet, build_model
@@ -39,11 +42,97 @@ class TrainResult:
     main: bool = True  # False on the other processes of a torchrun job, which write nothing
 
 
+@dataclass
+class EpochStats:
+    """Running sums over the batches one process trained on in an epoch, and the epoch's seconds."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / max(self.seen, 1)
+
+    @property
+    def acc(self) -> float:
+        return self.correct / max(self.seen, 1)
+
+
+Scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
 def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """MSE against one-hot labels (the paper) or cross-entropy."""
     if kind == "mse":
         return F.mse_loss(logits, F.one_hot(labels, logits.shape[1]).to(logits.dtype))
     return F.cross_entropy(logits, labels)
+
+
+def seeded_model(name: str, spec: DataSpec, neuron: NeuronConfig, seed: int,
+                 device: str | torch.device = "cpu") -> SpikingNet:
+    """The network every training run starts from: global RNG seeded, then built."""
+    torch.manual_seed(seed)
+    return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device)
+
+
+def make_optimizer(model: nn.Module, lr: float, t0_epochs: int) -> tuple[torch.optim.Adam, Scheduler]:
+    """Adam with cosine warm restarts every ``t0_epochs`` epochs (stepped per batch by ``train_epoch``)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    return opt, Scheduler(opt, T_0=t0_epochs)
+
+
+def steps_per_epoch(images: int, batch_size: int, drop_last: bool) -> int:
+    """Batches in one epoch of ``images``."""
+    return images // batch_size if drop_last else math.ceil(images / batch_size)
+
+
+def epoch_batches(data: Dataset, batch_size: int, *, seed: int, epoch: int, augment: bool = False,
+                  device: str | torch.device = "cpu", drop_last: bool = False,
+                  shard: tuple[int, int] = (0, 1)) -> Batches:
+    """One epoch of shuffled training batches; the order (and augmentation) depends on seed and epoch only."""
+    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return iterate_batches(data.train, data.spec, batch_size, shuffle=True, generator=gen, augment=augment,
+                           device=device, drop_last=drop_last, shard=shard)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_epoch(model: SpikingNet, batches: Batches, opt: torch.optim.Optimizer, sched: Scheduler, *, epoch: int,
+                steps: int, mode: str, T: int, loss: str = "mse", net: nn.Module | None = None,
+                on_batch: Callable[[EpochStats], None] | None = None) -> EpochStats:
+    """Train ``model`` on ``batches`` (one epoch of ``steps`` batches, or fewer): forward at T steps with the
+    spiking layers in ``mode``, loss, backward, Adam step and a scheduler step at ``epoch + (i + 1) / steps``.
+
+    ``net`` is what the forward goes through when it is not ``model`` itself (the DistributedDataParallel
+    wrapper, with ``batches`` this process's shard). The model's mode and train flag are restored afterwards.
+    """
+    forward = model if net is None else net
+    device = next(model.parameters()).device
+    stats = EpochStats()
+    _sync(device)
+    t0 = time.perf_counter()
+    with model.using(mode, training=True):
+        for i, (x, y) in enumerate(batches):
+            logits = forward(x, T)
+            value = loss_fn(loss, logits, y)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            sched.step(epoch + (i + 1) / steps)
+            stats.loss_sum += float(value.detach()) * len(y)
+            stats.correct += int((logits.argmax(1) == y).sum())
+            stats.seen += len(y)
+            if on_batch is not None:
+                on_batch(stats)
+    _sync(device)
+    stats.seconds = time.perf_counter() - t0
+    return stats
 
 
 def _optim_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
@@ -85,14 +174,12 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     out = Path(cfg.out)
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
-    torch.manual_seed(cfg.seed)
     neuron = NeuronConfig(noise=cfg.noise, noise_lo=cfg.noise_lo, noise_hi=cfg.noise_hi)
-    model = build_model(cfg.model, data.spec.input_shape, data.spec.num_classes, neuron).to(device)
+    model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device)
     if job.main:
         check_writable(out)
     net = DistributedDataParallel(model) if job.active else model
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.t0_epochs)
+    opt, sched = make_optimizer(model, cfg.lr, cfg.t0_epochs)
     history: list[dict[str, Any]] = []
     start_epoch, wall = 0, 0.0
     if resume:
@@ -116,35 +203,25 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     mode, T = TRAIN_MODE[cfg.method], cfg.T
     # Several processes drop the last partial batch, so every process gets an equal share of each one.
     drop_last = job.active
-    steps = len(data.train) // cfg.batch_size if drop_last else math.ceil(len(data.train) / cfg.batch_size)
+    steps = steps_per_epoch(len(data.train), cfg.batch_size, drop_last)
     with Bar(enabled=show_progress) as bar:
         for epoch in range(start_epoch, cfg.epochs):
-            model.train().set_mode(mode)
-            gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
             task = bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps)
-            t0 = time.perf_counter()
-            loss_sum, correct, seen = 0.0, 0, 0
-            batches = iterate_batches(data.train, data.spec, cfg.batch_size, shuffle=True, generator=gen,
-                                      augment=cfg.augment, device=device, drop_last=drop_last,
-                                      shard=(job.rank, job.world))
-            for i, (x, y) in enumerate(batches):
-                logits = net(x, T)
-                loss = loss_fn(cfg.loss, logits, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step(epoch + (i + 1) / steps)
-                loss_sum += float(loss.detach()) * len(y)
-                correct += int((logits.argmax(1) == y).sum())
-                seen += len(y)
-                bar.advance(task, f"loss {loss_sum / seen:.4f} acc {correct / seen:.3f}")
-            train_s = time.perf_counter() - t0
+
+            def progress(s: EpochStats, task: int = task) -> None:
+                bar.advance(task, f"loss {s.loss:.4f} acc {s.acc:.3f}")
+
+            batches = epoch_batches(data, cfg.batch_size, seed=cfg.seed, epoch=epoch, augment=cfg.augment,
+                                    device=device, drop_last=drop_last, shard=(job.rank, job.world))
+            stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=mode, T=T, loss=cfg.loss,
+                                net=net, on_batch=progress)
+            train_s, t_eval = stats.seconds, time.perf_counter()
             right, total = count_correct(model, data.test, data.spec, T, mode, device=device,
                                          shard=(job.rank, job.world))
-            loss_sum, correct, seen, right, total = distributed.all_sum([loss_sum, correct, seen, right, total],
-                                                                        job, device)
+            loss_sum, correct, seen, right, total = distributed.all_sum(
+                [stats.loss_sum, stats.correct, stats.seen, right, total], job, device)
             val = right / max(total, 1)
-            wall += time.perf_counter() - t0
+            wall += train_s + time.perf_counter() - t_eval
             row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val,
                    "lr": opt.param_groups[0]["lr"], "epoch_s": train_s, "wall_s": wall}
             history.append(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from snndeploy.core.spec import DataSpec
 
 DATASETS = ("sample", "mnist", "fashion-mnist", "cifar10", "folder")
 
+SAMPLE_FILE = "mnist_sample.npz"
 SAMPLE_TRAIN = 4000  # the bundled npz holds 4000 train images followed by 1000 test images
 SPLIT_SEED = 0  # seed of every split/shuffle this module makes itself
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -56,10 +58,11 @@ class Dataset:
 
 
 def sample_path() -> Path:
-    """Path of the bundled 5,000-image MNIST sample."""
-    path = Path(__file__).resolve().parents[1] / "samples" / "mnist_sample.npz"
+    """Path of the bundled 5,000-image MNIST sample, package data of ``snndeploy.sample_data``."""
+    # setuptools installs packages as folders (never zipped), so the resource is a real file
+    path = Path(str(resources.files("snndeploy.sample_data") / SAMPLE_FILE))
     if not path.is_file():
-        raise SnnDeployError(f"bundled sample not found at {path}; run snndeploy from its source checkout")
+        raise SnnDeployError(f"bundled sample not found at {path}; reinstall snndeploy (its package data is missing)")
     return path
 
 

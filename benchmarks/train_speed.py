@@ -1,5 +1,8 @@
 """Noisy T=1 training time per epoch against the same network as a ReLU ANN, side by side in one run.
 
+Each method's epochs are those `snndeploy train` runs (snndeploy.train.train_epoch, default optimizer,
+scheduler and seeding), interleaved round by round (snndeploy/bench/training.py).
+
     python benchmarks/train_speed.py [--model paper-cnn] [--rounds 3] [--bptt-T 10] [--json out.json]
 """
 
@@ -32,7 +35,8 @@ def main() -> None:
     methods = [Method("ann"), Method("noise")] + ([Method("bptt", args.bptt_T)] if args.bptt_T else [])
     rows = compare_epoch_time(args.model, methods, data, batch_size=args.batch_size, rounds=args.rounds,
                               max_batches=args.max_batches)
-    table = Table(title=f"training time per epoch, {args.model} on {args.dataset} ({len(data.train)} images), "
+    part = f"first {rows[0]['images']} of {len(data.train)} images" if args.max_batches else f"{len(data.train)} images"
+    table = Table(title=f"training time per epoch, {args.model} on {args.dataset} ({part}), "
                         f"batch {args.batch_size}, median of {args.rounds}")
     for col in ("method", "s / epoch", "samples / s", "time vs ANN"):
         table.add_column(col, justify="right")

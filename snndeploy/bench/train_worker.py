@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from ..core.errors import SnnDeployError
-from ..train import TRAIN_MODE
+from ..train import TRAIN_MODE, epoch_batches, make_optimizer, seeded_model, steps_per_epoch, train_epoch
 from .memory import peak_rss_mb, rss_baseline_mb
 
 PEER = "spikingjelly"
@@ -90,42 +90,25 @@ def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, 
 
 
 def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, Any], None]) -> dict[str, Any]:
-    """Train per ``job`` with snndeploy's own loop settings (Adam, cosine warm restarts, MSE)."""
+    """Train per ``job`` with the epoch function, optimizer, scheduler and seeding of `snndeploy train`."""
     from ..core.neuron_config import NeuronConfig
-    from ..data import iterate_batches
-    from ..models import build_model
-    from ..train import loss_fn
 
-    torch.manual_seed(job.seed)
     neuron = NeuronConfig(noise=job.noise)
-    model = build_model(job.model, data.spec.input_shape, data.spec.num_classes, neuron).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=job.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=job.t0_epochs)
-    steps = math.ceil(len(data.train) / job.batch_size)
+    model = seeded_model(job.model, data.spec, neuron, job.seed, device)
+    opt, sched = make_optimizer(model, job.lr, job.t0_epochs)
+    steps = steps_per_epoch(len(data.train), job.batch_size, drop_last=False)
     history: list[dict[str, Any]] = []
     memory: dict[str, float | None] = {}
     train_cum = wall_cum = 0.0
     for epoch in range(job.epochs):
-        model.train().set_mode(TRAIN_MODE[job.method])
-        gen = torch.Generator().manual_seed(job.seed * 100_003 + epoch)
-        loss_sum, seen = 0.0, 0
-        _sync(device)
-        t0 = time.perf_counter()
-        for i, (x, y) in enumerate(iterate_batches(data.train, data.spec, job.batch_size, shuffle=True,
-                                                   generator=gen, augment=job.augment, device=device)):
-            loss = loss_fn("mse", model(x, job.T), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step(epoch + (i + 1) / steps)
-            loss_sum += float(loss.detach()) * len(y)
-            seen += len(y)
-        _sync(device)
-        train_s = time.perf_counter() - t0
+        batches = epoch_batches(data, job.batch_size, seed=job.seed, epoch=epoch, augment=job.augment, device=device)
+        stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=TRAIN_MODE[job.method],
+                            T=job.T)
+        train_s = stats.seconds
         if epoch == 0:
             cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
             memory = {"peak_rss_mb": peak_rss_mb(), "cuda_peak_mb": cuda}
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "train_s": train_s}
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": stats.loss, "train_s": train_s}
         t1 = time.perf_counter()
         if job.eval_every_epoch or epoch == job.epochs - 1:
             row.update(_evaluate(model, job, data, device, epoch))
@@ -194,14 +177,11 @@ def warm_up(job: Job, data: Any, device: torch.device) -> None:
     kernels it loads count in the baseline rather than as the method's memory."""
     from ..data import iterate_batches
     from ..models import build_model
-    from ..train import loss_fn
 
-    model = build_model(job.model, data.spec.input_shape, data.spec.num_classes).to(device).train()
-    model.set_mode(TRAIN_MODE.get(job.method, "lif"))
-    opt = torch.optim.Adam(model.parameters(), lr=job.lr)
-    x, y = next(iterate_batches(data.train, data.spec, 1, shuffle=False, device=device))
-    loss_fn("mse", model(x, job.T), y).backward()
-    opt.step()
+    model = build_model(job.model, data.spec.input_shape, data.spec.num_classes).to(device)
+    opt, sched = make_optimizer(model, job.lr, job.t0_epochs)
+    batch = next(iterate_batches(data.train, data.spec, 1, shuffle=False, device=device))
+    train_epoch(model, [batch], opt, sched, epoch=0, steps=1, mode=TRAIN_MODE.get(job.method, "lif"), T=job.T)
 
 
 def _child(job: Job, conn: Any) -> None:

@@ -1,19 +1,33 @@
-"""Training cost of the noisy T=1 method against the ReLU ANN (and BPTT) of the same architecture."""
+"""Training cost of the noisy T=1 method against the ReLU ANN (and BPTT) of the same architecture.
+
+Each method is a training run set up exactly as `snndeploy train` sets one up (seeded model, Adam with
+cosine warm restarts, the same batch order), advanced one epoch per round by the same ``train_epoch``.
+"""
 
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import torch
 
+from ..core.config import TrainConfig
 from ..core.errors import SnnDeployError
-from ..data import Dataset, iterate_batches
-from ..models import build_model
-from ..train import TRAIN_MODE, loss_fn
+from ..core.neuron_config import NeuronConfig
+from ..data import Dataset
+from ..models import SpikingNet
+from ..train import (
+    TRAIN_MODE,
+    EpochStats,
+    epoch_batches,
+    make_optimizer,
+    seeded_model,
+    steps_per_epoch,
+    train_epoch,
+)
 
 
 @dataclass(frozen=True)
@@ -28,53 +42,61 @@ class Method:
         return self.name if self.name != "bptt" else f"bptt T={self.T}"
 
 
-def _epoch_runner(model_name: str, method: Method, data: Dataset, batch_size: int, seed: int,
-                  max_batches: int | None) -> Callable[[int, int | None], float]:
-    """A function that trains one (possibly truncated) epoch and returns its seconds."""
-    if method.name not in TRAIN_MODE:
-        raise SnnDeployError(f"unknown method '{method.name}'; choose one of: {', '.join(TRAIN_MODE)}")
-    torch.manual_seed(seed)
-    model = build_model(model_name, data.spec.input_shape, data.spec.num_classes).train()
-    model.set_mode(TRAIN_MODE[method.name])
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+class TrainingRun:
+    """One method's single-process `snndeploy train` run (default lr, scheduler and loss), one epoch per call.
 
-    def run(epoch: int, limit: int | None = max_batches) -> float:
-        gen = torch.Generator().manual_seed(seed + epoch)
-        t0 = time.perf_counter()
-        for i, (x, y) in enumerate(iterate_batches(data.train, data.spec, batch_size, shuffle=True, generator=gen,
-                                                   drop_last=True)):
-            if limit is not None and i >= limit:
-                break
-            loss = loss_fn("mse", model(x, method.T), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        return time.perf_counter() - t0
+    Each run keeps its own global-RNG state between calls, so interleaving several runs leaves each one
+    drawing the noise it would draw alone.
+    """
 
-    return run
+    def __init__(self, model_name: str, method: Method, data: Dataset, batch_size: int, seed: int) -> None:
+        self.cfg = TrainConfig(model=model_name, method=method.name, T=method.T, batch_size=batch_size, seed=seed)
+        self.data = data
+        neuron = NeuronConfig(noise=self.cfg.noise, noise_lo=self.cfg.noise_lo, noise_hi=self.cfg.noise_hi)
+        with torch.random.fork_rng(devices=[]):
+            self.model: SpikingNet = seeded_model(model_name, data.spec, neuron, seed)
+            self.rng = torch.get_rng_state()
+        self.opt, self.sched = make_optimizer(self.model, self.cfg.lr, self.cfg.t0_epochs)
+        self.steps = steps_per_epoch(len(data.train), batch_size, drop_last=False)
+
+    def epoch(self, epoch: int, max_batches: int | None = None) -> EpochStats:
+        """Train epoch ``epoch`` (its first ``max_batches`` batches when given)."""
+        cfg = self.cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self.rng)
+            batches = epoch_batches(self.data, cfg.batch_size, seed=cfg.seed, epoch=epoch, augment=cfg.augment)
+            stats = train_epoch(self.model, islice(batches, max_batches), self.opt, self.sched, epoch=epoch,
+                                steps=self.steps, mode=TRAIN_MODE[cfg.method], T=cfg.T, loss=cfg.loss)
+            self.rng = torch.get_rng_state()
+        return stats
 
 
 def compare_epoch_time(model_name: str, methods: list[Method], data: Dataset, *, batch_size: int = 64,
                        rounds: int = 3, max_batches: int | None = None, seed: int = 0,
                        on_round: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Median seconds per epoch of each method, epochs interleaved round by round to share drift."""
+    """Median seconds per epoch of each method, epochs interleaved round by round to share drift.
+
+    Round r is epoch r of each method's run. A throwaway run per method first trains 3 batches, so that
+    allocator, kernels and thread pools are warm and the measured runs stay those of `snndeploy train`.
+    """
     if rounds < 1:
         raise SnnDeployError(f"rounds must be >= 1, got {rounds}")
-    runners = [_epoch_runner(model_name, m, data, batch_size, seed, max_batches) for m in methods]
-    for run in runners:  # warm-up: allocator, kernels, thread pools
-        run(-1, 3)
-    times: list[list[float]] = [[] for _ in methods]
+    for m in methods:
+        TrainingRun(model_name, m, data, batch_size, seed).epoch(0, 3)
+    runs = [TrainingRun(model_name, m, data, batch_size, seed) for m in methods]
+    stats: list[list[EpochStats]] = [[] for _ in methods]
     for r in range(rounds):
-        for run, acc in zip(runners, times, strict=True):
-            acc.append(run(r))
+        for run, acc in zip(runs, stats, strict=True):
+            acc.append(run.epoch(r, max_batches))
         if on_round is not None:
             on_round(r)
-    n_batches = len(data.train) // batch_size
-    n_batches = n_batches if max_batches is None else min(max_batches, n_batches)
-    base = statistics.median(times[0])
-    return [
-        {"model": model_name, "method": m.name, "T": m.T, "label": m.label, "batch": batch_size,
-         "epoch_s": statistics.median(t), "epoch_s_all": t,
-         "samples_per_s": n_batches * batch_size / statistics.median(t), "ratio_to_first": statistics.median(t) / base}
-        for m, t in zip(methods, times, strict=True)
-    ]
+    rows = []
+    for m, s in zip(methods, stats, strict=True):
+        times = [e.seconds for e in s]
+        rows.append({"model": model_name, "method": m.name, "T": m.T, "label": m.label, "batch": batch_size,
+                     "epoch_s": statistics.median(times), "epoch_s_all": times, "images": s[0].seen,
+                     "samples_per_s": s[0].seen / statistics.median(times)})
+    base = rows[0]["epoch_s"]
+    for row in rows:
+        row["ratio_to_first"] = row["epoch_s"] / base
+    return rows

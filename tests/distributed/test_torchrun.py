@@ -1,5 +1,6 @@
 """Training under torchrun: two gloo processes on the CPU, rank 0 alone writes, the result loads."""
 
+import json
 import os
 import socket
 import subprocess
@@ -32,24 +33,40 @@ def test_two_processes_train_and_checkpoint_loads(tmp_path):
     meta = ckpt.load(out).meta
     h = meta["history"]
     assert h[1]["train_loss"] < h[0]["train_loss"]
-    assert h[0]["train_acc"] * 1024 == pytest.approx(round(h[0]["train_acc"] * 1024))  # counted over both ranks
     assert evaluate_checkpoint(str(out), [5], limit_test=200)[0]["accuracy"] > 0.5
 
 
 def _worker(rank: int, port: int, root: str) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
+    from snndeploy import distributed
     from snndeploy.train import train
 
+    real = distributed.all_sum
+
+    def recorded(values, info, device):  # what this process put into each all-reduce and got back
+        out = real(values, info, device)
+        with open(f"{root}/sums{rank}.jsonl", "a") as f:
+            f.write(json.dumps({"in": values, "out": out}) + "\n")
+        return out
+
+    distributed.all_sum = recorded
     # Each process is told a different folder: only rank 0's may appear.
     train(TrainConfig(epochs=1, limit_train=256, limit_test=64, out=f"{root}/rank{rank}"), show_progress=False)
 
 
 @pytest.mark.slow
-def test_only_rank_zero_writes(tmp_path):
+def test_only_rank_zero_writes_and_epoch_sums_cover_both_processes(tmp_path):
     mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     assert (tmp_path / "rank0" / "model.safetensors").is_file()
     assert not (tmp_path / "rank1").exists()
+    (a,), (b,) = ([json.loads(line) for line in (tmp_path / f"sums{r}.jsonl").read_text().splitlines()] for r in (0, 1))
+    # [loss sum, right in training, images trained, right in testing, images tested]: each process has half
+    assert a["in"][2] == b["in"][2] == 128 and a["in"][4] == b["in"][4] == 32
+    assert a["out"] == b["out"] == [x + y for x, y in zip(a["in"], b["in"], strict=True)]
+    assert a["out"][2] == 256 and a["out"][4] == 64
+    h = ckpt.load(tmp_path / "rank0").meta["history"][0]
+    assert h["train_acc"] == a["out"][1] / 256 and h["val_acc"] == a["out"][3] / 64
 
 
 def _bad_batch_worker(rank: int, port: int, root: str) -> None:

@@ -1,12 +1,14 @@
 """Checks on every exported graph: ONNX's own checker and shape inference, and a static check
-against TensorRT's ONNX parser support for one version (ops, data types, constant inputs, rank,
-local functions), naming each offending node."""
+against TensorRT's ONNX parser support for one version (ops, data types, constant inputs, per-op rank,
+local functions and their bodies), naming each offending node."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import onnx
+import onnx.inliner
 from onnx import TensorProto
 
 from ..core.errors import SnnDeployError
@@ -38,50 +40,117 @@ def _dtype_name(elem_type: int) -> str:
     return TensorProto.DataType.Name(elem_type)
 
 
-def _types(model: onnx.ModelProto) -> dict[str, int]:
-    """Element type of every named tensor in the main graph (after shape inference)."""
-    g = model.graph
-    types = {v.name: v.type.tensor_type.elem_type for v in [*g.input, *g.output, *g.value_info]}
-    types.update({t.name: t.data_type for t in g.initializer})
-    for node in g.node:
-        if node.op_type == "Constant":
-            for attr in node.attribute:
-                if attr.name == "value":
-                    types[node.output[0]] = attr.t.data_type
-    return types
+@dataclass(frozen=True)
+class _Tensors:
+    """Element type and rank of the named tensors of one graph (after shape inference), and its constants."""
+
+    types: dict[str, int]
+    ranks: dict[str, int]
+    constants: frozenset[str]
+
+    @classmethod
+    def of(cls, graph: onnx.GraphProto) -> _Tensors:
+        values = [*graph.input, *graph.output, *graph.value_info]
+        types = {v.name: v.type.tensor_type.elem_type for v in values}
+        ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in values if v.type.tensor_type.HasField("shape")}
+        for t in graph.initializer:
+            types[t.name], ranks[t.name] = t.data_type, len(t.dims)
+        for node in graph.node:
+            if node.op_type == "Constant":
+                for attr in node.attribute:
+                    if attr.name == "value":
+                        types[node.output[0]], ranks[node.output[0]] = attr.t.data_type, len(attr.t.dims)
+        constants = {t.name for t in graph.initializer}
+        constants |= {o for n in graph.node if n.op_type == "Constant" for o in n.output}
+        return cls(types, ranks, frozenset(constants))
+
+    def renamed(self, names: dict[str, str]) -> _Tensors:
+        """The facts of the tensors in ``names`` (inlined name -> name in the function body) under their body names."""
+        pairs = [(new, old) for new, old in names.items() if new and old]
+        return _Tensors({old: self.types[new] for new, old in pairs if new in self.types},
+                        {old: self.ranks[new] for new, old in pairs if new in self.ranks},
+                        frozenset(old for new, old in pairs if new in self.constants))
 
 
-def _check_nodes(nodes, version: str, opset: int, types: dict[str, int], constants: set[str],
-                 where: str) -> list[Finding]:
+def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+    try:
+        return onnx.shape_inference.infer_shapes(model)
+    except onnx.shape_inference.InferenceError:
+        return model  # check what is known rather than nothing
+
+
+def _check_node(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors) -> list[Finding]:
+    """What TensorRT ``version`` rejects in one default-domain node: op, data types, constant inputs, rank."""
+    if not trt.is_supported(node.op_type, version):
+        listed = node.op_type in trt.DOCUMENTED_UNSUPPORTED[version]  # else newer than the table, or not ONNX
+        why = "not supported by" if listed else "not in the operator table of"
+        return [Finding(name, node.op_type, f"{why} TensorRT {version}'s ONNX parser")]
     found: list[Finding] = []
+    allowed, known = trt.op_dtypes(node.op_type, version), trt.GRAPH_DTYPES[version]
     int64_ok = trt.INT64_CAST_TO_INT32[version]
-    for i, node in enumerate(nodes):
-        name = node.name or f"{where}#{i}"
-        if node.domain not in ("", "ai.onnx"):
-            continue  # custom-domain calls are checked through their function bodies
-        if not trt.is_supported(node.op_type, version):
-            found.append(Finding(name, node.op_type, f"not supported by TensorRT {version}'s ONNX parser"))
+    for k, tensor in enumerate([*node.input, *node.output]):
+        if not tensor or tensor not in tensors.types:
             continue
-        allowed = trt.op_dtypes(node.op_type, version)
-        for k, tensor in enumerate([*node.input, *node.output]):
-            if tensor not in types or not tensor:
-                continue
-            dt = _dtype_name(types[tensor])
-            doc = trt.ONNX_TO_DOC_DTYPE.get(dt)
-            if dt == "DOUBLE" or doc is None:
-                found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}"))
-            elif k >= len(node.input):
-                continue  # the documented type lists are about inputs (Greater's BOOL output is fine)
-            elif allowed is not None and doc not in allowed and not (doc == "INT64" and int64_ok):
-                found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}; TensorRT {version} takes "
-                                                         f"{', '.join(sorted(allowed))}"))
-        for idx in trt.constant_inputs(node.op_type, version):
-            if idx < len(node.input) and node.input[idx] and node.input[idx] not in constants:
-                found.append(Finding(name, node.op_type, f"input {idx} ('{node.input[idx]}') must be a constant"))
-        if node.op_type.startswith("Reduce") and not any(a.name == "axes" for a in node.attribute) \
-                and len(node.input) < 2:
-            found.append(Finding(name, node.op_type, "reduces over all axes; give constant axes"))
+        dt = _dtype_name(tensors.types[tensor])
+        doc = trt.ONNX_TO_DOC_DTYPE.get(dt)
+        if dt == "DOUBLE" or doc not in known:
+            found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}"))
+        elif k >= len(node.input):
+            continue  # the documented type lists are about inputs (Greater's BOOL output is fine)
+        elif allowed is not None and doc not in allowed and not (doc == "INT64" and int64_ok):
+            found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}; TensorRT {version} takes "
+                                                     f"{', '.join(sorted(allowed))}"))
+    for idx in trt.constant_inputs(node.op_type, version):
+        if idx < len(node.input) and node.input[idx] and node.input[idx] not in tensors.constants:
+            found.append(Finding(name, node.op_type, f"input {idx} ('{node.input[idx]}') must be a constant"))
+    if node.op_type.startswith("Reduce") and not any(a.name == "axes" for a in node.attribute) \
+            and len(node.input) < 2:
+        found.append(Finding(name, node.op_type, "reduces over all axes; give constant axes"))
+    limits = trt.rank_limits(node.op_type, version)
+    rank = tensors.ranks.get(node.input[0]) if node.input and node.input[0] else None
+    if limits is not None and rank is not None and not limits[0] <= rank <= limits[1]:
+        lo, hi = limits
+        want = f"rank {lo}" if lo == hi else f"rank {lo} to {hi}"
+        found.append(Finding(name, node.op_type, f"input 0 ('{node.input[0]}') has rank {rank}; "
+                                                 f"TensorRT {version} takes {want}"))
     return found
+
+
+# Marks the nodes of local function bodies so that they can be told apart once inlined (the inliner keeps node
+# names, adding a suffix); function index and node index between the marks.
+_MARK = "\x1fsnndeploy-check\x1f"
+_MARKED = re.compile(re.escape(_MARK) + r"(\d+)\.(\d+)" + re.escape(_MARK))
+
+
+def _check_function_bodies(model: onnx.ModelProto, version: str) -> list[Finding]:
+    """The nodes of every called local function, typed on an inlined copy of the model (so each body sees the
+    types, ranks and constants of its call site) and named ``Function#index`` (or ``Function/node``)."""
+    marked = onnx.ModelProto()
+    marked.CopyFrom(model)
+    for fi, func in enumerate(marked.functions):
+        for j, node in enumerate(func.node):
+            node.name = f"{_MARK}{fi}.{j}{_MARK}"
+    inlined = _infer(onnx.inliner.inline_local_functions(marked))
+    tensors = _Tensors.of(inlined.graph)
+    max_rank = trt.MAX_RANK[version]
+    found: list[Finding] = []
+    for node in inlined.graph.node:
+        mark = _MARKED.search(node.name)
+        if mark is None:
+            continue  # a main-graph node, checked on the model itself
+        func = model.functions[int(mark[1])]
+        j = int(mark[2])
+        body = func.node[j]
+        name = f"{func.name}/{body.name}" if body.name else f"{func.name}#{j}"
+        if body.domain not in ("", "ai.onnx"):  # a call the inliner could not expand: no such function
+            found.append(Finding(name, f"{body.domain}.{body.op_type}", "custom op with no local function or plugin"))
+            continue
+        local = tensors.renamed(dict(zip([*node.input, *node.output], [*body.input, *body.output], strict=False)))
+        found += _check_node(body, name, version, local)
+        for out in body.output:
+            if local.ranks.get(out, 0) > max_rank:
+                found.append(Finding(name, body.op_type, f"tensor '{out}' has rank {local.ranks[out]} > {max_rank}"))
+    return list(dict.fromkeys(found))  # one finding per body node, however many call sites
 
 
 def trt_check(model: onnx.ModelProto, version: str) -> list[Finding]:
@@ -95,29 +164,24 @@ def trt_check(model: onnx.ModelProto, version: str) -> list[Finding]:
     if not trt.MIN_OPSET[v] <= opset <= trt.MAX_OPSET[v]:
         found.append(Finding("<model>", "opset", f"opset {opset} outside TensorRT {v}'s {trt.MIN_OPSET[v]}-"
                                                  f"{trt.MAX_OPSET[v]}; export with --opset {trt.MAX_OPSET[v]}"))
-    try:
-        inferred = onnx.shape_inference.infer_shapes(model)
-    except onnx.shape_inference.InferenceError:
-        inferred = model
-    types = _types(inferred)
-    g = inferred.graph
-    constants = {t.name for t in g.initializer} | {o for n in g.node if n.op_type == "Constant" for o in n.output}
+    g = _infer(model).graph
+    tensors = _Tensors.of(g)
     for value in [*g.input, *g.output, *g.value_info]:
         rank = len(value.type.tensor_type.shape.dim)
         if rank > trt.MAX_RANK[v]:
             found.append(Finding(value.name, "tensor", f"rank {rank} > {trt.MAX_RANK[v]}"))
-    found += _check_nodes(g.node, v, opset, types, constants, "node")
-    functions = {(f.domain, f.name): f for f in inferred.functions}
+    for i, node in enumerate(g.node):
+        if node.domain in ("", "ai.onnx"):  # custom-domain calls are checked through their function bodies
+            found += _check_node(node, node.name or f"node#{i}", v, tensors)
+    functions = {(f.domain, f.name) for f in model.functions}
     called = {(n.domain, n.op_type) for n in g.node if n.domain not in ("", "ai.onnx")}
     for key in sorted(called):
-        func = functions.get(key)
-        if func is None:
+        if key not in functions:
             found.append(Finding(key[1], f"{key[0]}.{key[1]}", "custom op with no local function or plugin"))
         elif not trt.LOCAL_FUNCTIONS[v]:
             users = [n.name for n in g.node if (n.domain, n.op_type) == key]
             found.append(Finding(", ".join(users[:3]) + (" ..." if len(users) > 3 else ""), f"{key[0]}.{key[1]}",
                                  "local functions need TensorRT >= 9; export with --inline"))
-        else:
-            body_constants = {o for n in func.node if n.op_type == "Constant" for o in n.output}
-            found += _check_nodes(func.node, v, opset, {}, body_constants, f"{key[1]}")
+    if called & functions:  # also where functions are rejected: the same nodes are what --inline would give
+        found += _check_function_bodies(model, v)
     return found

@@ -1,7 +1,7 @@
-"""TensorRT's ONNX parser support per version, transcribed from onnx-tensorrt's docs/operators.md (cite URLs/commits in comments).
+"""TensorRT's ONNX parser support per version, transcribed from onnx-tensorrt's docs/operators.md.
 
-Plain data plus a few tiny helpers, standard library only.  Used by a static
-checker that compares an ONNX graph with what TensorRT's ONNX parser accepts.
+Plain data plus a few tiny helpers, standard library only, read by the static check in
+``check.py`` that compares an ONNX graph with what TensorRT's ONNX parser accepts.
 
 Sources (everything below is transcribed, not inferred, unless marked
 "RECONSTRUCTED" or "ASSUMED"):
@@ -68,17 +68,10 @@ calibration removed, [MIG-11]), which do not change which op types the parser im
 Data type names are the ones the operators.md "Supported Types" column uses:
 FP32, FP16, BF16, FP8, FP4, INT4, INT8, INT32, INT64, UINT8, BOOL.  No per-op entry in
 any revision lists DOUBLE; DOUBLE is only "supported" by a down-cast to FLOAT (see
-GRAPH_DTYPES / DTYPE_NOTES).  Use ONNX_TO_DOC_DTYPE to map onnx.TensorProto names.
+GRAPH_DTYPES).  Use ONNX_TO_DOC_DTYPE to map onnx.TensorProto names.
 """
 
 TRT_VERSIONS = ("8.6", "10", "11")
-
-# Which documentation revision each key stands for.
-DOC_REVISION = {
-    "8.6": "RECONSTRUCTED: operators.md 8.5 GA (@6d0ab7be) + Changelog '8.6 EA'/'8.6 GA' entries",
-    "10": "operators.md 10.15 (latest 10.x)",
-    "11": "ASSUMED: operators.md 10.15 + TensorRT 11.0-11.5 parser release notes",
-}
 
 # ---------------------------------------------------------------------------
 # Operator tables
@@ -534,17 +527,6 @@ GRAPH_DTYPES: dict[str, frozenset[str]] = {
 # to INT32."  So on 8.6 an INT64 tensor is accepted even though no per-op row says INT64.
 INT64_CAST_TO_INT32: dict[str, bool] = {"8.6": True, "10": False, "11": False}
 
-DTYPE_NOTES: dict[str, str] = {
-    "DOUBLE": "never listed for any op; the parser casts DOUBLE down to FLOAT, clamping to "
-              "+-FLT_MAX (8.6 header and 10.15 header: 'limited support for DOUBLE type')",
-    "INT64": "8.6: cast down to INT32 (clamped to +-INT_MAX); native since 9.0 EA",
-    "INT8/INT4/FP8/FP4": "10.15 header: 'treated as Quantized Types ... support is available "
-                         "only through quantization from a floating-point type with higher "
-                         "precision' (i.e. via Q/DQ)",
-    "UINT8": "10.15 header: 'UINT8 is only supported as network input or output tensor types.'",
-    "BF16": "not in the 8.6 docs at all; added in 9.0 GA ([CL] 'Added support for FP8 and BF16 datatypes.')",
-}
-
 # onnx.TensorProto.DataType name -> operators.md column name (None: not a TRT type).
 ONNX_TO_DOC_DTYPE: dict[str, str | None] = {
     "FLOAT": "FP32",
@@ -583,16 +565,6 @@ MIN_OPSET: dict[str, int] = {
     "8.6": 7,
     "10": 9,  # [OPS-10] "inclusive range of opset 9 to opset 24"
     "11": 9,  # [OPSET-11] "Minimum opset (official backward support) 9 and above"
-}
-
-# Exact documented bounds per release, for callers that know the minor version.
-MAX_OPSET_BY_RELEASE: dict[str, int] = {
-    "8.5": 17,   # [OPS-8.5]
-    "8.6": 17,   # [HDR-8.6]
-    "9.2": 19,   # [OPS-9.2]
-    "10.0": 20,  # operators.md 10.0 revision
-    "10.15": 24, # [OPS-10]
-    "11.5": 25,  # [REL-11] / [OPSET-11]
 }
 
 # Whether the parser accepts models that use ONNX model-local functions
@@ -641,13 +613,6 @@ CONSTANT_INPUTS_BY_VERSION: dict[str, dict[str, tuple[int, ...]]] = {
 }
 CONSTANT_INPUTS_BY_VERSION["11"] = dict(CONSTANT_INPUTS_BY_VERSION["10"])  # ASSUMED as 10
 
-# Union over all versions (the strictest reading).  Prefer constant_inputs(op, version).
-CONSTANT_INPUTS: dict[str, tuple[int, ...]] = {}
-for _table in CONSTANT_INPUTS_BY_VERSION.values():
-    for _op, _idx in _table.items():
-        CONSTANT_INPUTS[_op] = tuple(sorted(set(CONSTANT_INPUTS.get(_op, ())) | set(_idx)))
-del _table, _op, _idx
-
 # ---------------------------------------------------------------------------
 # Rank limits
 # ---------------------------------------------------------------------------
@@ -671,130 +636,6 @@ RANK_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
     },
 }
 RANK_LIMITS["11"] = dict(RANK_LIMITS["10"], GridSample=(4, 5))  # [REL-11] v11.2 "5D GridSample"
-
-# ---------------------------------------------------------------------------
-# Restriction text, per version, copied from the "Restrictions" column (+ Changelog)
-# ---------------------------------------------------------------------------
-
-_RANDOM_SEED = "`seed` value is ignored by TensorRT"
-
-NOTES_BY_VERSION: dict[str, dict[str, str]] = {
-    "8.6": {
-        "AveragePool": "2D or 3D Pooling only",
-        "CumSum": "`axis` must be an initializer",
-        "DequantizeLinear": "`x_zero_point` must be zero",
-        "Einsum": "Ellipsis and diagonal operations are not supported. Broadcasting between "
-                  "inputs is not supported",
-        "GRU": "For bidirectional GRUs, activation functions must be the same for both the "
-               "forward and reverse pass",
-        "If": "Output tensors of the two conditional branches must have broadcastable shapes, "
-              "and must have different names",
-        "InstanceNormalization": "Scales `scale` and biases `B` must be initializers. Input "
-                                 "rank must be >=3 & <=5",
-        "LSTM": "For bidirectional LSTMs, activation functions must be the same for both the "
-                "forward and reverse pass",
-        "MaxPool": "2D or 3D pooling only. `Indices` output tensor unsupported",
-        "QuantizeLinear": "`y_zero_point` must be 0",
-        "RandomNormal": _RANDOM_SEED,
-        "RandomNormalLike": _RANDOM_SEED,
-        "RandomUniform": _RANDOM_SEED,
-        "RandomUniformLike": _RANDOM_SEED,
-        "Resize": "Supported resize transformation modes: `half_pixel`, `pytorch_half_pixel`, "
-                  "`tf_half_pixel_for_nn`, `asymmetric`, and `align_corners`. Supported resize "
-                  "modes: `nearest`, `linear`. Supported nearest modes: `floor`, `ceil`, "
-                  "`round_prefer_floor`, `round_prefer_ceil`",
-        "RNN": "For bidirectional RNNs, activation functions must be the same for both the "
-               "forward and reverse pass",
-        "Slice": "`axes` must be an initializer",
-        "Squeeze": "`axes` must be an initializer",
-        "Unsqueeze": "`axes` must be a constant tensor",
-        # 8.5 said "Dynamic input shapes are unsupported" (ReverseSequence) and "`K` input must
-        # be an initializer" (TopK); both lifted in 8.6 EA per [CL].
-        "TopK": "dynamic `K` supported since 8.6 EA ([CL]); INT32 input since 8.6 EA",
-        "GroupNormalization": "added in 8.6 EA ([CL]); ONNX GroupNormalization is opset 18, "
-                              "above the documented 8.6 max opset 17",
-        "LayerNormalization": "added in 8.6 EA ([CL]) (ONNX opset 17 op)",
-        "IsInf": "added in 8.6 EA ([CL])",
-    },
-    "10": {
-        "Attention": "`Q`, `K`, `V` and `attn_mask` must be 4D. `past_key`, `past_value` and "
-                     "`nonpad_kv_seqlen` inputs are unsupported. `present_key`, `present_value` "
-                     "and `qk_matmul_output` outputs are unsupported. `qk_matmul_output_mode` and "
-                     "`softcap` attributes are unsupported. (added 10.14)",
-        "AveragePool": "2D or 3D Pooling only. `dilations` must be empty or all ones",
-        "Constant": "`sparse_value`, `value_string`, and `value_strings` attributes are unsupported.",
-        "CumSum": "`axis` must be a build-time constant",
-        "DeformConv": "`input` must have 1D or 2D spatial dimensions. `pads` for the beginning "
-                      "and end along each spatial axis must be the same",
-        "DequantizeLinear": "`x_zero_point` must be zero",
-        "Dropout": "`is_training` must be an initializer and evaluate to False.",
-        "DynamicQuantizeLinear": "Not supported. TensorRT's IDynamicQuantize can be composed "
-                                 "from ONNX operators in the form of a model local function.",
-        "EyeLike": "`input` must have static dimensions",
-        "GridSample": "Input must be 4D input.",
-        "GRU": "For bidirectional GRUs, activation functions must be the same for both the "
-               "forward and reverse pass",
-        "Hardmax": "`axis` dimension of input must be a build-time constant",
-        "If": "Output tensors of the two conditional branches must have the same rank and must "
-              "have different names",
-        "LayerNormalization": "Only the first output `Y` is supported.",
-        "Loop": "Scan output length cannot be dynamic. The shape of Loop carried dependencies "
-                "must be the same across all loop iterations.",
-        "LpPool": "`dilations` must be empty or all ones",
-        "LSTM": "For bidirectional LSTMs, activation functions must be the same for both the "
-                "forward and reverse pass. `input_forget` attribute must be 0. `layout` "
-                "attribute must be 0.",
-        "MaxPool": "2D or 3D pooling only. `Indices` output tensor unsupported. `dilations` must "
-                   "be empty or all ones",
-        "OneHot": "`depth` must be a build-time constant",
-        "QuantizeLinear": "`y_zero_point` must be 0",
-        "RandomNormal": _RANDOM_SEED,
-        "RandomNormalLike": _RANDOM_SEED + " (10.11 [CL]: 'Removed restriction that inputs to "
-                            "`RandomNormalLike` and `RandomUniformLike` must be tensors')",
-        "RandomUniform": _RANDOM_SEED,
-        "RandomUniformLike": _RANDOM_SEED + " (10.11 [CL]: 'Removed restriction that inputs to "
-                             "`RandomNormalLike` and `RandomUniformLike` must be tensors')",
-        "Resize": "Supported resize transformation modes: `half_pixel`, `pytorch_half_pixel`, "
-                  "`tf_half_pixel_for_nn`, `asymmetric`, and `align_corners`. Supported resize "
-                  "modes: `nearest`, `linear`. Supported nearest modes: `floor`, `ceil`, "
-                  "`round_prefer_floor`, `round_prefer_ceil`. Supported aspect ratio policy: "
-                  "`stretch`. When `scales` is a tensor input, `axes` must be an iota vector of "
-                  "length rank(input). Antialiasing is not supported.",
-        "RNN": "For bidirectional RNNs, activation functions must be the same for both the "
-               "forward and reverse pass",
-        "RotaryEmbedding": "`position_ids` must be INT64 (added 10.15)",
-        "ScatterND": "`reduction` other than `none` is not supported",
-        "Slice": "no restriction listed; tensor (non-initializer) `axes` supported since 10.3 "
-                 "([CL] 'Added support for tensor `axes` inputs for `Slice` nodes')",
-        "Squeeze": "`axes` must be resolvable to a constant.",
-        "STFT": "`frame_step` and `window` must be an initializer. Input must be real-valued. "
-                "(added 10.5)",
-        "TensorScatter": "`past_cache` and `update` must be 4D. `axis` must be -2. (added 10.15)",
-        "TopK": "`sorted` must be 1. `K` input must be less than 3840.",
-        "Unsqueeze": "`axes` must be resolvable to a constant.",
-        **{op: "`axes` must be an initializer" for op in _REDUCE_OPS},
-    },
-}
-NOTES_BY_VERSION["11"] = dict(
-    NOTES_BY_VERSION["10"],
-    DFT="added in 11.2 ([REL-11] 'Added support for the DFT operator'; cuFFT-backed FFTPlugin)",
-    GridSample="4D input, and since 11.2 5D input ([REL-11] 'Added support for ... 5D GridSample')",
-    Squeeze="`axes` must be resolvable to a constant; since 11.5 the axes input may be omitted "
-            "([REL-11] 'Added support for Squeeze when axis input is omitted')",
-    Swish="added in 11.0 ([REL-11] 'Added support for Swish operator')",
-)
-
-# One flat op -> text map (brief's NOTES): each op's text, prefixed with the versions it
-# applies to.  Prefer NOTES_BY_VERSION[v][op] for a specific version.
-NOTES: dict[str, str] = {}
-for _op in sorted({o for t in NOTES_BY_VERSION.values() for o in t}):
-    _groups: dict[str, list[str]] = {}
-    for _v in TRT_VERSIONS:
-        _txt = NOTES_BY_VERSION[_v].get(_op)
-        if _txt is not None:
-            _groups.setdefault(_txt, []).append(_v)
-    NOTES[_op] = "; ".join(f"[{'/'.join(vs)}] {txt}" for txt, vs in _groups.items())
-del _op, _groups, _v, _txt
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -836,3 +677,8 @@ def op_dtypes(op_type: str, version: str) -> frozenset[str] | None:
 def constant_inputs(op_type: str, version: str) -> tuple[int, ...]:
     """Input indices of `op_type` that must be initializers/constants on `version`."""
     return CONSTANT_INPUTS_BY_VERSION[normalize_version(version)].get(op_type, ())
+
+
+def rank_limits(op_type: str, version: str) -> tuple[int, int] | None:
+    """(min, max) rank of input 0 of `op_type` on `version`, or None where the docs state none."""
+    return RANK_LIMITS[normalize_version(version)].get(op_type)

@@ -183,7 +183,7 @@ def markdown(result: dict[str, Any]) -> str:
              "Time to target counts training only (the per-epoch test is excluded; 'wall' includes it). Peak memory "
              "is the first epoch's peak RSS above the process's baseline after imports, data and a one-image "
              "warm-up step (on CUDA: max allocated).", "", "## Cost per method", ""]
-    lines += _cost_table(result) + ["", "## The issue's 'done when' items", ""]
+    lines += _cost_table(result) + ["", "## Targets checked against the measurements", ""]
     for ch in result["checks"]:
         mark = {True: "[x]", False: "[ ]", None: "[?]"}[ch["holds"]]
         bound = ">= " if ch.get("lower_bound") else ""

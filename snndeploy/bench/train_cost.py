@@ -180,7 +180,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def checks(rows: dict[str, dict[str, Any]], conv: dict[str, Any] | None, bptt_label: str) -> list[dict[str, Any]]:
-    """The issue's 'done when' items against what was measured (holds: True, False or None = not measured)."""
+    """Each target (a claim and its threshold) against the measurement (holds: True, False or None = not measured)."""
     noise, bptt = rows.get("noise"), rows.get(bptt_label)
     out: list[dict[str, Any]] = []
     if noise and bptt:

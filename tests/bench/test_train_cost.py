@@ -45,7 +45,7 @@ def test_report_files(bench):
     for name in [*PLOTS.values()]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     md = (out / "train_cost.md").read_text()
-    for section in ("## Cost per method", "## The issue's 'done when' items", "(paper Figs. 3 and 6)",
+    for section in ("## Cost per method", "## Targets checked against the measurements", "(paper Figs. 3 and 6)",
                     "(paper Fig. 7)", "## ANN-to-SNN conversion (paper Table 2)"):
         assert section in md
     assert md == markdown(result)

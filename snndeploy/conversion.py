@@ -11,6 +11,7 @@ our direct encoding, and the readout is the head averaged over T.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Iterator
@@ -19,9 +20,11 @@ import torch
 from torch import nn
 
 from .core.errors import SnnDeployError
+from .core.neuron_config import NeuronConfig
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import LIFNode, SpikingNet
+from .neuron import run_steps
 from .stepwise import accuracy_by_T
 
 CONVERSION_TS = (8, 16, 32, 64, 128, 256, 512)
@@ -30,6 +33,7 @@ CONVERSION_TS = (8, 16, 32, 64, 128, 256, 512)
 class IFNode(nn.Module):
     """Integrate-and-fire neurons, reset by subtraction, spikes of amplitude ``threshold``: [T, B, ...] in and out.
 
+    The neuron is ``snndeploy.neuron.step``'s plain LIF with lam = 1, v_th = threshold and a soft reset.
     With ``carry`` set, the membrane potential is kept between calls (for running long T in chunks);
     otherwise every call starts from V = 0, as a fresh network does.
     """
@@ -38,28 +42,26 @@ class IFNode(nn.Module):
         super().__init__()
         if not (threshold > 0 and math.isfinite(threshold)):
             raise SnnDeployError(f"IF threshold must be a positive number, got {threshold}")
-        self.register_buffer("threshold", torch.tensor(float(threshold)))
+        self.cfg = NeuronConfig(lam=1.0, v_th=float(threshold), v_reset=None)
         self.carry = False
         self.v: torch.Tensor | None = None
 
-    def extra_repr(self) -> str:
-        return f"threshold={float(self.threshold):.4g}"
+    @property
+    def threshold(self) -> float:
+        return self.cfg.v_th
 
-    def reset(self) -> None:
-        """Forget the carried membrane potential."""
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold:.4g}"
+
+    def reset_state(self) -> None:
+        """Forget the carried membrane potential (SpikingNet.readouts calls it before every sequence)."""
         self.v = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        th = self.threshold.to(x.dtype)
-        v = self.v if self.carry and self.v is not None else x[0].new_zeros(x.shape[1:])
-        out = torch.empty_like(x, memory_format=torch.contiguous_format)
-        for t in range(x.shape[0]):  # in place: fresh tensors per step cost twice the time on the CPU
-            v.add_(x[t])
-            spike = torch.mul(v >= th, th, out=out[t])
-            v.sub_(spike)
+        spikes, v = run_steps("lif", self.cfg, x, v=self.v if self.carry else None, keep_last=self.carry)
         if self.carry:
             self.v = v
-        return out
+        return spikes.mul_(self.threshold)
 
 
 def _percentile(values: torch.Tensor, q: float) -> float:
@@ -98,18 +100,14 @@ def calibrate(model: SpikingNet, split: Split, spec: DataSpec, *, images: int = 
             kept[index].append(pos)
         return record
 
-    was_training, modes = model.training, [node.mode for node in nodes]
-    model.eval().set_mode("ann")
     handles = [node.register_forward_hook(hook(i)) for i, node in enumerate(nodes)]
     try:
-        for x, _ in iterate_batches(subset, spec, batch_size, shuffle=False, device=device):
-            model(x, 1)
+        with model.using("ann", training=False):
+            for x, _ in iterate_batches(subset, spec, batch_size, shuffle=False, device=device):
+                model(x, 1)
     finally:
         for h in handles:
             h.remove()
-        for node, mode in zip(nodes, modes, strict=True):
-            node.mode = mode
-        model.train(was_training)
     out = []
     for values in kept:
         flat = torch.cat(values)
@@ -131,22 +129,19 @@ def convert(model: SpikingNet, thresholds: list[float]) -> SpikingNet:
     return net
 
 
-def chunked_readouts(model: SpikingNet, x: torch.Tensor, T: int, chunk: int = 16) -> Iterator[torch.Tensor]:
-    """Per-step readouts of a converted network over T steps, ``chunk`` steps at a time (bounded memory)."""
+@contextlib.contextmanager
+def carrying(model: SpikingNet) -> Iterator[SpikingNet]:
+    """IF layers keep their potential between calls inside the block (and start from zero)."""
     nodes = [m for m in model.modules() if isinstance(m, IFNode)]
     for node in nodes:
         node.carry = True
-        node.reset()
+        node.reset_state()
     try:
-        current = model.stem(x)
-        for start in range(0, T, chunk):
-            steps = min(chunk, T - start)
-            h = model.body(current.unsqueeze(0).expand(steps, *current.shape))
-            yield model.head(h.flatten(2))
+        yield model
     finally:
         for node in nodes:
             node.carry = False
-            node.reset()
+            node.reset_state()
 
 
 def conversion_accuracy(snn: SpikingNet, split: Split, spec: DataSpec, T_max: int = CONVERSION_TS[-1], *,
@@ -155,8 +150,8 @@ def conversion_accuracy(snn: SpikingNet, split: Split, spec: DataSpec, T_max: in
     """Accuracy of a converted network at every T = 1..T_max (index T - 1), from one chunked run."""
     if chunk < 1:
         raise SnnDeployError(f"chunk must be >= 1, got {chunk}")
-    return accuracy_by_T(snn, split, spec, T_max, batch_size=batch_size, device=device,
-                         steps=lambda m, x, T: chunked_readouts(m, x, T, chunk))
+    with carrying(snn):
+        return accuracy_by_T(snn, split, spec, T_max, batch_size=batch_size, device=device, chunk=chunk)
 
 
 def first_T_reaching(accuracies: list[float], target: float) -> int | None:

@@ -6,24 +6,14 @@ mean over one long run gives the accuracy at every shorter T for the cost of the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 
 import torch
 
 from .core.errors import SnnDeployError
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
-from .models import MODES, SpikingNet
-
-# (model, images, T) -> per-step readouts [t, B, classes], in time order, covering T steps in all
-StepFn = Callable[[SpikingNet, torch.Tensor, int], Iterable[torch.Tensor]]
-
-
-def step_readouts(model: SpikingNet, x: torch.Tensor, T: int) -> Iterator[torch.Tensor]:
-    """The readout at every step [T, B, classes], computed as SpikingNet.forward does before its mean."""
-    current = model.stem(x)
-    h = model.body(current.unsqueeze(0).expand(T, *current.shape))
-    yield model.head(h.flatten(2))
+from .models import SpikingNet
 
 
 def count_by_T(chunks: Iterable[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
@@ -39,26 +29,17 @@ def count_by_T(chunks: Iterable[torch.Tensor], labels: torch.Tensor) -> torch.Te
 
 @torch.no_grad()
 def accuracy_by_T(model: SpikingNet, split: Split, spec: DataSpec, T_max: int, *, mode: str | None = None,
-                  batch_size: int = 256, device: str | torch.device = "cpu",
-                  steps: StepFn = step_readouts) -> list[float]:
-    """Test accuracy at T = 1..T_max (index T - 1), spiking layers in ``mode`` (None: as they are)."""
+                  batch_size: int = 256, device: str | torch.device = "cpu", chunk: int | None = None) -> list[float]:
+    """Test accuracy at T = 1..T_max (index T - 1), spiking layers in ``mode`` (None: as they are).
+
+    ``chunk`` runs the steps that many at a time (bounded memory; see ``SpikingNet.readouts``).
+    """
     if T_max < 1:
         raise SnnDeployError(f"T must be >= 1, got {T_max}")
-    if mode is not None and mode not in MODES:
-        raise SnnDeployError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
-    was_training = model.training
-    model.eval()
-    if mode is not None:
-        model.set_mode(mode)
     right = torch.zeros(T_max, dtype=torch.int64)
     seen = 0
-    try:
+    with model.using(mode, training=False):
         for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
-            counts = count_by_T(steps(model, x, T_max), y)
-            if counts.shape[0] != T_max:
-                raise SnnDeployError(f"step function gave {counts.shape[0]} steps, expected {T_max}")
-            right += counts.cpu()
+            right += count_by_T(model.readouts(x, T_max, chunk), y).cpu()
             seen += len(y)
-    finally:
-        model.train(was_training)
     return (right.double() / max(seen, 1)).tolist()

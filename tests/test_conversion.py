@@ -25,11 +25,12 @@ def ann_run(tmp_path_factory):
 
 def test_if_node_rate_codes_a_constant_current():
     th, T = 0.8, 40
-    current = torch.tensor([0.13, 0.33, 0.79, 0.8, 1.5, -0.4])  # no exact threshold crossings in 40 steps
+    current = torch.tensor([0.13, 0.33, 0.79, 0.8, 1.5, -0.4])
     out = IFNode(th)(current.expand(T, 1, 6).contiguous())
     assert set(out.unique().tolist()) <= {0.0, torch.tensor(th).item()}
-    # reset by subtraction: floor(T c / th) spikes, so the rate times th is c to within th / T (clipped at th)
-    expected = torch.floor(T * current.clamp(min=0) / th).clamp(max=T) * th / T
+    # Reset by subtraction and a strict threshold (H > v_th, as every neuron here): ceil(T c / th) - 1 spikes,
+    # so the rate times th is c to within th / T (clipped at th); c == th fires from the second step on.
+    expected = (torch.ceil(T * current.clamp(min=0) / th) - 1).clamp(0, T) * th / T
     assert torch.allclose(out.mean(0)[0], expected)
     assert out[:, 0, 5].sum() == 0  # negative current: silent
 
@@ -41,20 +42,22 @@ def test_if_node_carry_splits_a_run_into_chunks():
     node.carry = True
     parts = torch.cat([node(x[:5]), node(x[5:])])
     assert torch.equal(whole, parts)
-    node.reset()
+    node.reset_state()
     node.carry = False
     assert torch.equal(node(x), whole)  # no state kept between calls without carry
 
 
 def test_calibrate_is_the_percentile_of_positive_activations(ann_run):
     model, data = ann_run.model, ann_run.dataset
-    th = conversion.calibrate(model, data.train, data.spec, images=64, percentile=99.0, batch_size=16)
+    with model.using("stage3", training=True):
+        th = conversion.calibrate(model, data.train, data.spec, images=64, percentile=99.0, batch_size=16)
+        # calibrate runs the layers as ReLUs and puts back the mode and train flag it found
+        assert all(n.mode == "stage3" for n in model.lif_nodes()) and model.training
     seen: list[list[torch.Tensor]] = [[] for _ in model.lif_nodes()]
     hooks = [n.register_forward_hook(lambda m, i, o, k=k: seen[k].append(o.flatten()))
              for k, n in enumerate(model.lif_nodes())]
-    model.eval().set_mode("ann")
     x = normalize(data.train.images[:64], data.spec)
-    with torch.no_grad():
+    with torch.no_grad(), model.using("ann", training=False):
         model(x, 1)
     for h in hooks:
         h.remove()
@@ -62,7 +65,6 @@ def test_calibrate_is_the_percentile_of_positive_activations(ann_run):
         pos = torch.cat(acts)
         pos = pos[pos > 0].numpy()
         assert th[k] == pytest.approx(float(np.percentile(pos, 99.0, method="inverted_cdf")), rel=1e-6)
-    assert all(n.mode == "ann" for n in model.lif_nodes())
 
 
 def test_convert_replaces_every_node_and_leaves_the_original():
@@ -93,6 +95,7 @@ def test_conversion_accuracy_rises_with_T_to_the_ann(ann_run):
 
 def test_stepwise_prefix_equals_separate_runs(ann_run):
     model, data = ann_run.model, ann_run.dataset
+    before = [n.mode for n in model.lif_nodes()]
     snn = conversion.convert(model, conversion.calibrate(model, data.train, data.spec, images=64))
     chunked = conversion.conversion_accuracy(snn, data.test, data.spec, 9, chunk=4, batch_size=50)
     lif = accuracy_by_T(model, data.test, data.spec, 6, mode="lif")
@@ -100,7 +103,7 @@ def test_stepwise_prefix_equals_separate_runs(ann_run):
         assert chunked[T - 1] == accuracy(snn, data.test, data.spec, T, "ann")
     for T in (1, 6):
         assert lif[T - 1] == accuracy(model, data.test, data.spec, T, "lif")
-    model.set_mode("ann")
+    assert [n.mode for n in model.lif_nodes()] == before  # evaluation leaves the shared model as it was
 
 
 def test_bad_input(ann_run):

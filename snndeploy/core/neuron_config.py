@@ -16,7 +16,7 @@ class NeuronConfig:
 
     lam: float = 0.5
     v_th: float = 1.0
-    v_reset: float = 0.0
+    v_reset: float | None = 0.0  # None: soft reset, V - v_th after a spike (integrate-and-fire)
     surrogate_a: float = 3.0
     noise: str = "gaussian"
     noise_lo: float = 0.0
@@ -30,6 +30,8 @@ class NeuronConfig:
             raise SnnDeployError(f"unknown noise type '{self.noise}'; choose one of: {', '.join(NOISE_TYPES)}")
         for name in ("lam", "v_th", "v_reset", "surrogate_a", "noise_lo", "noise_hi", "alpha", "eps"):
             value = getattr(self, name)
+            if name == "v_reset" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
                 raise SnnDeployError(f"{name} must be a number, got {value!r}")
         if not 0.0 <= self.lam <= 1.0:

@@ -15,13 +15,12 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from .. import neuron as nm
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
 from ..models import LIFNode, SpikingNet, TimeFold
 from ..models.resnet import BasicBlock
-from .builder import DOMAIN, Builder
-from .functions import NOISE, POTENTIAL_NORM, RESIDUAL, functions_for
+from ..neuron import FUNCTIONS, Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise, step
+from ..neuron.onnx_builder import DOMAIN, Builder
 
 NOISE_MODES = ("graph", "input", "frozen")
 
@@ -40,8 +39,8 @@ class GraphSpec:
     seed: int = 0  # for frozen noise
 
     @property
-    def uses_potential(self) -> bool:
-        return self.stage == 3 and not math.isinf(self.neuron.alpha) and self.T > 1
+    def mode(self) -> str:
+        return f"stage{self.stage}"
 
 
 @dataclass
@@ -160,42 +159,13 @@ class _Exporter:
     def fold(self, parts: list[str]) -> _Flow:
         return _Flow(parts[0] if len(parts) == 1 else self.b.op("Concat", parts, "folded", axis=0), True)
 
-    def _noise(self, layer: int, shape: tuple[int, ...], t: int, like: str, residual: bool) -> str:
-        spec, cfg, fn = self.spec, self.spec.neuron, RESIDUAL if residual else NOISE
-        if spec.noise == "frozen":
-            draw = torch.randn if cfg.noise == "gaussian" else torch.rand
-            z = draw((1, *shape), generator=self.gen)
-            if residual:
-                value = nm.residual_noise(z, cfg.residual, cfg.noise)
-            else:
-                value = nm.noise(z, cfg.noise, cfg.noise_lo, cfg.noise_hi)
-            return self.b.init(value.numpy(), f"frozen{layer}.{t}")
-        self.used.add(fn)
-        if spec.noise == "input":
-            name = noise_input_name(layer, t)
-            dims = [spec.batch if spec.batch is not None else "batch", *shape]
-            self.noise_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
-            like = name if not spec.fp16 else self.b.op("Cast", [name], "z16", to=TensorProto.FLOAT16)
-        return self.b.op(fn, [like], "noise" if not residual else "residual", domain=DOMAIN)
-
     def lif(self, node: LIFNode, x: _Flow) -> _Flow:
-        spec, cfg, layer = self.spec, self.spec.neuron, self.lif_index[id(node)]
-        shape = self.shapes[id(node)]
-        v_th = self.b.const(cfg.v_th, "v_th")
-        v_reset = self.b.const(cfg.v_reset, "v_reset") if spec.uses_potential else None
+        spec = self.spec
+        ops = _GraphOps(self, self.lif_index[id(node)], self.shapes[id(node)])
         spikes, v = [], None
         for t, i in enumerate(self.steps(x)):
-            if v is None:
-                h = self.b.op("Add", [i, self._noise(layer, shape, t, i, False)], "h")
-            else:
-                self.used.add(POTENTIAL_NORM)
-                h = self.b.op("Add", [self.b.op(POTENTIAL_NORM, [v], "pnorm", domain=DOMAIN), i], "h")
-                if cfg.residual > 0:
-                    h = self.b.op("Add", [h, self._noise(layer, shape, t, i, True)], "h")
-            fired = self.b.op("Greater", [h, v_th], "fired")
-            spikes.append(self.b.op("Cast", [fired], "spikes", to=self.b.onnx_dtype))
-            if spec.uses_potential and t < spec.T - 1:
-                v = self.b.op("Where", [fired, v_reset, h], "v")
+            s, v = step(ops, spec.mode, spec.neuron, t, i, v, need_v=t < spec.T - 1)
+            spikes.append(s)
         return self.fold(spikes)
 
     def block(self, blk: BasicBlock, x: _Flow) -> _Flow:
@@ -246,6 +216,62 @@ def build_model_proto(model: SpikingNet, spec: GraphSpec) -> onnx.ModelProto:
     model = model.cpu().eval()
     ex = _Exporter(model, spec)
     graph = ex.build()
-    funcs = functions_for(spec.neuron, spec.opset, "fp16" if spec.fp16 else "fp32", spec.noise == "input", ex.used)
+    dtype = "fp16" if spec.fp16 else "fp32"
+    options = {"PotentialNorm": {}} | {n: {"from_draws": spec.noise == "input"} for n in ("Noise", "ResidualNoise")}
+    funcs = [op.to_function(spec.neuron, spec.opset, dtype, **options[name])
+             for name, op in FUNCTIONS.items() if name in ex.used]
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", spec.opset), helper.make_opsetid(DOMAIN, 1)],
                              functions=funcs, producer_name="snndeploy")
+
+
+class _GraphOps:
+    """``snndeploy.neuron.step`` emitting ONNX nodes: custom ops for noise and potential normalisation
+    (local functions), the rest inline; noise drawn by the graph, fed as inputs or frozen at export."""
+
+    def __init__(self, ex: _Exporter, layer: int, shape: tuple[int, ...]) -> None:
+        self.ex, self.b, self.cfg = ex, ex.b, ex.spec.neuron
+        self.layer, self.shape = layer, shape
+        self._fired: dict[str, str] = {}
+
+    def _call(self, op: type, x: str, hint: str) -> str:
+        self.ex.used.add(op.function)
+        return self.b.op(op.function, [x], hint, domain=DOMAIN)
+
+    def _noise(self, op: type, t: int, like: str, hint: str) -> str:
+        ex, spec = self.ex, self.ex.spec
+        if spec.noise == "frozen":  # one draw for batch 1, broadcast over the batch
+            z = draw_frozen(ex.gen, self.shape, self.cfg.noise)
+            return self.b.init(op.torch(self.cfg, z).numpy(), f"frozen{self.layer}.{t}")
+        if spec.noise == "input":
+            name = noise_input_name(self.layer, t)
+            dims = [spec.batch if spec.batch is not None else "batch", *self.shape]
+            ex.noise_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+            like = name if not spec.fp16 else self.b.op("Cast", [name], "z16", to=TensorProto.FLOAT16)
+        return self._call(op, like, hint)
+
+    def add(self, a: str, b: str) -> str:
+        return self.b.op("Add", [a, b], "h")
+
+    def noisy(self, t: int, i: str) -> str:
+        return self.add(i, self._noise(Noise, t, i, "noise"))
+
+    def residual(self, t: int, i: str) -> str:
+        return self._noise(ResidualNoise, t, i, "residual")
+
+    def potential_norm(self, v: str) -> str:
+        return self._call(PotentialNorm, v, "pnorm")
+
+    def charge(self, v: str, i: str) -> str:
+        return Charge.onnx(self.b, self.cfg, v, i)
+
+    def fire(self, h: str) -> str:
+        s, self._fired[s] = Fire.onnx(self.b, self.cfg, h)
+        return s
+
+    def reset(self, h: str, s: str) -> str:
+        return Reset.onnx(self.b, self.cfg, h, s, self._fired.get(s))
+
+
+def draw_frozen(gen: torch.Generator, shape: tuple[int, ...], kind: str) -> torch.Tensor:
+    """Raw draws [1, *shape] for frozen noise, from the export's seeded generator."""
+    return (torch.randn if kind == "gaussian" else torch.rand)((1, *shape), generator=gen)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
+from ..neuron import MODES
 from .cnn import paper_cnn, small_cnn
-from .layers import MODES, LIFNode, TimeFold
+from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 from .resnet import resnet18
 from .vgg import vgg16

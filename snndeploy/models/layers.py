@@ -11,11 +11,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .. import neuron as nm
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
+from ..neuron import draw, run_steps
 
-MODES = ("stage1", "stage2", "stage3", "lif", "ann")
 # (node, t, like, kind) -> raw draws; lets tests and the exporter feed the same noise everywhere.
 DrawFn = Callable[["LIFNode", int, torch.Tensor, str], torch.Tensor]
 
@@ -33,12 +32,8 @@ class TimeFold(nn.Module):
 
 
 class LIFNode(nn.Module):
-    """A layer of spiking neurons running in one of MODES over ``[T, B, ...]`` input currents.
-
-    stage1: noisy single step (training, T = 1); stage2: fresh noise each step, no coupling;
-    stage3: LIF recurrence with the potential normalised (eqs. 7-10); lif: plain LIF (BPTT);
-    ann: ReLU, for the ANN baseline of the same architecture.
-    """
+    """A layer of spiking neurons running ``snndeploy.neuron.step`` in one of MODES over ``[T, B, ...]``
+    input currents (``ann``: ReLU, for the ANN baseline of the same architecture)."""
 
     def __init__(self, cfg: NeuronConfig) -> None:
         super().__init__()
@@ -57,27 +52,11 @@ class LIFNode(nn.Module):
         buf = self._buffer
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.device != like.device:
             buf = self._buffer = torch.empty_like(like, memory_format=torch.contiguous_format)
-        return nm.draw(like, self.cfg.noise, out=buf)
+        return draw(like, self.cfg.noise, out=buf)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mode, c = self.mode, self.cfg
-        if mode == "ann":
+        if self.mode == "ann":
             return torch.relu(x)
-        if mode == "stage1" and x.shape[0] != 1:
+        if self.mode == "stage1" and x.shape[0] != 1:
             raise SnnDeployError(f"stage1 is the single-step network (T = 1), got T = {x.shape[0]}")
-        spikes, v = [], None
-        for t in range(x.shape[0]):
-            i = x[t]
-            if mode == "lif":
-                h = nm.charge(v, i, c.lam)
-            elif mode != "stage3" or v is None:
-                h = nm.noise(self._draw(t, i), c.noise, c.noise_lo, c.noise_hi, base=i)
-            else:
-                h = nm.potential_norm(c.lam * v, c.alpha, c.beta_value, c.eps) + i
-                if c.residual > 0:
-                    h = h + nm.residual_noise(self._draw(t, i), c.residual, c.noise)
-            s = nm.fire(h, c.v_th, c.surrogate_a)
-            if mode in ("lif", "stage3"):
-                v = nm.hard_reset(h, s, c.v_reset)
-            spikes.append(s)
-        return spikes[0].unsqueeze(0) if len(spikes) == 1 else torch.stack(spikes)
+        return run_steps(self.mode, self.cfg, x, self._draw)[0]

@@ -11,7 +11,8 @@ from torch import nn
 
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
-from .layers import MODES, LIFNode
+from ..neuron import MODES
+from .layers import LIFNode
 
 
 class SpikingNet(nn.Module):
@@ -66,11 +67,26 @@ class SpikingNet(nn.Module):
                 node.mode, node.cfg = old_mode, old_cfg
             self.train(was_training)
 
-    def forward(self, x: torch.Tensor, T: int = 1) -> torch.Tensor:
-        """Images [B, C, H, W] -> logits [B, classes], the readout averaged over T steps."""
+    def readouts(self, x: torch.Tensor, T: int, chunk: int | None = None) -> Iterator[torch.Tensor]:
+        """The readout at every step, [t, B, classes], ``chunk`` steps at a time (default all T at once).
+
+        The one forward sequence: the stem runs once (the input is the same at every step), the body
+        over [t, B, ...], the linear head per step. Running in chunks only continues the recurrence
+        where the spiking layers carry their potential between calls (conversion's IF layers do).
+        """
         if T < 1:
             raise SnnDeployError(f"T must be >= 1, got {T}")
-        # The input is identical at every step, so the first synaptic layer runs once.
+        chunk = chunk or T
+        for m in self.modules():  # layers that carry state between chunks start every sequence afresh
+            if hasattr(m, "reset_state"):
+                m.reset_state()
         current = self.stem(x)
-        h = self.body(current.unsqueeze(0).expand(T, *current.shape))
-        return self.head(h.flatten(2)).mean(0)
+        for start in range(0, T, chunk):
+            steps = min(chunk, T - start)
+            h = self.body(current.unsqueeze(0).expand(steps, *current.shape))
+            yield self.head(h.flatten(2))
+
+    def forward(self, x: torch.Tensor, T: int = 1) -> torch.Tensor:
+        """Images [B, C, H, W] -> logits [B, classes], the readout averaged over T steps."""
+        (per_step,) = self.readouts(x, T)
+        return per_step.mean(0)

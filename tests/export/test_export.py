@@ -14,9 +14,9 @@ from snndeploy.data import iterate_batches, load_dataset
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
 from snndeploy.export import ExportConfig, export, onnx_model
 from snndeploy.export import metadata as onnx_meta
-from snndeploy.export.builder import DOMAIN
 from snndeploy.export.check import trt_check, validate
 from snndeploy.export.graph import noise_input_name
+from snndeploy.neuron.onnx_builder import DOMAIN
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 
 
@@ -119,9 +119,9 @@ def test_metadata_roundtrip(tiny_run, tmp_path):
     cfg = ExportConfig(T=(3,), alpha=8.0, beta=0.4, out=str(tmp_path))
     facts = onnx_meta.read(onnx.load(export(tiny_run.path, cfg)[0].path))
     ck = ckpt.load(tiny_run.path)
-    assert facts["T"] == 3 and facts["alpha"] == 8.0 and facts["beta"] == 0.4 and facts["stage"] == 3
-    assert facts["data"] == ck.meta["data"] and facts["model"] == "small-cnn"
-    assert facts["source"]["weights_sha256"] == ck.meta["weights"]["sha256"]
+    assert facts.T == 3 and facts.neuron.alpha == 8.0 and facts.neuron.beta == 0.4 and facts.stage == 3
+    assert facts.data == ck.facts.data and facts.model == "small-cnn" and facts.training == ck.facts.training
+    assert facts.weights_sha256 == ck.extra["weights"]["sha256"]
 
 
 @pytest.mark.parametrize("name,shape", [("small-cnn", (1, 28, 28)), ("paper-cnn", (1, 28, 28)),

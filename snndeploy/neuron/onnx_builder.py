@@ -1,4 +1,6 @@
-"""A small ONNX graph builder: unique names, typed constants, opset-aware reductions."""
+"""A small ONNX graph builder: unique names, typed constants, opset-aware reductions.
+
+It sits in the neuron layer because every neuron op emits its ONNX form through it."""
 
 from __future__ import annotations
 

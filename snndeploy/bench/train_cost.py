@@ -133,18 +133,14 @@ def time_to_target(history: list[dict[str, Any]], target: float) -> dict[str, An
 def stage3_curves(model: SpikingNet, data: Dataset, alphas: tuple[float, ...], repeats: int, seed: int,
                   device: torch.device) -> dict[str, list[float]]:
     """Stage-3 accuracy at T = 1..SWEEP_T per alpha ('inf' is stage 2), each the mean of ``repeats`` draws."""
-    neuron = model.lif_nodes()[0].cfg
     curves: dict[str, list[float]] = {}
-    try:
-        for alpha in alphas:
-            model.set_neuron(dataclasses.replace(neuron, alpha=alpha))
+    for alpha in alphas:
+        with model.using(alpha=alpha):
             runs = []
             for rep in range(repeats):
                 torch.manual_seed(seed + rep)
                 runs.append(accuracy_by_T(model, data.test, data.spec, SWEEP_T, mode="stage3", device=device))
-            curves[f"{alpha:g}"] = [statistics.fmean(col) for col in zip(*runs, strict=True)]
-    finally:
-        model.set_neuron(neuron)
+        curves[f"{alpha:g}"] = [statistics.fmean(col) for col in zip(*runs, strict=True)]
     return curves
 
 

@@ -34,7 +34,7 @@ from snndeploy.runners.torch_runner import TorchRunner
 def untrained(folder: Path, model: str) -> Path:
     spec = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
     net = build_model(model, spec.input_shape, spec.num_classes)
-    ckpt.save(folder, net, {"model": model, "data": spec.to_dict(), "neuron": NeuronConfig().to_dict()})
+    ckpt.save(folder, net, ckpt.ArtifactFacts(model=model, data=spec, neuron=NeuronConfig()))
     return folder
 
 

@@ -62,7 +62,8 @@ def infer_command(
     logits = np.concatenate([runner.infer(x[i:i + 256], runner.draw_noise(len(x[i:i + 256]),
                                                                          np.random.default_rng(seed + i)))
                              for i in range(0, len(x), 256)])
-    if runner.meta.get("training", runner.meta.get("source", {}).get("training") or {}).get("loss") == "ce":
+    training = runner.facts.training
+    if training is not None and training.loss == "ce":
         e = np.exp(logits - logits.max(1, keepdims=True))
         probs = e / e.sum(1, keepdims=True)
     else:  # an MSE-trained readout approximates the one-hot target: its value is the score

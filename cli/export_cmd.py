@@ -70,8 +70,8 @@ def check_command(
     validate(proto)
     findings = trt_check(proto, trt)
     functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions) or "none (inlined)"
-    console.print(f"{model}: T={facts['T']} stage={facts['stage']} noise={facts['noise']} "
-                  f"precision={facts['precision']}; local functions: {functions}", highlight=False)
+    console.print(f"{model}: T={facts.T} stage={facts.stage} noise={facts.noise} "
+                  f"precision={facts.precision}; local functions: {functions}", highlight=False)
     if not findings:
         console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
         return

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 
 from .core.errors import SnnDeployError
-from .core.neuron_config import NeuronConfig, check_alpha, parse_alpha
+from .core.facts import ArtifactFacts
+from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import SpikingNet
@@ -85,15 +86,14 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
     return results
 
 
-def test_split_for(meta: dict[str, Any], data_dir: str | None = None,
+def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
                    limit_test: int | None = None) -> tuple[Split, DataSpec]:
-    """Reload the test split a checkpoint was trained on, checking it still fits the model."""
+    """Reload the test split a model was trained on, checking it still fits the model."""
     from .data import load_dataset
 
-    spec = DataSpec.from_dict(meta["data"])
-    training = meta.get("training") or meta.get("source", {}).get("training") or {}
-    data = load_dataset(spec.name, data_dir or training.get("data_dir"), limit_test=limit_test,
-                        image_size=training.get("image_size"))
+    spec, training = facts.data, facts.training
+    data = load_dataset(spec.name, data_dir or (training.data_dir if training else None), limit_test=limit_test,
+                        image_size=training.image_size if training else None)
     if data.spec.input_shape != spec.input_shape or data.spec.num_classes != spec.num_classes:
         raise SnnDeployError(f"dataset '{spec.name}' gives inputs {data.spec.input_shape} with {data.spec.num_classes} "
                              f"classes; the model expects {spec.input_shape} with {spec.num_classes}")
@@ -110,7 +110,7 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
 
     dev = pick_device(device)
     ck = checkpoint.load(path, dev)
-    split, spec = test_split_for(ck.meta, data_dir, limit_test)
+    split, spec = test_split_for(ck.facts, data_dir, limit_test)
     neuron = ck.neuron
     return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
                  device=dev, seed=seed, repeats=repeats, on_result=on_result)
@@ -135,22 +135,22 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
     from .runners.onnxruntime import OnnxRuntimeRunner
 
     runner = OnnxRuntimeRunner(path, device=device, seed=seed)
-    meta = runner.meta
-    if Ts and Ts != [meta["T"]]:
-        raise SnnDeployError(f"{path} is unrolled for T = {meta['T']}; export other T to evaluate them")
-    if stage is not None and stage != meta["stage"]:
-        raise SnnDeployError(f"{path} is a stage-{meta['stage']} graph")
-    alpha = parse_alpha(meta["alpha"])
+    facts = runner.facts
+    if Ts and Ts != [runner.T]:
+        raise SnnDeployError(f"{path} is unrolled for T = {runner.T}; export other T to evaluate them")
+    if stage is not None and stage != facts.stage:
+        raise SnnDeployError(f"{path} is a stage-{facts.stage} graph")
+    alpha = facts.neuron.alpha
     if alphas and alphas != [alpha]:
         raise SnnDeployError(f"{path} was exported with alpha = {alpha}; export again for another alpha")
     if repeats < 1:
         raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
-    split, spec = test_split_for(meta, data_dir, limit_test)
+    split, spec = test_split_for(facts, data_dir, limit_test)
     runner.load()
     accs = [runner_accuracy(runner, split, spec, batch_size=batch_size, seed=seed + r) for r in range(repeats)]
-    row = {"T": meta["T"], "stage": meta["stage"], "alpha": alpha if meta["stage"] == 3 else None,
+    row = {"T": runner.T, "stage": facts.stage, "alpha": alpha if facts.stage == 3 else None,
            "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats,
-           "backend": runner.backend, "precision": runner.precision, "noise": meta.get("noise")}
+           "backend": runner.backend, "precision": runner.precision, "noise": facts.noise}
     if on_result is not None:
         on_result(row)
     return [row]

@@ -232,12 +232,10 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
                 continue
             opt_tensors, groups = _optim_tensors(opt)
             state = {**opt_tensors, "rng.cpu": torch.get_rng_state()}
-            meta = {
-                "model": cfg.model, "data": data.spec.to_dict(), "neuron": neuron.to_dict(),
-                "training": cfg.to_dict(), "history": history,
-                "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()},
-            }
-            ckpt.save(out, model, json.loads(json.dumps(meta, default=float)), state)
+            facts = ckpt.ArtifactFacts(model=cfg.model, data=data.spec, neuron=neuron, training=cfg)
+            extra = {"history": history,
+                     "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()}}
+            ckpt.save(out, model, facts, json.loads(json.dumps(extra, default=float)), state)
     distributed.barrier(job)
     model.eval()
     return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=job.main)

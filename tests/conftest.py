@@ -26,9 +26,9 @@ def engine_with_sidecar(tmp_path, tiny_run):
     plan = tmp_path / "model.plan"
     plan.write_bytes(b"not a real plan")
     shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [64, 1, 28, 28]}}
-    sidecar.write(plan, {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "precision": "fp32",
-                         "T": 5, "shapes": shapes, "onnx_sha256": "0" * 64, "plan_sha256": "0" * 64,
-                         "facts": metadata.read(onnx.load(e.path)), "max_batch": 64})
+    sidecar.write(plan, metadata.read(onnx.load(e.path)),
+                  {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "shapes": shapes,
+                   "onnx_sha256": "0" * 64, "plan_sha256": "0" * 64, "max_batch": 64})
     return plan
 
 
@@ -37,6 +37,7 @@ def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, see
     import torch
 
     from snndeploy import checkpoint
+    from snndeploy.core.facts import ArtifactFacts
     from snndeploy.core.neuron_config import NeuronConfig
     from snndeploy.core.spec import DataSpec
     from snndeploy.models import build_model
@@ -51,5 +52,5 @@ def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, see
             m.bias.data.uniform_(0.0, 0.5)
     spec = DataSpec("sample", shape[0], shape[1], shape[2], tuple(str(i) for i in range(classes)),
                     (0.5,) * shape[0], (0.25,) * shape[0])
-    checkpoint.save(folder, model, {"model": name, "data": spec.to_dict(), "neuron": NeuronConfig().to_dict()})
+    checkpoint.save(folder, model, ArtifactFacts(model=name, data=spec, neuron=NeuronConfig()))
     return checkpoint.load(folder)

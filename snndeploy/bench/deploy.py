@@ -48,10 +48,10 @@ def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
     if path.suffix in (".onnx", ".plan", ".engine"):
         return path.stat().st_size / 1e6
-    from ..checkpoint import read_meta
+    from ..checkpoint import WEIGHTS, read_meta
 
-    meta_path, meta = read_meta(path)
-    return (meta_path.parent / meta["weights"]["file"]).stat().st_size / 1e6
+    meta_path, _, extra = read_meta(path)
+    return (meta_path.parent / extra["weights"].get("file", WEIGHTS)).stat().st_size / 1e6
 
 
 def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
@@ -113,7 +113,7 @@ def run_bench(artifacts: list[str], cfg: BenchConfig,
     for artifact in artifacts:
         for runner, file in plan_runners(artifact, cfg):
             runner.load()
-            split, spec = test_split_for(runner.meta, limit_test=cfg.limit_test)
+            split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
             acc = runner_accuracy(runner, split, spec)
             for batch in cfg.batches:
                 t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters)

@@ -84,9 +84,8 @@ def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, 
                       epochs=len(history), batch_size=job.batch_size, lr=job.lr, t0_epochs=job.t0_epochs,
                       noise=job.noise, seed=job.seed, device=job.device, limit_train=job.limit_train,
                       limit_test=job.limit_test, augment=job.augment, out=str(job.checkpoint))
-    meta = {"model": job.model, "data": data.spec.to_dict(), "neuron": neuron.to_dict(), "training": cfg.to_dict(),
-            "history": history}
-    return str(checkpoint.save(job.checkpoint, model, meta))
+    facts = checkpoint.ArtifactFacts(model=job.model, data=data.spec, neuron=neuron, training=cfg)
+    return str(checkpoint.save(job.checkpoint, model, facts, {"history": history}))
 
 
 def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, Any], None]) -> dict[str, Any]:

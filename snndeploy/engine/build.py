@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..core.hashing import sha256
 from ..export import metadata
 from . import sidecar
@@ -49,21 +50,20 @@ def parse_batch(text: str | None) -> tuple[int, int, int] | None:
     return lo, opt, hi
 
 
-def plan_shapes(facts: dict[str, Any], cfg: BuildConfig) -> dict[str, dict[str, list[int]]]:
-    """Optimization-profile shapes of every input, from the graph's metadata."""
-    data = facts["data"]
-    fixed = None if str(facts.get("batch", "dynamic")) == "dynamic" else int(facts["batch"])
+def plan_shapes(facts: ArtifactFacts, cfg: BuildConfig) -> dict[str, dict[str, list[int]]]:
+    """Optimization-profile shapes of every input, from the graph's facts."""
+    fixed = None if facts.batch == "dynamic" else int(facts.batch)
     if fixed is not None and cfg.batch is not None and cfg.batch != (fixed, fixed, fixed):
         raise SnnDeployError(f"the graph has a fixed batch of {fixed}; export with --batch dynamic for a range")
     lo, opt, hi = (fixed,) * 3 if fixed is not None else (cfg.batch or (1, 1, 64))
-    per_sample = {"images": [data["channels"], data["height"], data["width"]]}
-    per_sample.update({k: [int(d) for d in v[1:]] for k, v in facts.get("noise_inputs", {}).items()})
+    per_sample = {"images": list(facts.data.input_shape)}
+    per_sample.update({k: list(v) for k, v in facts.noise_inputs.items()})
     return {k: {"min": [lo, *s], "opt": [opt, *s], "max": [hi, *s]} for k, s in per_sample.items()}
 
 
-def check_precision(facts: dict[str, Any], precision: str, path: Path) -> None:
+def check_precision(facts: ArtifactFacts, precision: str, path: Path) -> None:
     """Strongly typed networks take their precision from the graph, so the two must agree."""
-    have = facts.get("precision", "fp32")
+    have = facts.precision
     if have != precision:
         hint = {"fp16": "export with --fp16", "int8": "run `snndeploy quantize` on an --inline export",
                 "fp32": "export without --fp16"}[precision]
@@ -91,7 +91,8 @@ def gpu_info() -> tuple[str, str]:
 
 
 def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[str, Any]]:
-    """Build, then write the plan and its sidecar atomically."""
+    """Build, then write the plan and its sidecar atomically; returns the plan's path and the sidecar's
+    engine-only keys."""
     onnx_path = Path(onnx_path)
     _, facts = metadata.load(onnx_path)
     check_precision(facts, cfg.precision, onnx_path)
@@ -114,9 +115,8 @@ def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[st
     seconds = time.perf_counter() - t0
     engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
     atomic.write_bytes(engine, bytes(plan))
-    info = {"tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc, "precision": cfg.precision,
-            "T": facts["T"], "alpha": facts.get("alpha"), "beta": facts.get("beta"), "shapes": shapes,
+    info = {"tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc, "shapes": shapes,
             "max_batch": shapes["images"]["max"][0], "onnx": onnx_path.name, "onnx_sha256": sha256(onnx_path),
-            "plan_sha256": sha256(engine), "build_s": seconds, "facts": facts}
-    sidecar.write(engine, info)
+            "plan_sha256": sha256(engine), "build_s": seconds}
+    sidecar.write(engine, facts, info)  # the engine's precision is the graph's (check_precision)
     return engine, info

@@ -1,4 +1,5 @@
-"""The engine's sidecar JSON (DESIGN.md §2): the plan stays a plain serialized engine for trtexec."""
+"""The engine's sidecar JSON: the plan stays a plain serialized engine for trtexec; its facts and the
+TensorRT version, GPU and shapes it was built for live beside it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 
 FORMAT = "snndeploy-engine"
-VERSION = 1
-REQUIRED = ("tensorrt", "gpu", "compute_capability", "precision", "T", "shapes", "onnx_sha256", "plan_sha256",
-            "facts")
+CONTAINER = Container(FORMAT, "an snndeploy engine sidecar",
+                      required=("tensorrt", "gpu", "compute_capability", "shapes", "onnx_sha256", "plan_sha256"),
+                      optional=("max_batch", "onnx", "build_s"),
+                      redo="rebuild the engine from a current export: `snndeploy export CHECKPOINT`, then "
+                           "`snndeploy build MODEL.onnx`")
 
 
 def path_for(engine: str | Path) -> Path:
@@ -21,16 +25,14 @@ def path_for(engine: str | Path) -> Path:
     return engine.with_suffix(engine.suffix + ".json")
 
 
-def write(engine: str | Path, info: dict[str, Any]) -> Path:
-    """Write the sidecar next to the engine, atomically."""
-    missing = [k for k in REQUIRED if k not in info]
-    if missing:
-        raise SnnDeployError(f"sidecar lacks {', '.join(missing)}")
-    return atomic.write_json(path_for(engine), {"format": FORMAT, "version": VERSION, **info})
+def write(engine: str | Path, facts: ArtifactFacts, info: dict[str, Any]) -> Path:
+    """Write the sidecar next to the engine, atomically: the engine's facts beside ``info`` (TensorRT
+    version, GPU, compute capability, profile shapes, hashes)."""
+    return atomic.write_json(path_for(engine), envelope(CONTAINER, facts, info))
 
 
-def read(engine: str | Path) -> dict[str, Any]:
-    """Read and validate the sidecar of an engine file."""
+def read(engine: str | Path) -> tuple[ArtifactFacts, dict[str, Any]]:
+    """The facts and the engine-only keys of an engine file's sidecar, validated."""
     engine = Path(engine)
     if not engine.is_file():
         raise SnnDeployError(f"engine not found: {engine}")
@@ -38,15 +40,15 @@ def read(engine: str | Path) -> dict[str, Any]:
     if not side.is_file():
         raise SnnDeployError(f"engine {engine} has no sidecar {side.name}; build it with `snndeploy build`")
     try:
-        info = json.loads(side.read_text(encoding="utf-8"))
+        obj = json.loads(side.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise SnnDeployError(f"{side} is not valid JSON") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("version") != VERSION:
-        raise SnnDeployError(f"{side} is not an snndeploy engine sidecar")
-    missing = [k for k in REQUIRED if k not in info]
-    if missing:
-        raise SnnDeployError(f"{side} lacks {', '.join(missing)}")
-    return info
+    facts, info = read_facts(obj, str(side), CONTAINER)
+    shapes = info["shapes"]
+    if not isinstance(shapes, dict) or "images" not in shapes or not all(
+            isinstance(s, dict) and {"min", "opt", "max"} <= set(s) for s in shapes.values()):
+        raise SnnDeployError(f"{side}: 'shapes' must map every input (images first) to its min/opt/max shape")
+    return facts, info
 
 
 def check_compatible(info: dict[str, Any], trt_version: str, compute_capability: str, where: str = "engine") -> None:

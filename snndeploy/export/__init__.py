@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from .. import checkpoint as ckpt
 from ..core import atomic
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
 from . import metadata
 from .check import Finding, trt_check, validate
@@ -104,19 +104,21 @@ def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.M
     model = build_model_proto(checkpoint.model, spec)
     if cfg.inline:
         model = onnx.inliner.inline_local_functions(model)
-    noise_inputs = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+    # Per-sample shapes: every graph input's first axis is the batch.
+    noise_inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim[1:])
                     for i in model.graph.input if i.name != "images"}
-    meta = checkpoint.meta
-    metadata.attach(model, {
-        "model": meta["model"], "data": meta["data"], "neuron": neuron.to_dict(), "T": T, "stage": cfg.stage,
-        "alpha": "inf" if math.isinf(neuron.alpha) else neuron.alpha, "beta": neuron.beta_value,
-        "noise": cfg.noise, "noise_inputs": noise_inputs, "noise_kind": neuron.noise, "seed": cfg.seed,
-        "precision": "fp16" if cfg.fp16 else "fp32", "inline": cfg.inline, "opset": cfg.opset,
-        "batch": cfg.batch,
-        "source": {"weights_sha256": meta["weights"].get("sha256"), "training": meta.get("training")},
-    })
+    metadata.attach(model, graph_facts(checkpoint, cfg, T, neuron, noise_inputs))
     validate(model)
     return model
+
+
+def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: NeuronConfig,
+                noise_inputs: dict[str, tuple[int, ...]]) -> ArtifactFacts:
+    """The checkpoint's facts as one exported graph has them."""
+    return dataclasses.replace(checkpoint.facts, neuron=neuron, T=T, stage=cfg.stage, noise=cfg.noise,
+                               noise_inputs=noise_inputs, precision="fp16" if cfg.fp16 else "fp32",
+                               batch=cfg.static_batch or "dynamic", opset=cfg.opset, inline=cfg.inline,
+                               seed=cfg.seed if cfg.noise == "frozen" else None)
 
 
 def artifact_name(model_name: str, T: int, cfg: ExportConfig) -> str:
@@ -137,7 +139,7 @@ def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Expor
     """Write one ONNX file atomically and run the TensorRT static check on it."""
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
-    path = Path(cfg.out) / artifact_name(checkpoint.meta["model"], T, cfg)
+    path = Path(cfg.out) / artifact_name(checkpoint.facts.model, T, cfg)
     atomic.write_bytes(path, model.SerializeToString())
     return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
 

@@ -4,6 +4,7 @@ training images; one graph serves ONNX Runtime and TensorRT 10/11 (strongly type
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import tempfile
 import time
@@ -43,16 +44,16 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
     model, facts = metadata.load(path)
     if calib < 1:
         raise SnnDeployError(f"--calib must be >= 1, got {calib}")
-    if facts.get("precision") != "fp32":
-        raise SnnDeployError(f"{path} is {facts.get('precision')}; quantize an fp32 graph")
+    if facts.precision != "fp32":
+        raise SnnDeployError(f"{path} is {facts.precision}; quantize an fp32 graph")
     if model.functions:
         raise SnnDeployError(f"{path} has local functions; export it with --inline before quantizing")
-    if facts.get("noise") == "input":
+    if facts.noise == "input":
         raise SnnDeployError(f"{path} takes its noise as inputs; quantize a --noise frozen or graph export")
     if method not in ("entropy", "max"):
         raise SnnDeployError(f"calibration method must be entropy or max, got '{method}'")
     quantize = _modelopt_quantize()
-    data = load_dataset(facts["data"]["name"], data_dir or facts.get("source", {}).get("training", {}).get("data_dir"),
+    data = load_dataset(facts.data.name, data_dir or (facts.training.data_dir if facts.training else None),
                         limit_train=calib)
     images = next(iterate_batches(data.train, data.spec, calib, shuffle=False))[0].numpy()
     target = Path(out) if out else path.with_name(path.stem + "_int8.onnx")
@@ -64,9 +65,8 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
             quantize(str(path), quantize_mode="int8", calibration_data={"images": images}, calibration_method=method,
                      calibration_eps=["cpu"], high_precision_dtype="fp32", output_path=str(raw), log_level="ERROR")
         q = onnx.load(str(raw))
-    facts = {**facts, "precision": "int8", "calibration": {"images": len(images), "method": method,
-                                                          "source_onnx": path.name}}
-    metadata.attach(q, facts)
+    calibration = {"images": len(images), "method": method, "source_onnx": path.name}
+    metadata.attach(q, dataclasses.replace(facts, precision="int8"), {"calibration": calibration})
     atomic.write_bytes(target, q.SerializeToString())
     qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in q.graph.node)
     return Quantized(target, qdq, time.perf_counter() - t0)

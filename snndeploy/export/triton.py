@@ -15,15 +15,16 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 
 DEFAULT_MAX_BATCH = 64
 
 
-def model_name(facts: dict[str, Any]) -> str:
+def model_name(facts: ArtifactFacts) -> str:
     """Triton model name: architecture and T, plus the options that change the graph."""
-    name = f"{facts['model']}_T{facts['T']}"
-    if facts.get("precision", "fp32") != "fp32":
-        name += f"_{facts['precision']}"
+    name = f"{facts.model}_T{facts.T}"
+    if facts.precision != "fp32":
+        name += f"_{facts.precision}"
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
@@ -35,16 +36,16 @@ def _tensor(name: str, dims: list[Any], extra: str = "") -> str:
     return f'  {{\n    name: "{name}"\n    data_type: TYPE_FP32\n    dims: {_dims(dims)}\n{extra}  }}'
 
 
-def config_pbtxt(name: str, platform: str, facts: dict[str, Any], *, max_batch: int = DEFAULT_MAX_BATCH,
+def config_pbtxt(name: str, platform: str, facts: ArtifactFacts, *, max_batch: int = DEFAULT_MAX_BATCH,
                  cc_files: dict[str, str] | None = None, default_file: str | None = None) -> str:
     """The text of config.pbtxt for one artifact."""
-    data = facts["data"]
-    shape = [data["channels"], data["height"], data["width"]]
-    static = str(facts.get("batch", "dynamic")) != "dynamic"
-    lead = [int(facts["batch"])] if static else []
+    data = facts.data
+    shape = list(data.input_shape)
+    static = facts.batch != "dynamic"
+    lead = [int(facts.batch)] if static else []
     inputs = [_tensor("images", lead + shape)]
-    inputs += [_tensor(k, lead + [int(d) for d in v[1:]]) for k, v in facts.get("noise_inputs", {}).items()]
-    outputs = [_tensor("logits", lead + [len(data["class_names"])], '    label_filename: "labels.txt"\n')]
+    inputs += [_tensor(k, lead + list(v)) for k, v in facts.noise_inputs.items()]
+    outputs = [_tensor("logits", lead + [data.num_classes], '    label_filename: "labels.txt"\n')]
     lines = [f'name: "{name}"', f'platform: "{platform}"', f"max_batch_size: {0 if static else max_batch}",
              "input [\n" + ",\n".join(inputs) + "\n]", "output [\n" + ",\n".join(outputs) + "\n]"]
     if not static:
@@ -53,15 +54,15 @@ def config_pbtxt(name: str, platform: str, facts: dict[str, Any], *, max_batch: 
         lines.append(f'default_model_filename: "{default_file}"')
     for cc, file in sorted((cc_files or {}).items()):
         lines.append(f'cc_model_filenames {{ key: "{cc}" value: "{file}" }}')
-    params = {"mean": ",".join(map(str, data["mean"])), "std": ",".join(map(str, data["std"])),
-              "T": str(facts["T"]), "stage": str(facts["stage"]), "snndeploy": json.dumps(facts)}
+    params = {"mean": ",".join(map(str, data.mean)), "std": ",".join(map(str, data.std)),
+              "T": str(facts.T), "stage": str(facts.stage), "snndeploy": json.dumps(facts.to_dict())}
     for key, value in params.items():
         text = json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid protobuf text escapes
         lines.append(f'parameters {{ key: "{key}" value: {{ string_value: {text} }} }}')
     return "\n".join(lines) + "\n"
 
 
-def write_model(repo: str | Path, facts: dict[str, Any], platform: str, files: dict[str, bytes | Path], *,
+def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: dict[str, bytes | Path], *,
                 max_batch: int = DEFAULT_MAX_BATCH, cc_files: dict[str, str] | None = None,
                 default_file: str | None = None) -> Path:
     """Write one model folder (config, labels, version 1 files), every file atomically."""
@@ -74,7 +75,7 @@ def write_model(repo: str | Path, facts: dict[str, Any], platform: str, files: d
             atomic.write_with(target, lambda tmp, src=content: shutil.copyfile(src, tmp))
         else:
             atomic.write_bytes(target, content)
-    atomic.write_text(folder / "labels.txt", "\n".join(facts["data"]["class_names"]) + "\n")
+    atomic.write_text(folder / "labels.txt", "\n".join(facts.data.class_names) + "\n")
     atomic.write_text(folder / "config.pbtxt", config_pbtxt(model_name(facts), platform, facts, max_batch=max_batch,
                                                             cc_files=cc_files, default_file=default_file))
     return folder
@@ -85,8 +86,8 @@ def write_engine(repo: str | Path, engine: str | Path, max_batch: int | None = N
     from ..engine import sidecar
 
     engine = Path(engine)
-    side = sidecar.read(engine)
-    cc, facts = str(side["compute_capability"]), side["facts"]
+    facts, side = sidecar.read(engine)
+    cc = str(side["compute_capability"])
     plan = f"model_sm{cc.replace('.', '')}.plan"
     folder = Path(repo) / model_name(facts)
     cc_files = {}

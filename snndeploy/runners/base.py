@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
 
 
@@ -25,23 +25,29 @@ class Runner(ABC):
     """Runs one artifact: images [B, C, H, W] float32 (normalised) -> logits [B, classes]."""
 
     backend: str = "?"
-    precision: str = "fp32"
 
     def __init__(self) -> None:
         self.loaded = False
 
     @property
     @abstractmethod
-    def meta(self) -> dict[str, Any]:
-        """The artifact's facts: model, data spec, neuron, T, stage, noise mode."""
+    def facts(self) -> ArtifactFacts:
+        """The facts of what runs: model, data spec, neuron, T, stage, noise mode, precision."""
 
     @property
     def spec(self) -> DataSpec:
-        return DataSpec.from_dict(self.meta["data"])
+        return self.facts.data
 
     @property
     def T(self) -> int:
-        return int(self.meta["T"])
+        T = self.facts.T
+        if T is None:  # readers refuse graphs without T and TorchRunner sets one, so this is a bug
+            raise SnnDeployError(f"{self.backend} runner of '{self.facts.model}' has no T")
+        return T
+
+    @property
+    def precision(self) -> str:
+        return self.facts.precision
 
     @abstractmethod
     def load(self) -> Runner:
@@ -58,7 +64,7 @@ class Runner(ABC):
 
     def noise_inputs(self) -> dict[str, tuple[int, ...]]:
         """Per-sample shapes of the raw-draw inputs, if the artifact takes noise as input."""
-        return {k: tuple(v[1:]) for k, v in self.meta.get("noise_inputs", {}).items()}
+        return dict(self.facts.noise_inputs)
 
     def check_input(self, images: np.ndarray) -> np.ndarray:
         """Shape, dtype and finiteness against the artifact's metadata."""
@@ -85,6 +91,6 @@ class Runner(ABC):
         shapes = self.noise_inputs()
         if not shapes:
             return None
-        kind = self.meta.get("noise_kind", "gaussian")
+        kind = self.facts.neuron.noise
         gen = rng.standard_normal if kind == "gaussian" else rng.random
         return {k: gen((batch, *s), dtype=np.float32) for k, s in shapes.items()}

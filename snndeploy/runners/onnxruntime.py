@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..export import metadata
 from .base import Runner
 
@@ -23,17 +24,16 @@ class OnnxRuntimeRunner(Runner):
                  seed: int | None = None) -> None:
         super().__init__()
         self.path = Path(path)
-        self.model, self._meta = metadata.load(self.path)
+        self.model, self._facts = metadata.load(self.path)
         if device not in PROVIDERS:
             raise SnnDeployError(f"unknown ONNX Runtime device '{device}'; choose one of: {', '.join(PROVIDERS)}")
         self.device, self.threads, self.seed = device, threads, seed
         self.backend = f"onnxruntime-{device}"
-        self.precision = self._meta.get("precision", "fp32")
         self.session: Any = None
 
     @property
-    def meta(self) -> dict[str, Any]:
-        return self._meta
+    def facts(self) -> ArtifactFacts:
+        return self._facts
 
     def load(self) -> OnnxRuntimeRunner:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..engine import sidecar
 from ..engine.build import _tensorrt, gpu_info
 from .base import Runner
@@ -21,13 +22,12 @@ class TensorRTRunner(Runner):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
-        self.info = sidecar.read(self.path)  # checked before anything needs TensorRT
-        self.precision = self.info["precision"]
+        self._facts, self.info = sidecar.read(self.path)  # checked before anything needs TensorRT
         self._runner: Any = None
 
     @property
-    def meta(self) -> dict[str, Any]:
-        return {**self.info["facts"], "precision": self.precision}
+    def facts(self) -> ArtifactFacts:
+        return self._facts
 
     def load(self) -> TensorRTRunner:
         trt = _tensorrt()

@@ -12,6 +12,7 @@ import torch
 
 from .. import checkpoint as ckpt
 from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
 from .base import Runner
 
@@ -30,15 +31,15 @@ class TorchRunner(Runner):
         neuron = dataclasses.replace(neuron, alpha=math.inf if stage == 2 else (alpha or neuron.alpha))
         check_alpha(neuron.alpha, neuron.noise_lo, neuron.noise_hi)
         self.model = self.checkpoint.model.set_neuron(neuron).set_mode(f"stage{stage}")
-        self._meta = {**self.checkpoint.meta, "T": T, "stage": stage, "neuron": neuron.to_dict(),
-                      "noise": "graph", "precision": "fp32"}
+        self._facts = dataclasses.replace(self.checkpoint.facts, T=T, stage=stage, neuron=neuron, noise="graph",
+                                          precision="fp32")
         self.backend = f"pytorch-{self.device.type}"
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
         self._graphs: dict[tuple[int, ...], tuple[Any, torch.Tensor, torch.Tensor]] = {}
 
     @property
-    def meta(self) -> dict[str, Any]:
-        return self._meta
+    def facts(self) -> ArtifactFacts:
+        return self._facts
 
     def load(self) -> TorchRunner:
         self.loaded = True

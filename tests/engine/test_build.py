@@ -1,18 +1,23 @@
 """Engine building: argument handling, profiles, precision rules and sidecars, tested without TensorRT;
 the real build runs only where TensorRT and a GPU are present."""
 
+import dataclasses
 import importlib.util
 import json
 
 import pytest
 
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.facts import ArtifactFacts
+from snndeploy.core.neuron_config import NeuronConfig
+from snndeploy.core.spec import DataSpec
 from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, build_engine, check_precision, parse_batch, plan_shapes
 
 HAVE_TRT = importlib.util.find_spec("tensorrt") is not None
-FACTS = {"data": {"channels": 1, "height": 28, "width": 28}, "batch": "dynamic", "precision": "fp32",
-         "noise_inputs": {"noise.0.0": ["batch", 32, 28, 28]}}
+SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
+FACTS = ArtifactFacts("small-cnn", SPEC, NeuronConfig(), T=5, stage=3, noise="input",
+                      noise_inputs={"noise.0.0": (32, 28, 28)})
 
 
 def test_config_and_batch_parsing():
@@ -32,7 +37,7 @@ def test_profile_shapes_cover_every_input():
     shapes = plan_shapes(FACTS, BuildConfig(batch=(1, 8, 64)))
     assert shapes["images"] == {"min": [1, 1, 28, 28], "opt": [8, 1, 28, 28], "max": [64, 1, 28, 28]}
     assert shapes["noise.0.0"]["max"] == [64, 32, 28, 28]
-    fixed = {**FACTS, "batch": "4"}
+    fixed = dataclasses.replace(FACTS, batch=4)
     assert plan_shapes(fixed, BuildConfig())["images"]["min"] == [4, 1, 28, 28]
     with pytest.raises(SnnDeployError, match="fixed batch of 4"):
         plan_shapes(fixed, BuildConfig(batch=(1, 4, 8)))
@@ -40,6 +45,9 @@ def test_profile_shapes_cover_every_input():
 
 def test_precision_must_come_from_the_graph(tmp_path):
     check_precision(FACTS, "fp32", tmp_path / "m.onnx")
+    check_precision(dataclasses.replace(FACTS, precision="fp16"), "fp16", tmp_path / "m.onnx")
+    with pytest.raises(SnnDeployError, match="m.onnx is an fp16 graph; for a fp32 engine export without --fp16"):
+        check_precision(dataclasses.replace(FACTS, precision="fp16"), "fp32", tmp_path / "m.onnx")
     with pytest.raises(SnnDeployError, match="export with --fp16"):
         check_precision(FACTS, "fp16", tmp_path / "m.onnx")
     with pytest.raises(SnnDeployError, match="snndeploy quantize"):
@@ -47,7 +55,8 @@ def test_precision_must_come_from_the_graph(tmp_path):
 
 
 def test_sidecar_roundtrip_and_compatibility(engine_with_sidecar):
-    info = sidecar.read(engine_with_sidecar)
+    facts, info = sidecar.read(engine_with_sidecar)
+    assert facts.T == 5 and facts.precision == "fp32" and info["shapes"]["images"]["max"] == [64, 1, 28, 28]
     sidecar.check_compatible(info, "10.3.1", "8.7")
     with pytest.raises(SnnDeployError, match="built with TensorRT 10.3.0, this machine has 11.0"):
         sidecar.check_compatible(info, "11.0.0", "8.7")
@@ -65,6 +74,14 @@ def test_sidecar_errors(tmp_path):
         sidecar.read(plan)
     sidecar.path_for(plan).write_text(json.dumps({"format": "other"}))
     with pytest.raises(SnnDeployError, match="not an snndeploy engine sidecar"):
+        sidecar.read(plan)
+    info = {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "onnx_sha256": "0", "plan_sha256": "0"}
+    with pytest.raises(SnnDeployError, match="lacks shapes"):
+        sidecar.write(plan, FACTS, info)
+    with pytest.raises(SnnDeployError, match="no key\\(s\\) precision"):
+        sidecar.write(plan, FACTS, {**info, "shapes": {}, "precision": "fp32"})
+    sidecar.write(plan, FACTS, {**info, "shapes": {}})
+    with pytest.raises(SnnDeployError, match="'shapes' must map every input"):
         sidecar.read(plan)
 
 

@@ -41,7 +41,7 @@ def test_config_matches_onnx_graph(tiny_run, tmp_path, kw):
     assert out.name == "logits" and list(out.dims) == (dims(graph.graph.output[0]) if static else [10])
     assert (folder / "labels.txt").read_text().split() == [str(i) for i in range(10)]
     facts = json.loads(cfg.parameters["snndeploy"].string_value)
-    assert facts == onnx_meta.read(graph) and cfg.parameters["mean"].string_value == "0.1307"
+    assert facts == onnx_meta.read(graph).to_dict() and cfg.parameters["mean"].string_value == "0.1307"
 
 
 def test_engine_models_per_compute_capability(tiny_run, tmp_path):
@@ -50,9 +50,9 @@ def test_engine_models_per_compute_capability(tiny_run, tmp_path):
     for cc in ("8.7", "9.0"):
         plan = tmp_path / f"e{cc}.plan"
         plan.write_bytes(b"plan bytes " + cc.encode())
-        sidecar.write(plan, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc, "precision": "fp32",
-                             "T": 5, "shapes": {}, "onnx_sha256": "x", "plan_sha256": "y", "facts": facts,
-                             "max_batch": 32})
+        shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [32, 1, 28, 28]}}
+        sidecar.write(plan, facts, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc,
+                                    "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": 32})
         folder = write_engine(tmp_path / "repo", plan)
     cfg = parse(folder / "config.pbtxt")
     assert cfg.platform == "tensorrt_plan" and cfg.max_batch_size == 32

@@ -1,12 +1,16 @@
 """Every CPU runner on the trained sample model, agreeing when fed the same noise; input checks."""
 
+import dataclasses
 import importlib.util
+import math
 
 import numpy as np
 import pytest
 
+from snndeploy import checkpoint as ckpt
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.export import ExportConfig, export
+from snndeploy.export import metadata as onnx_meta
 from snndeploy.runners import open_runner
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.tensorrt import TensorRTRunner
@@ -27,6 +31,25 @@ def test_runners_agree_on_fed_noise(tiny_run, parity_graph):
     noise = ort_runner.draw_noise(8, np.random.default_rng(1))
     assert np.allclose(torch_runner.infer(x, noise), ort_runner.infer(x, noise), atol=1e-4)
     assert torch_runner.spec == ort_runner.spec
+
+
+def test_runner_facts_are_the_artifacts(tiny_run, parity_graph):
+    base = ckpt.load(tiny_run.path).facts
+    runner = TorchRunner(tiny_run.path, T=3, stage=2)
+    stage2 = dataclasses.replace(base.neuron, alpha=math.inf)
+    assert runner.facts == dataclasses.replace(base, T=3, stage=2, noise="graph", neuron=stage2)
+    assert runner.T == 3 and runner.precision == "fp32" and runner.spec == base.data
+    assert runner.noise_inputs() == {} and runner.draw_noise(2, np.random.default_rng(0)) is None
+    with pytest.raises(SnnDeployError, match="T must be >= 1"):
+        TorchRunner(tiny_run.path, T=0)
+    graph = OnnxRuntimeRunner(parity_graph)
+    assert graph.facts == onnx_meta.load(parity_graph)[1] and graph.T == 4 and graph.facts.noise == "input"
+    assert graph.noise_inputs() == graph.facts.noise_inputs and graph.noise_inputs()
+    draws = graph.draw_noise(2, np.random.default_rng(0))
+    assert {k: v.shape[1:] for k, v in draws.items()} == graph.noise_inputs() and min(map(np.min, draws.values())) < 0
+    graph._facts = dataclasses.replace(graph.facts, neuron=dataclasses.replace(graph.facts.neuron, noise="uniform"))
+    uniform = graph.draw_noise(2, np.random.default_rng(0))  # the kind of draw comes from the neuron's noise
+    assert all(0 <= v.min() and v.max() < 1 for v in uniform.values())
 
 
 def test_input_checks(tiny_run):

@@ -91,6 +91,7 @@ def test_export_check_eval_onnx(tmp_path, tiny_run):
     assert (out / "small-cnn_T5.onnx").is_file() and (out / "small-cnn_T1.onnx").is_file()
     r = invoke("check", out / "small-cnn_T5.onnx", "--trt", "10")
     assert r.exit_code == 0 and "no unsupported nodes" in r.output
+    assert "T=5 stage=3 noise=frozen precision=fp32" in r.output
     r = invoke("check", out / "small-cnn_T5.onnx", "--trt", "8.6")
     assert r.exit_code == 1 and "--inline" in r.output
     js = tmp_path / "onnx.json"

@@ -2,9 +2,11 @@
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from cli_helpers import bad, invoke
 from PIL import Image
@@ -53,6 +55,30 @@ def test_infer_bad_inputs(tiny_run, tmp_path):
     assert "input not found" in bad("infer", run, tmp_path / "missing.png")
     (tmp_path / "e.plan").write_bytes(b"x")
     assert "has no sidecar" in bad("infer", tmp_path / "e.plan", IMAGES)
+
+
+def test_first_release_artifacts(tiny_run, tmp_path):
+    """Version-1 checkpoints still run; version-1 graphs and engines are refused with the commands that remake them."""
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run.path.parent, old)
+    meta = json.loads((old / "model.json").read_text())
+    facts = meta.pop("facts")
+    v1 = {**meta, "version": 1, **{k: facts[k] for k in ("model", "data", "neuron", "training")}}
+    (old / "model.json").write_text(json.dumps(v1))
+    r = invoke("infer", old, IMAGES, "--json", "-")
+    assert r.exit_code == 0 and len(json.loads(r.output)["predictions"]) == 10
+    assert invoke("export", old, "--T", 2, "-o", tmp_path / "ex").exit_code == 0
+    graph = tmp_path / "ex" / "small-cnn_T2.onnx"
+    model = onnx.load(graph)
+    prop = next(p for p in model.metadata_props if p.key == "snndeploy")
+    prop.value = json.dumps({**json.loads(prop.value)["facts"], "format": "snndeploy-onnx", "version": 1})
+    onnx.save(model, graph)
+    for command in ("eval", "check", "build"):
+        assert "re-export it from its checkpoint with `snndeploy export CHECKPOINT`" in bad(command, graph)
+    plan = tmp_path / "e.plan"
+    plan.write_bytes(b"x")
+    (tmp_path / "e.plan.json").write_text(json.dumps({"format": "snndeploy-engine", "version": 1, "T": 5}))
+    assert "then `snndeploy build MODEL.onnx`" in bad("infer", plan, IMAGES)
 
 
 def test_bench_small(tiny_run, tmp_path):

@@ -6,7 +6,9 @@ on ``[B, ...]``; the LIF recurrence is unrolled per step on ``[B, ...]`` slices.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -54,6 +56,28 @@ class _Flow:
 def noise_input_name(layer: int, t: int) -> str:
     """Graph input holding the raw draws of one layer at one step (``--noise input``)."""
     return f"noise.{layer}.{t}"
+
+
+@contextlib.contextmanager
+def fed_noise(model: SpikingNet, noise: dict[str, np.ndarray]) -> Iterator[SpikingNet]:
+    """Inside the block the model's spiking layers read their raw draws from ``noise``, the feeds a
+    ``--noise input`` graph takes (by ``noise_input_name``), so PyTorch and the graph see the same noise."""
+    nodes = model.lif_nodes()
+    index = {id(n): k for k, n in enumerate(nodes)}
+
+    def draw(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
+        name = noise_input_name(index[id(node)], t)
+        if name not in noise:
+            raise SnnDeployError(f"fed noise lacks '{name}'")
+        return torch.from_numpy(np.ascontiguousarray(noise[name], dtype=np.float32)).to(like.device)
+
+    for node in nodes:
+        node.draw_fn = draw
+    try:
+        yield model
+    finally:
+        for node in nodes:
+            node.draw_fn = None
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:

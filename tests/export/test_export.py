@@ -15,28 +15,18 @@ from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
 from snndeploy.export import ExportConfig, export, onnx_model
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
-from snndeploy.export.graph import noise_input_name
+from snndeploy.export.graph import fed_noise
 from snndeploy.neuron.onnx_builder import DOMAIN
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 
 
-def feed_same_noise(model, runner, batch, seed=0):
-    """Draw raw noise for every graph input and make PyTorch's LIF layers read the same draws."""
-    noise = runner.draw_noise(batch, np.random.default_rng(seed))
-    index = {id(n): k for k, n in enumerate(model.lif_nodes())}
-    for node in model.lif_nodes():
-        node.draw_fn = lambda n, t, like, kind: torch.from_numpy(noise[noise_input_name(index[id(n)], t)])
-    return noise
-
-
 def compare(ck, path, x, T, stage=3):
+    """PyTorch and ONNX Runtime logits for the same images and the same raw noise draws."""
     runner = OnnxRuntimeRunner(path).load()
-    noise = feed_same_noise(ck.model, runner, len(x))
-    ck.model.set_mode(f"stage{stage}")
-    with torch.no_grad():
+    noise = runner.draw_noise(len(x), np.random.default_rng(0))
+    with torch.no_grad(), fed_noise(ck.model, noise), ck.model.using(f"stage{stage}"):
         ref = ck.model(torch.from_numpy(x), T).numpy()
-    for node in ck.model.lif_nodes():
-        node.draw_fn = None
+    assert all(n.draw_fn is None for n in ck.model.lif_nodes())
     return ref, runner.infer(x, noise)
 
 

@@ -48,7 +48,7 @@ class ArtifactFacts:
     weights_sha256: str | None = None  # of the checkpoint's weights file this artifact was made from
 
     def __post_init__(self) -> None:
-        _check(self, "")
+        _check(self)
         object.__setattr__(self, "noise_inputs", {k: tuple(v) for k, v in self.noise_inputs.items()})
 
     @property
@@ -135,39 +135,36 @@ def _check_types(plain: dict[str, Any], shapes: dict[str, Any], prefix: str) -> 
                                  f"got {shape!r}")
 
 
-def _check(f: ArtifactFacts, prefix: str) -> None:
+def _check(f: ArtifactFacts) -> None:
     """Values that no artifact can have, whether built in code or read from a file."""
-    def bad(msg: str) -> SnnDeployError:
-        return SnnDeployError(f"{prefix}{msg}")
-
     if not isinstance(f.model, str) or not f.model:
-        raise bad(f"model name must be a non-empty string, got {f.model!r}")
+        raise SnnDeployError(f"model name must be a non-empty string, got {f.model!r}")
     if not isinstance(f.data, DataSpec) or not isinstance(f.neuron, NeuronConfig):
-        raise bad("facts need a DataSpec and a NeuronConfig")
+        raise SnnDeployError("facts need a DataSpec and a NeuronConfig")
     if f.training is not None and not isinstance(f.training, TrainConfig):
-        raise bad("facts' training must be a TrainConfig or None")
+        raise SnnDeployError("facts' training must be a TrainConfig or None")
     if (f.T is None) != (f.stage is None) or (f.T is None) != (f.noise is None):
-        raise bad(f"T, stage and noise mode are set together or not at all (a checkpoint), "
-                  f"got T={f.T!r}, stage={f.stage!r}, noise={f.noise!r}")
+        raise SnnDeployError(f"T, stage and noise mode are set together or not at all (a checkpoint), "
+                             f"got T={f.T!r}, stage={f.stage!r}, noise={f.noise!r}")
     if f.T is not None and (isinstance(f.T, bool) or not isinstance(f.T, int) or f.T < 1):
-        raise bad(f"T must be >= 1, got {f.T!r}")
+        raise SnnDeployError(f"T must be >= 1, got {f.T!r}")
     if f.stage is not None and f.stage not in STAGES:
-        raise bad(f"stage must be one of {', '.join(map(str, STAGES))}, got {f.stage!r}")
+        raise SnnDeployError(f"stage must be one of {', '.join(map(str, STAGES))}, got {f.stage!r}")
     if f.noise is not None and f.noise not in NOISE_MODES:
-        raise bad(f"unknown noise mode {f.noise!r}; choose one of: {', '.join(NOISE_MODES)}")
+        raise SnnDeployError(f"unknown noise mode {f.noise!r}; choose one of: {', '.join(NOISE_MODES)}")
     if f.noise_inputs and f.noise != "input":
-        raise bad(f"only a --noise input graph has noise inputs, this one is noise={f.noise!r}")
+        raise SnnDeployError(f"only a --noise input graph has noise inputs, this one is noise={f.noise!r}")
     for name, shape in f.noise_inputs.items():
         if not isinstance(name, str) or not all(isinstance(s, int) and s > 0 for s in shape):
-            raise bad(f"noise input {name!r} must have a positive per-sample shape, got {list(shape)!r}")
+            raise SnnDeployError(f"noise input {name!r} must have a positive per-sample shape, got {list(shape)!r}")
     if f.precision not in PRECISIONS:
-        raise bad(f"precision must be one of {', '.join(PRECISIONS)}, got {f.precision!r}")
+        raise SnnDeployError(f"precision must be one of {', '.join(PRECISIONS)}, got {f.precision!r}")
     if f.batch != "dynamic" and (isinstance(f.batch, bool) or not isinstance(f.batch, int) or f.batch < 1):
-        raise bad(f"batch must be 'dynamic' or a positive integer, got {f.batch!r}")
+        raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got {f.batch!r}")
     if f.opset is not None and (isinstance(f.opset, bool) or not isinstance(f.opset, int) or f.opset < 1):
-        raise bad(f"opset must be a positive integer, got {f.opset!r}")
+        raise SnnDeployError(f"opset must be a positive integer, got {f.opset!r}")
     if f.weights_sha256 is not None and not _SHA256.fullmatch(str(f.weights_sha256)):
-        raise bad(f"weights_sha256 must be 64 lowercase hex digits, got {f.weights_sha256!r}")
+        raise SnnDeployError(f"weights_sha256 must be 64 lowercase hex digits, got {f.weights_sha256!r}")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class Runner(ABC):
     @property
     def T(self) -> int:
         T = self.facts.T
-        if T is None:  # readers refuse graphs without T and TorchRunner sets one, so this is a bug
+        if T is None:  # only a checkpoint's record lacks T; readers refuse such graphs and TorchRunner sets one
             raise SnnDeployError(f"{self.backend} runner of '{self.facts.model}' has no T")
         return T
 

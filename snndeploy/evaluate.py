@@ -24,13 +24,11 @@ STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 def count_correct(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
                   device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
     """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps."""
-    was_training = model.training
-    model.eval().set_mode(mode)
     correct = seen = 0
-    for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
-        correct += int((model(x, T).argmax(1) == y).sum())
-        seen += len(y)
-    model.train(was_training)
+    with model.using(mode, training=False):
+        for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
+            correct += int((model(x, T).argmax(1) == y).sum())
+            seen += len(y)
     return correct, seen
 
 
@@ -71,18 +69,17 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
         check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
     results = []
     for alpha in alphas if stage == 3 else [math.inf]:
-        model.set_neuron(dataclasses.replace(neuron, alpha=alpha))
-        for T in Ts:
-            accs = []
-            for rep in range(repeats):
-                torch.manual_seed(seed + rep)
-                accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
-            row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None, "accuracy": statistics.fmean(accs),
-                   "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
-            results.append(row)
-            if on_result is not None:
-                on_result(row)
-    model.set_neuron(neuron)
+        with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):
+            for T in Ts:
+                accs = []
+                for rep in range(repeats):
+                    torch.manual_seed(seed + rep)
+                    accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
+                row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
+                       "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
+                results.append(row)
+                if on_result is not None:
+                    on_result(row)
     return results
 
 

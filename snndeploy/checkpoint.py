@@ -62,12 +62,6 @@ class Checkpoint:
     def neuron(self) -> NeuronConfig:
         return self.facts.neuron
 
-    @property
-    def meta(self) -> dict[str, Any]:
-        """The JSON's own keys plus the training options as a dict, for code that reads them by name
-        (the training loop's resume)."""
-        training = self.facts.training
-        return {**self.extra, "training": None if training is None else training.to_dict()}
 
 
 def resolve(path: str | Path) -> Path:

@@ -151,11 +151,11 @@ def _restore_optim(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
-def _resume_config(cfg: TrainConfig, saved: dict[str, Any]) -> None:
+def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run must train the same thing; only epochs, device and out may change."""
     for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "batch_size"):
-        if saved.get(key) != getattr(cfg, key):
-            raise SnnDeployError(f"cannot resume: checkpoint has {key}={saved.get(key)!r}, "
+        if getattr(saved, key) != getattr(cfg, key):
+            raise SnnDeployError(f"cannot resume: checkpoint has {key}={getattr(saved, key)!r}, "
                                  f"this run asks for {getattr(cfg, key)!r}")
 
 
@@ -184,15 +184,15 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     start_epoch, wall = 0, 0.0
     if resume:
         loaded = ckpt.load(out, device, with_train_state=True)
-        if "train_state" not in loaded.meta:
+        if "train_state" not in loaded.extra or loaded.facts.training is None:
             raise SnnDeployError(f"cannot resume: {out} holds no training state")
-        _resume_config(cfg, loaded.meta["training"])
+        _resume_config(cfg, loaded.facts.training)
         model.load_state_dict(loaded.model.state_dict())
-        info = loaded.meta["train_state"]
+        info = loaded.extra["train_state"]
         _restore_optim(opt, loaded.train_state, info["param_groups"])
         sched.load_state_dict(info["scheduler"])
         torch.set_rng_state(loaded.train_state["rng.cpu"])
-        history = loaded.meta.get("history", [])
+        history = loaded.extra.get("history", [])
         start_epoch = info["epoch"]
         wall = history[-1]["wall_s"] if history else 0.0
         if start_epoch >= cfg.epochs:

@@ -100,7 +100,7 @@ def test_version_1_checkpoint_still_loads(tiny_run, copy):
     x = torch.rand(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(old.model.set_mode("lif")(x, 2), new.model.set_mode("lif")(x, 2))
-    assert old.meta["train_state"]["epoch"] == 2 and old.meta["training"]["epochs"] == 2  # what resume reads
+    assert old.extra["train_state"]["epoch"] == 2 and old.facts.training.epochs == 2  # what resume reads
 
 
 def test_version_1_checkpoint_without_training_or_hash(copy):

@@ -60,7 +60,7 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert [r["epoch"] for r in resumed.history] == [1, 2]
     sf, sr = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.allclose(sf[k], sr[k]) for k in sf)
-    assert ckpt.load(tmp_path / "part").meta["train_state"]["epoch"] == 2
+    assert ckpt.load(tmp_path / "part").extra["train_state"]["epoch"] == 2
 
 
 def test_resume_errors(tmp_path):

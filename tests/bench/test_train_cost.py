@@ -66,7 +66,7 @@ def test_every_method_trains_and_is_measured(bench):
         assert [h["epoch"] for h in hist] == [1, 2]
         assert hist[1]["train_loss"] < hist[0]["train_loss"], label
         assert rows[label]["memory_mb"] > 0 and rows[label]["epoch_s"] > 0
-        assert checkpoint.load(rows[label]["checkpoint"]).meta["training"]["method"] in ("noise", "bptt", "ann")
+        assert checkpoint.load(rows[label]["checkpoint"]).facts.training.method in ("noise", "bptt", "ann")
     assert rows["noise"]["history"][0]["accuracy_stage1"] is not None
     assert rows["noise (uniform)"]["history"][0].get("accuracy") is None  # tested after the last epoch only
     assert rows["noise (uniform)"]["job"]["noise"] == "uniform"
@@ -144,7 +144,7 @@ def test_stop_at_target(tmp_path):
               stop_at=0.3, checkpoint=str(tmp_path / "ann"))
     result = run_isolated(job)
     assert len(result["history"]) == 1 and result["history"][0]["accuracy"] >= 0.3
-    assert checkpoint.load(tmp_path / "ann").meta["training"]["epochs"] == 1
+    assert checkpoint.load(tmp_path / "ann").facts.training.epochs == 1
 
 
 def test_stage3_curves_leave_the_model_as_it_was(monkeypatch):

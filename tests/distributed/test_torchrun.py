@@ -30,7 +30,7 @@ def test_two_processes_train_and_checkpoint_loads(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.count("checkpoint:") == 1  # only rank 0 prints
-    meta = ckpt.load(out).meta
+    meta = ckpt.load(out).extra
     h = meta["history"]
     assert h[1]["train_loss"] < h[0]["train_loss"]
     assert evaluate_checkpoint(str(out), [5], limit_test=200)[0]["accuracy"] > 0.5
@@ -65,7 +65,7 @@ def test_only_rank_zero_writes_and_epoch_sums_cover_both_processes(tmp_path):
     assert a["in"][2] == b["in"][2] == 128 and a["in"][4] == b["in"][4] == 32
     assert a["out"] == b["out"] == [x + y for x, y in zip(a["in"], b["in"], strict=True)]
     assert a["out"][2] == 256 and a["out"][4] == 64
-    h = ckpt.load(tmp_path / "rank0").meta["history"][0]
+    h = ckpt.load(tmp_path / "rank0").extra["history"][0]
     assert h["train_acc"] == a["out"][1] / 256 and h["val_acc"] == a["out"][3] / 64
 
 
@@ -100,5 +100,5 @@ def test_resume_on_another_world_size(tmp_path):
 
     train(TrainConfig(epochs=1, limit_train=256, limit_test=64, out=str(tmp_path)), show_progress=False)
     mp.spawn(_resume_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
-    meta = ckpt.load(tmp_path).meta
+    meta = ckpt.load(tmp_path).extra
     assert [h["epoch"] for h in meta["history"]] == [1, 2] and meta["train_state"]["epoch"] == 2

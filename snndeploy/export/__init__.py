@@ -21,6 +21,7 @@ from ..core.neuron_config import NeuronConfig, check_alpha
 from . import metadata
 from .check import Finding, trt_check, validate
 from .graph import NOISE_MODES, GraphSpec, build_model_proto
+from .naming import DEFAULT_OPSET, graph_name
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ExportConfig:
     # and removes the random-number cost, so it is the default.
     noise: str = "frozen"
     inline: bool = False
-    opset: int = 17
+    opset: int = DEFAULT_OPSET
     batch: str = "dynamic"
     fp16: bool = False
     seed: int = 0
@@ -121,25 +122,11 @@ def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: 
                                seed=cfg.seed if cfg.noise == "frozen" else None)
 
 
-def artifact_name(model_name: str, T: int, cfg: ExportConfig) -> str:
-    """File name: model, T and the options that change the graph."""
-    parts = [model_name, f"T{T}"]
-    if cfg.stage == 2:
-        parts.append("stage2")
-    if cfg.noise != "frozen":
-        parts.append(f"noise-{cfg.noise}")
-    if cfg.fp16:
-        parts.append("fp16")
-    if cfg.inline:
-        parts.append("inline")
-    return "_".join(parts) + ".onnx"
-
-
 def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
     """Write one ONNX file atomically and run the TensorRT static check on it."""
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
-    path = Path(cfg.out) / artifact_name(checkpoint.facts.model, T, cfg)
+    path = Path(cfg.out) / f"{graph_name(metadata.read(model))}.onnx"
     atomic.write_bytes(path, model.SerializeToString())
     return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
 

@@ -2,13 +2,13 @@
 
 ONNX graphs are served by the `onnxruntime_onnx` platform; TensorRT engines by `tensorrt_plan`,
 one plan per GPU compute capability (`cc_model_filenames`). Inputs, outputs, types, batching and
-the normalisation a client needs come from the artifact's own metadata.
+the normalisation a client needs come from the artifact's own metadata. config.pbtxt is built and
+read with Triton's own model-config protobuf (from the optional `tritonclient` package).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,50 +16,61 @@ from typing import Any
 from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
+from ..core.lazy import lazy_import
+from .naming import graph_name
 
 DEFAULT_MAX_BATCH = 64
+PLATFORMS = {"onnxruntime_onnx": "", "tensorrt_plan": "_trt"}  # platform -> model name suffix
+_INSTALL = "pip install 'snndeploy[triton]'"
+model_config_pb2 = lazy_import("tritonclient.grpc.model_config_pb2", _INSTALL)
+text_format = lazy_import("google.protobuf.text_format", _INSTALL)
 
 
-def model_name(facts: ArtifactFacts) -> str:
-    """Triton model name: architecture and T, plus the options that change the graph."""
-    name = f"{facts.model}_T{facts.T}"
-    if facts.precision != "fp32":
-        name += f"_{facts.precision}"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+def model_name(facts: ArtifactFacts, platform: str = "onnxruntime_onnx") -> str:
+    """Triton model name: the graph's name (as its ONNX file has it), ``_trt`` for a TensorRT engine, so that a
+    graph and the engine built from it can share a repository."""
+    if platform not in PLATFORMS:
+        raise SnnDeployError(f"unknown Triton platform '{platform}'; choose one of: {', '.join(PLATFORMS)}")
+    return graph_name(facts) + PLATFORMS[platform]
 
 
-def _dims(values: list[Any]) -> str:
-    return "[ " + ", ".join(str(int(v)) for v in values) + " ]"
-
-
-def _tensor(name: str, dims: list[Any], extra: str = "") -> str:
-    return f'  {{\n    name: "{name}"\n    data_type: TYPE_FP32\n    dims: {_dims(dims)}\n{extra}  }}'
-
-
-def config_pbtxt(name: str, platform: str, facts: ArtifactFacts, *, max_batch: int = DEFAULT_MAX_BATCH,
-                 cc_files: dict[str, str] | None = None, default_file: str | None = None) -> str:
-    """The text of config.pbtxt for one artifact."""
+def model_config(name: str, platform: str, facts: ArtifactFacts, *, max_batch: int = DEFAULT_MAX_BATCH,
+                 cc_files: dict[str, str] | None = None, default_file: str | None = None) -> Any:
+    """The ``inference.ModelConfig`` message of one artifact."""
+    pb = model_config_pb2.load()
     data = facts.data
-    shape = list(data.input_shape)
     static = facts.batch != "dynamic"
     lead = [int(facts.batch)] if static else []
-    inputs = [_tensor("images", lead + shape)]
-    inputs += [_tensor(k, lead + list(v)) for k, v in facts.noise_inputs.items()]
-    outputs = [_tensor("logits", lead + [data.num_classes], '    label_filename: "labels.txt"\n')]
-    lines = [f'name: "{name}"', f'platform: "{platform}"', f"max_batch_size: {0 if static else max_batch}",
-             "input [\n" + ",\n".join(inputs) + "\n]", "output [\n" + ",\n".join(outputs) + "\n]"]
+    cfg = pb.ModelConfig(name=name, platform=platform, max_batch_size=0 if static else max_batch)
+    for tensor, shape in [("images", data.input_shape), *facts.noise_inputs.items()]:
+        cfg.input.add(name=tensor, data_type=pb.TYPE_FP32, dims=lead + [int(d) for d in shape])
+    cfg.output.add(name="logits", data_type=pb.TYPE_FP32, dims=lead + [data.num_classes], label_filename="labels.txt")
     if not static:
-        lines.append("dynamic_batching { }")
+        cfg.dynamic_batching.SetInParent()
     if default_file:
-        lines.append(f'default_model_filename: "{default_file}"')
-    for cc, file in sorted((cc_files or {}).items()):
-        lines.append(f'cc_model_filenames {{ key: "{cc}" value: "{file}" }}')
+        cfg.default_model_filename = default_file
+    cfg.cc_model_filenames.update(cc_files or {})
     params = {"mean": ",".join(map(str, data.mean)), "std": ",".join(map(str, data.std)),
               "T": str(facts.T), "stage": str(facts.stage), "snndeploy": json.dumps(facts.to_dict())}
     for key, value in params.items():
-        text = json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid protobuf text escapes
-        lines.append(f'parameters {{ key: "{key}" value: {{ string_value: {text} }} }}')
-    return "\n".join(lines) + "\n"
+        cfg.parameters[key].string_value = value
+    return cfg
+
+
+def config_pbtxt(name: str, platform: str, facts: ArtifactFacts, **options: Any) -> str:
+    """The text of config.pbtxt for one artifact (options as for ``model_config``)."""
+    return text_format.load().MessageToString(model_config(name, platform, facts, **options))
+
+
+def read_config(path: Path) -> Any:
+    """A config.pbtxt parsed into ``inference.ModelConfig``, or a one-line error."""
+    pb, tf = model_config_pb2.load(), text_format.load()
+    try:
+        return tf.Parse(path.read_text(encoding="utf-8"), pb.ModelConfig())
+    except (tf.ParseError, UnicodeDecodeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SnnDeployError(f"{path} is not a Triton model config ({why}); move it away or use another "
+                             "repository") from None
 
 
 def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: dict[str, bytes | Path], *,
@@ -68,7 +79,9 @@ def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: di
     """Write one model folder (config, labels, version 1 files), every file atomically."""
     if max_batch < 1:
         raise SnnDeployError(f"max batch must be >= 1, got {max_batch}")
-    folder = Path(repo) / model_name(facts)
+    name = model_name(facts, platform)
+    text = config_pbtxt(name, platform, facts, max_batch=max_batch, cc_files=cc_files, default_file=default_file)
+    folder = Path(repo) / name
     for file, content in files.items():
         target = folder / "1" / file
         if isinstance(content, Path):
@@ -76,8 +89,7 @@ def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: di
         else:
             atomic.write_bytes(target, content)
     atomic.write_text(folder / "labels.txt", "\n".join(facts.data.class_names) + "\n")
-    atomic.write_text(folder / "config.pbtxt", config_pbtxt(model_name(facts), platform, facts, max_batch=max_batch,
-                                                            cc_files=cc_files, default_file=default_file))
+    atomic.write_text(folder / "config.pbtxt", text)
     return folder
 
 
@@ -89,11 +101,9 @@ def write_engine(repo: str | Path, engine: str | Path, max_batch: int | None = N
     facts, side = sidecar.read(engine)
     cc = str(side["compute_capability"])
     plan = f"model_sm{cc.replace('.', '')}.plan"
-    folder = Path(repo) / model_name(facts)
-    cc_files = {}
-    if (folder / "config.pbtxt").is_file():  # keep the plans already there for other GPUs
-        cc_files = dict(re.findall(r'cc_model_filenames \{ key: "([^"]+)" value: "([^"]+)" \}',
-                                   (folder / "config.pbtxt").read_text()))
+    config = Path(repo) / model_name(facts, "tensorrt_plan") / "config.pbtxt"
+    # keep the plans already there for other GPUs
+    cc_files = dict(read_config(config).cc_model_filenames) if config.is_file() else {}
     cc_files[cc] = plan
     batch = max_batch or int(side.get("max_batch", DEFAULT_MAX_BATCH))
     return write_model(repo, facts, "tensorrt_plan", {plan: engine}, max_batch=batch, cc_files=cc_files)

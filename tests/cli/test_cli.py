@@ -106,7 +106,7 @@ def test_export_from_preset(tmp_path, tiny_run):
     preset.write_text(f"T: [2]\nfp16: true\nbatch: 1\nout: {tmp_path / 'pre'}\n")
     r = invoke("export", tiny_run.path.parent, "--config", preset)
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "pre" / "small-cnn_T2_fp16.onnx").is_file()
+    assert (tmp_path / "pre" / "small-cnn_T2_fp16_batch1.onnx").is_file()
 
 
 def test_shipped_presets_parse():

@@ -1,6 +1,11 @@
-"""Triton model repositories: config.pbtxt parses with Triton's own protobuf and matches the graph."""
+"""Triton model repositories: config.pbtxt parses with Triton's own protobuf and matches the graph; every graph
+option gets its own model; tritonclient stays optional."""
 
+import dataclasses
 import json
+import os
+import subprocess
+import sys
 
 import onnx
 import pytest
@@ -9,13 +14,23 @@ from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
+from snndeploy.export.naming import graph_name
 from snndeploy.export.triton import write_engine
 
-mc = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="tritonclient not installed")
-text_format = pytest.importorskip("google.protobuf.text_format")
+# A non-default value for every ExportConfig option that changes the graph; the others change no graph.
+GRAPH_OPTIONS = {"T": (3,), "stage": 2, "alpha": 3.0, "beta": 0.25, "noise": "graph", "inline": True, "opset": 18,
+                 "batch": "4", "fp16": True, "seed": 1}
+NOT_GRAPH = {"trt", "format", "max_batch", "out"}
 
 
-def parse(path):
+@pytest.fixture(scope="module")
+def pb():
+    mc = pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="tritonclient not installed")
+    return mc, pytest.importorskip("google.protobuf.text_format")
+
+
+def parse(pb, path):
+    mc, text_format = pb
     return text_format.Parse(path.read_text(), mc.ModelConfig())
 
 
@@ -23,13 +38,16 @@ def dims(value_info):
     return [d.dim_value if d.dim_value else -1 for d in value_info.type.tensor_type.shape.dim]
 
 
-@pytest.mark.parametrize("kw", [{}, {"noise": "input"}, {"batch": "4"}])
-def test_config_matches_onnx_graph(tiny_run, tmp_path, kw):
+@pytest.mark.parametrize("kw, name", [({}, "small-cnn_T5"), ({"noise": "input"}, "small-cnn_T5_noise-input"),
+                                      ({"batch": "4"}, "small-cnn_T5_batch4")])
+def test_config_matches_onnx_graph(pb, tiny_run, tmp_path, kw, name):
+    mc, _ = pb
     (e,) = export(tiny_run.path, ExportConfig(T=(5,), format="triton", out=str(tmp_path), **kw))
     folder = e.path.parents[1]
-    cfg = parse(folder / "config.pbtxt")
+    cfg = parse(pb, folder / "config.pbtxt")
     graph = onnx.load(e.path)
-    assert cfg.name == folder.name == "small-cnn_T5" and cfg.platform == "onnxruntime_onnx"
+    assert cfg.name == folder.name == name == graph_name(onnx_meta.read(graph))
+    assert cfg.platform == "onnxruntime_onnx"
     static = "batch" in kw
     assert cfg.max_batch_size == (0 if static else 64) and cfg.HasField("dynamic_batching") is not static
     by_name = {i.name: i for i in graph.graph.input}
@@ -39,25 +57,76 @@ def test_config_matches_onnx_graph(tiny_run, tmp_path, kw):
         assert list(i.dims) == want and i.data_type == mc.TYPE_FP32
     (out,) = cfg.output
     assert out.name == "logits" and list(out.dims) == (dims(graph.graph.output[0]) if static else [10])
+    assert out.label_filename == "labels.txt"
     assert (folder / "labels.txt").read_text().split() == [str(i) for i in range(10)]
     facts = json.loads(cfg.parameters["snndeploy"].string_value)
     assert facts == onnx_meta.read(graph).to_dict() and cfg.parameters["mean"].string_value == "0.1307"
 
 
-def test_engine_models_per_compute_capability(tiny_run, tmp_path):
+def test_every_graph_option_is_listed():
+    assert set(GRAPH_OPTIONS) | NOT_GRAPH == {f.name for f in dataclasses.fields(ExportConfig)}
+
+
+def test_graph_options_never_share_a_model_or_a_file(pb, tiny_run, tmp_path):
+    # the default export and one export per changed option: all different graphs, so all different names
+    runs = [("default", {})] + [(key, {key: value}) for key, value in GRAPH_OPTIONS.items()]
+    folders, files = {}, {}
+    for label, kw in runs:
+        (e,) = export(tiny_run.path, ExportConfig(format="triton", out=str(tmp_path / "repo"), **kw))
+        folders[label] = e.path.parents[1].name
+        (o,) = export(tiny_run.path, ExportConfig(out=str(tmp_path / "onnx"), **kw))
+        files[label] = o.path.name
+        assert o.path.name == f"{folders[label]}.onnx"  # one naming rule for both
+    assert len(set(folders.values())) == len(runs), folders
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == sorted(folders.values())
+    assert len(set(files.values())) == len(runs), files
+
+
+def write_plan(tmp_path, facts, cc):
+    plan = tmp_path / f"e{cc}.plan"
+    plan.write_bytes(b"plan bytes " + cc.encode())
+    shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [32, 1, 28, 28]}}
+    sidecar.write(plan, facts, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc,
+                                "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": 32})
+    return plan
+
+
+def test_engine_models_per_compute_capability(pb, tiny_run, tmp_path):
     (e,) = export(tiny_run.path, ExportConfig(T=(5,), out=str(tmp_path / "onnx")))
     facts = onnx_meta.read(onnx.load(e.path))
     for cc in ("8.7", "9.0"):
-        plan = tmp_path / f"e{cc}.plan"
-        plan.write_bytes(b"plan bytes " + cc.encode())
-        shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [32, 1, 28, 28]}}
-        sidecar.write(plan, facts, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc,
-                                    "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": 32})
-        folder = write_engine(tmp_path / "repo", plan)
-    cfg = parse(folder / "config.pbtxt")
+        folder = write_engine(tmp_path / "repo", write_plan(tmp_path, facts, cc))
+    cfg = parse(pb, folder / "config.pbtxt")
+    assert cfg.name == folder.name == "small-cnn_T5_trt"
     assert cfg.platform == "tensorrt_plan" and cfg.max_batch_size == 32
     assert dict(cfg.cc_model_filenames) == {"8.7": "model_sm87.plan", "9.0": "model_sm90.plan"}
     assert (folder / "1" / "model_sm87.plan").read_bytes() == b"plan bytes 8.7"
+
+
+def test_engine_keeps_plans_of_a_config_in_any_layout(pb, tiny_run, tmp_path):
+    # a config.pbtxt as a person or another tool lays it out: fields over several lines, comments
+    (e,) = export(tiny_run.path, ExportConfig(T=(5,), out=str(tmp_path / "onnx")))
+    facts = onnx_meta.read(onnx.load(e.path))
+    folder = write_engine(tmp_path / "repo", write_plan(tmp_path, facts, "8.7"))
+    (folder / "config.pbtxt").write_text('# edited by hand\nname: "small-cnn_T5_trt"\nplatform: "tensorrt_plan"\n'
+                                         'cc_model_filenames [\n  {\n    key: "8.7"\n    value: "model_sm87.plan"\n'
+                                         '  }\n]\n')
+    write_engine(tmp_path / "repo", write_plan(tmp_path, facts, "9.0"))
+    cfg = parse(pb, folder / "config.pbtxt")
+    assert dict(cfg.cc_model_filenames) == {"8.7": "model_sm87.plan", "9.0": "model_sm90.plan"}
+    (folder / "config.pbtxt").write_text("cc_model_filenames { key: 8.7 }\n")
+    with pytest.raises(SnnDeployError, match="is not a Triton model config"):
+        write_engine(tmp_path / "repo", write_plan(tmp_path, facts, "9.0"))
+
+
+def test_a_graph_and_its_engine_share_a_repository(pb, tiny_run, tmp_path):
+    (e,) = export(tiny_run.path, ExportConfig(T=(5,), format="triton", out=str(tmp_path / "repo")))
+    facts = onnx_meta.read(onnx.load(e.path))
+    folder = write_engine(tmp_path / "repo", write_plan(tmp_path, facts, "8.7"))
+    assert folder != e.path.parents[1]
+    assert parse(pb, e.path.parents[1] / "config.pbtxt").platform == "onnxruntime_onnx"
+    assert parse(pb, folder / "config.pbtxt").platform == "tensorrt_plan"
+    assert sorted(p.name for p in (e.path.parents[1] / "1").iterdir()) == ["model.onnx"]
 
 
 def test_engine_errors(tmp_path):
@@ -72,7 +141,35 @@ def test_engine_errors(tmp_path):
         write_engine(tmp_path / "repo", plan)
 
 
-def test_unwritable_repository(tiny_run, tmp_path):
+def test_unwritable_repository(pb, tiny_run, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(SnnDeployError, match="cannot write"):
         export(tiny_run.path, ExportConfig(format="triton", out=str(tmp_path / "file" / "repo")))
+
+
+# Without tritonclient: the package imports, ONNX export works, a Triton export is a one-line error naming the
+# extra to install, and it writes nothing.
+WITHOUT_TRITONCLIENT = """
+import sys
+sys.modules["tritonclient"] = None  # import tritonclient now raises ImportError
+from pathlib import Path
+from snndeploy.core.errors import SnnDeployError
+from snndeploy.export import ExportConfig, export
+import snndeploy.export.triton
+ckpt, out = sys.argv[1], Path(sys.argv[2])
+export(ckpt, ExportConfig(out=str(out / "onnx")))
+try:
+    export(ckpt, ExportConfig(format="triton", out=str(out / "repo")))
+except SnnDeployError as e:
+    print("error:", e)
+print("wrote:", sorted(p.name for p in out.rglob("*")))
+"""
+
+
+def test_tritonclient_is_optional(tiny_run, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run([sys.executable, "-c", WITHOUT_TRITONCLIENT, str(tiny_run.path), str(tmp_path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "error: tritonclient.grpc.model_config_pb2 is not installed: pip install 'snndeploy[triton]'" in r.stdout
+    assert "wrote: ['onnx', 'small-cnn_T5.onnx']" in r.stdout

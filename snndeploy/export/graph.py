@@ -1,4 +1,4 @@
-"""Checkpoint -> ONNX: the stage-3 (or stage-2) network unrolled over a fixed T (DESIGN.md §3).
+"""Checkpoint -> ONNX: the stage-3 (or stage-2) network unrolled over a fixed T (docs/design.md §3-4).
 
 Layer by layer: each synaptic op runs once over all steps on ``[T*B, ...]``, the first layer once
 on ``[B, ...]``; the LIF recurrence is unrolled per step on ``[B, ...]`` slices.

@@ -9,10 +9,9 @@ from typer.core import TyperGroup
 
 from snndeploy.bench import output
 from snndeploy.bench.deploy import BenchConfig, run_bench
-from snndeploy.evaluate import parse_values
 
 from .bench_train_cmd import bench_train_command
-from .common import console, json_safe, one_line_errors, table
+from .common import console, json_safe, one_line_errors, parse_values, table
 
 
 class BenchGroup(TyperGroup):

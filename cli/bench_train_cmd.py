@@ -6,9 +6,8 @@ import typer
 
 from snndeploy.bench.report import write_report
 from snndeploy.bench.train_cost import TrainCostConfig, run_train_cost
-from snndeploy.evaluate import parse_values
 
-from .common import console, one_line_errors, table
+from .common import console, one_line_errors, parse_values, table
 
 
 def _summary(result: dict) -> None:

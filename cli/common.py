@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import typer
@@ -57,3 +57,18 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     for row in rows:
         t.add_row(*[escape(str(c)) for c in row])
     return t
+
+
+def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[Any]:
+    """Repeated options and comma lists alike: ['1,5', '10'] -> [1, 5, 10]."""
+    out: list[Any] = []
+    for item in values or []:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(kind(part))
+            except ValueError:
+                raise SnnDeployError(f"{what} must be {kind.__name__} values, got '{part}'") from None
+    return out

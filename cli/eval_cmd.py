@@ -9,9 +9,9 @@ import typer
 from snndeploy import plots
 from snndeploy.core import atomic
 from snndeploy.core.neuron_config import parse_alpha
-from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx, parse_values
+from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
 
-from .common import console, json_safe, one_line_errors, table
+from .common import console, json_safe, one_line_errors, parse_values, table
 
 
 def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:

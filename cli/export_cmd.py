@@ -10,13 +10,12 @@ import typer
 from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import parse_alpha
-from snndeploy.evaluate import parse_values
+from snndeploy.engine.triton import write_engine
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
-from snndeploy.export.triton import write_engine
 
-from .common import console, one_line_errors, table
+from .common import console, one_line_errors, parse_values, table
 
 
 @one_line_errors

@@ -19,13 +19,13 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from .accuracy import accuracy_by_T
 from .core.errors import SnnDeployError
 from .core.neuron_config import NeuronConfig
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import LIFNode, SpikingNet
 from .neuron import run_steps
-from .stepwise import accuracy_by_T
 
 CONVERSION_TS = (8, 16, 32, 64, 128, 256, 512)
 

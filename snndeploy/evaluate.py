@@ -1,57 +1,27 @@
-"""Test accuracy of a network at any T, stage and alpha."""
+"""Accuracy tables of artifacts: a checkpoint at any T, stage and alpha; an exported graph through its runner."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import statistics
-from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
+from . import checkpoint
+from .accuracy import accuracy
+from .core.device import pick_device
 from .core.errors import SnnDeployError
 from .core.facts import ArtifactFacts
 from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
-from .data import Split, iterate_batches
+from .data import Split, iterate_batches, load_dataset
 from .models import SpikingNet
+from .runners.onnxruntime import OnnxRuntimeRunner
 
 STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
-
-
-@torch.no_grad()
-def count_correct(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
-                  device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
-    """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps."""
-    correct = seen = 0
-    with model.using(mode, training=False):
-        for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
-            correct += int((model(x, T).argmax(1) == y).sum())
-            seen += len(y)
-    return correct, seen
-
-
-def accuracy(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
-             device: str | torch.device = "cpu") -> float:
-    """Fraction of ``split`` classified right with every spiking layer in ``mode`` over T steps."""
-    correct, seen = count_correct(model, split, spec, T, mode, batch_size=batch_size, device=device)
-    return correct / max(seen, 1)
-
-
-def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[Any]:
-    """Repeated options and comma lists alike: ['1,5', '10'] -> [1, 5, 10]."""
-    out: list[Any] = []
-    for item in values or []:
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            try:
-                out.append(kind(part))
-            except ValueError:
-                raise SnnDeployError(f"{what} must be {kind.__name__} values, got '{part}'") from None
-    return out
 
 
 def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
@@ -86,8 +56,6 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
 def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
                    limit_test: int | None = None) -> tuple[Split, DataSpec]:
     """Reload the test split a model was trained on, checking it still fits the model."""
-    from .data import load_dataset
-
     spec, training = facts.data, facts.training
     data = load_dataset(spec.name, data_dir or (training.data_dir if training else None), limit_test=limit_test,
                         image_size=training.image_size if training else None)
@@ -102,9 +70,6 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
                         device: str = "cpu", seed: int = 0, repeats: int = 1,
                         on_result: Any = None) -> list[dict[str, Any]]:
     """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
-    from . import checkpoint
-    from .core.device import pick_device
-
     dev = pick_device(device)
     ck = checkpoint.load(path, dev)
     split, spec = test_split_for(ck.facts, data_dir, limit_test)
@@ -115,8 +80,6 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
 
 def runner_accuracy(runner: Any, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0) -> float:
     """Accuracy of any Runner on a split (fresh raw draws fed where the graph takes noise as input)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     correct = 0
     for x, y in iterate_batches(split, spec, batch_size, shuffle=False):
@@ -129,8 +92,6 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
                   *, data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
                   seed: int = 0, repeats: int = 1, device: str = "cpu", on_result: Any = None) -> list[dict[str, Any]]:
     """The accuracy row of an exported graph (its T, stage and alpha are fixed at export)."""
-    from .runners.onnxruntime import OnnxRuntimeRunner
-
     runner = OnnxRuntimeRunner(path, device=device, seed=seed)
     facts = runner.facts
     if Ts and Ts != [runner.T]:

@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
 from . import distributed
+from .accuracy import count_correct
 from .core.atomic import check_writable
 from .core.config import TrainConfig
 from .core.device import pick_device
@@ -24,7 +25,6 @@ from .core.errors import SnnDeployError
 from .core.neuron_config import NeuronConfig
 from .core.spec import DataSpec
 from .data import Dataset, iterate_batches, load_dataset
-from .evaluate import count_correct
 from .models import SpikingNet, build_model
 from .progress import Bar
 

@@ -5,13 +5,12 @@ import pytest
 import torch
 
 from snndeploy import conversion
+from snndeploy.accuracy import accuracy, accuracy_by_T
 from snndeploy.conversion import IFNode
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.data import normalize
-from snndeploy.evaluate import accuracy
 from snndeploy.models import LIFNode, build_model
-from snndeploy.stepwise import accuracy_by_T
 from snndeploy.train import train
 
 

@@ -8,10 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checkpoint import WEIGHTS, read_meta
 from ..core.errors import SnnDeployError
+from ..engine.build import BuildConfig, build_engine
 from ..evaluate import runner_accuracy, test_split_for
 from ..export import ExportConfig, export
+from ..export.quantize import quantize_onnx
 from ..runners import Runner
+from ..runners.onnxruntime import OnnxRuntimeRunner
+from ..runners.tensorrt import TensorRTRunner
+from ..runners.torch_runner import TorchRunner
 from .timing import time_runner
 
 BACKENDS = ("pytorch", "onnxruntime", "tensorrt")
@@ -20,7 +26,6 @@ BACKENDS = ("pytorch", "onnxruntime", "tensorrt")
 @dataclass(frozen=True)
 class BenchConfig:
     """What to measure."""
-
     backends: tuple[str, ...] = ("pytorch", "onnxruntime")
     batches: tuple[int, ...] = (1, 64)
     Ts: tuple[int, ...] = (1, 5, 10)
@@ -48,7 +53,6 @@ def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
     if path.suffix in (".onnx", ".plan", ".engine"):
         return path.stat().st_size / 1e6
-    from ..checkpoint import WEIGHTS, read_meta
 
     meta_path, _, extra = read_meta(path)
     return (meta_path.parent / extra["weights"].get("file", WEIGHTS)).stat().st_size / 1e6
@@ -60,24 +64,17 @@ def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     (exported,) = export(path, cfg)
     if precision != "int8":
         return exported.path
-    from ..export.quantize import quantize_onnx
 
     return quantize_onnx(exported.path, out=work / "int8" / f"{exported.path.stem}_int8.onnx").path
 
 
 def _engine_for(onnx_path: Path, precision: str, batches: tuple[int, ...]) -> Path:
-    from ..engine.build import BuildConfig, build_engine
-
     lo, hi = min(batches), max(batches)
     return build_engine(onnx_path, BuildConfig(precision=precision, batch=(lo, hi, hi)))[0]
 
 
 def plan_runners(artifact: str, cfg: BenchConfig) -> list[tuple[Runner, Path]]:
     """The runners (and the file each one measures) that one artifact expands to."""
-    from ..runners.onnxruntime import OnnxRuntimeRunner
-    from ..runners.tensorrt import TensorRTRunner
-    from ..runners.torch_runner import TorchRunner
-
     path, work = Path(artifact), Path(cfg.work)
     out: list[tuple[Runner, Path]] = []
     if path.suffix in (".plan", ".engine"):

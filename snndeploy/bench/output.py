@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import atomic
+from ..plots import finish, plt
 
 COLUMNS = ("backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb")
 
@@ -49,8 +50,6 @@ def write_markdown(path: str | Path, rows: list[dict[str, Any]], title: str = "s
 
 def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
     """Accuracy against batch-1 (or smallest batch) p50 latency, one line per backend and precision."""
-    from ..plots import finish, plt
-
     batch = min(r["batch"] for r in rows)
     fig, ax = plt.subplots(figsize=(6, 4))
     series: dict[str, list[dict[str, Any]]] = {}

@@ -20,14 +20,13 @@ from typing import Any
 import torch
 
 from .. import checkpoint, conversion
+from ..accuracy import accuracy, accuracy_by_T
 from ..core.atomic import check_writable
 from ..core.config import METHODS
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError
 from ..data import DATASETS, Dataset, load_dataset
-from ..evaluate import accuracy
-from ..models import MODELS, SpikingNet
-from ..stepwise import accuracy_by_T
+from ..models import MODELS, SpikingNet, build_model
 from .peers import spikingjelly_available, spikingjelly_net
 from .train_worker import PEER, Job, run_isolated
 
@@ -44,7 +43,6 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class TrainCostConfig:
     """What `snndeploy bench train` measures."""
-
     model: str = "paper-cnn"
     dataset: str = "sample"
     data_dir: str | None = None
@@ -110,8 +108,6 @@ def _peer_job(cfg: TrainCostConfig, data: Dataset, log: Log) -> Job | None:
         log("peer skipped: spikingjelly is not installed (pip install snndeploy[peers])")
         return None
     try:
-        from ..models import build_model
-
         spikingjelly_net(build_model(cfg.model, data.spec.input_shape, data.spec.num_classes))
     except SnnDeployError as exc:
         log(f"peer skipped: {exc}")

@@ -23,9 +23,17 @@ from typing import Any
 
 import torch
 
+from .. import checkpoint
+from ..accuracy import accuracy
+from ..core.config import TrainConfig
+from ..core.device import pick_device
 from ..core.errors import SnnDeployError
-from ..train import TRAIN_MODE, epoch_batches, make_optimizer, seeded_model, steps_per_epoch, train_epoch
+from ..core.neuron_config import NeuronConfig
+from ..data import iterate_batches, load_dataset
+from ..models import build_model
+from ..train import TRAIN_MODE, epoch_batches, loss_fn, make_optimizer, seeded_model, steps_per_epoch, train_epoch
 from .memory import peak_rss_mb, rss_baseline_mb
+from .peers import spikingjelly_net
 
 PEER = "spikingjelly"
 EVAL_MODE = {"noise": "stage3", "bptt": "lif", "ann": "ann"}
@@ -34,7 +42,6 @@ EVAL_MODE = {"noise": "stage3", "bptt": "lif", "ann": "ann"}
 @dataclass(frozen=True)
 class Job:
     """What one process trains and how it is judged."""
-
     label: str
     method: str  # noise | bptt | ann | spikingjelly (multi-step LIF BPTT, timed over max_batches)
     model: str
@@ -65,8 +72,6 @@ def _sync(device: torch.device) -> None:
 
 def _evaluate(model: Any, job: Job, data: Any, device: torch.device, epoch: int) -> dict[str, float]:
     """Test accuracy as the method is judged (noise: stage 3 at T = N; also stage 1 at T = 1)."""
-    from ..evaluate import accuracy
-
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):  # evaluation noise leaves training's random stream alone
         torch.manual_seed(job.seed + 1000 + epoch)
@@ -77,9 +82,6 @@ def _evaluate(model: Any, job: Job, data: Any, device: torch.device, epoch: int)
 
 
 def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, Any]]) -> str:
-    from .. import checkpoint
-    from ..core.config import TrainConfig
-
     cfg = TrainConfig(model=job.model, dataset=job.dataset, data_dir=job.data_dir, method=job.method, T=job.T,
                       epochs=len(history), batch_size=job.batch_size, lr=job.lr, t0_epochs=job.t0_epochs,
                       noise=job.noise, seed=job.seed, device=job.device, limit_train=job.limit_train,
@@ -90,8 +92,6 @@ def _save(model: Any, job: Job, data: Any, neuron: Any, history: list[dict[str, 
 
 def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, Any], None]) -> dict[str, Any]:
     """Train per ``job`` with the epoch function, optimizer, scheduler and seeding of `snndeploy train`."""
-    from ..core.neuron_config import NeuronConfig
-
     neuron = NeuronConfig(noise=job.noise)
     model = seeded_model(job.model, data.spec, neuron, job.seed, device)
     opt, sched = make_optimizer(model, job.lr, job.t0_epochs)
@@ -129,10 +129,6 @@ def train_spikingjelly(job: Job, data: Any, device: torch.device, send: Callable
     """SpikingJelly's multi-step LIF trained by BPTT at T steps, same architecture, timed over max_batches."""
     from spikingjelly.activation_based import functional, neuron, surrogate
 
-    from ..data import iterate_batches
-    from ..models import build_model
-    from ..train import loss_fn
-    from .peers import spikingjelly_net
 
     torch.manual_seed(job.seed)
     model = build_model(job.model, data.spec.input_shape, data.spec.num_classes).to(device)
@@ -174,9 +170,6 @@ def train_spikingjelly(job: Job, data: Any, device: torch.device, send: Callable
 def warm_up(job: Job, data: Any, device: torch.device) -> None:
     """One single-image training step on a throwaway copy of the network, so that the code pages of the
     kernels it loads count in the baseline rather than as the method's memory."""
-    from ..data import iterate_batches
-    from ..models import build_model
-
     model = build_model(job.model, data.spec.input_shape, data.spec.num_classes).to(device)
     opt, sched = make_optimizer(model, job.lr, job.t0_epochs)
     batch = next(iterate_batches(data.train, data.spec, 1, shuffle=False, device=device))
@@ -189,9 +182,6 @@ def _child(job: Job, conn: Any) -> None:
         conn.send((kind, payload))
 
     try:
-        from ..core.device import pick_device
-        from ..data import load_dataset
-
         device = pick_device(job.device)
         data = load_dataset(job.dataset, job.data_dir, limit_train=job.limit_train, limit_test=job.limit_test)
         warm_up(job, data, device)

@@ -22,6 +22,7 @@ from . import metadata
 from .check import Finding, trt_check, validate
 from .graph import NOISE_MODES, GraphSpec, build_model_proto
 from .naming import DEFAULT_OPSET, graph_name
+from .triton import write_model
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Expor
 
 def export_triton(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
     """Write a Triton model (ONNX Runtime platform) into the repository ``cfg.out``."""
-    from .triton import write_model
-
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
     folder = write_model(cfg.out, metadata.read(model), "onnxruntime_onnx", {"model.onnx": model.SerializeToString()},

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from ..core.errors import SnnDeployError
 from .base import Runner, TensorInfo
+from .onnxruntime import OnnxRuntimeRunner
+from .tensorrt import TensorRTRunner
+from .torch_runner import TorchRunner
 
 
 def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | None = None,
@@ -13,16 +16,10 @@ def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | 
     """A runner for a checkpoint (folder/.json/.safetensors), an ONNX file or a TensorRT engine."""
     p = Path(path)
     if p.suffix in (".plan", ".engine"):
-        from .tensorrt import TensorRTRunner
-
         return TensorRTRunner(p)
     if p.suffix == ".onnx":
-        from .onnxruntime import OnnxRuntimeRunner
-
         return OnnxRuntimeRunner(p, device=device)
     if p.is_dir() or p.suffix in (".json", ".safetensors"):
-        from .torch_runner import TorchRunner
-
         return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
     if not p.exists():
         raise SnnDeployError(f"artifact not found: {p}")

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from .. import checkpoint as ckpt
-from ..core.errors import SnnDeployError
+from ..core.device import pick_device
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
+from ..export.graph import fed_noise
 from .base import Runner
 
 
@@ -23,7 +24,6 @@ class TorchRunner(Runner):
     def __init__(self, path: str | Path, T: int = 5, stage: int = 3, alpha: float | None = None,
                  device: str = "cpu", cuda_graphs: bool = True) -> None:
         super().__init__()
-        from ..core.device import pick_device
 
         self.path, self.device = Path(path), pick_device(device)
         self.checkpoint = ckpt.load(path, self.device)
@@ -49,30 +49,11 @@ class TorchRunner(Runner):
     def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
         x = torch.from_numpy(images).to(self.device)
         if noise is not None:  # the same raw draws a --noise input graph would be fed
-            return self._fed(x, noise)
+            with fed_noise(self.model, noise):
+                return self.model(x, self.T).float().cpu().numpy()
         if self.cuda_graphs:
             return self._replay(x).float().cpu().numpy()
         return self.model(x, self.T).float().cpu().numpy()
-
-    def _fed(self, x: torch.Tensor, noise: dict[str, np.ndarray]) -> np.ndarray:
-        from ..export.graph import noise_input_name
-
-        nodes = self.model.lif_nodes()
-        index = {id(n): k for k, n in enumerate(nodes)}
-
-        def draw(node: Any, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
-            name = noise_input_name(index[id(node)], t)
-            if name not in noise:
-                raise SnnDeployError(f"fed noise lacks '{name}'")
-            return torch.from_numpy(noise[name]).to(like.device)
-
-        for node in nodes:
-            node.draw_fn = draw
-        try:
-            return self.model(x, self.T).float().cpu().numpy()
-        finally:
-            for node in nodes:
-                node.draw_fn = None
 
     def _replay(self, x: torch.Tensor) -> torch.Tensor:
         """Run through a CUDA graph captured once per input shape (fresh noise on every replay)."""

@@ -1,10 +1,13 @@
 """Benchmark helpers: MAC counts, the runner timer, the SpikingJelly peer."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
+from snndeploy.bench import timing
 from snndeploy.bench.peers import spikingjelly_available
-from snndeploy.bench.timing import macs_per_image, time_runner
+from snndeploy.bench.timing import macs_per_image
 from snndeploy.models import build_model
 from snndeploy.runners.torch_runner import TorchRunner
 
@@ -19,9 +22,27 @@ def test_macs_first_layer_once_readout_once():
     assert macs_per_image(model, 5) == stem + 5 * (conv2 + fc) + head
 
 
-def test_time_runner_reports_percentiles(tiny_run):
-    r = time_runner(TorchRunner(tiny_run.path, T=2), 4, warmup=1, iters=3, min_seconds=0.0)
-    assert r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] and r["images_per_s"] > 0 and r["iters"] == 3
+def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
+    """Latencies 10 ms (warm-up), then 1, 2, 3, 4 ms: the percentiles and throughput of exactly those."""
+    durations = [0.010, 0.001, 0.002, 0.003, 0.004]
+    clock, calls = [0.0], []
+
+    class Scripted:
+        spec = SimpleNamespace(input_shape=(1, 2, 2))
+
+        def draw_noise(self, batch, rng):
+            return None
+
+        def infer(self, x, noise):
+            clock[0] += durations[len(calls)]
+            calls.append(x.shape)
+
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
+    r = timing.time_runner(Scripted(), 4, warmup=1, iters=4, min_seconds=0.0)
+    assert calls == [(4, 1, 2, 2)] * 5 and r["iters"] == 4
+    assert r["p50_ms"] == pytest.approx(2.5) and r["p90_ms"] == pytest.approx(3.7)
+    assert r["p99_ms"] == pytest.approx(3.97)
+    assert r["images_per_s"] == pytest.approx(4 / 0.0025)
 
 
 @pytest.mark.skipif(not spikingjelly_available(), reason="spikingjelly not installed (pip install snndeploy[peers])")

@@ -91,7 +91,12 @@ def test_bench_small(tiny_run, tmp_path):
     assert len(rows) == 8 and all(keys <= set(r) for r in rows)
     assert {(r["backend"], r["T"], r["batch"]) for r in rows} == {
         (b, t, n) for b in ("pytorch-cpu", "onnxruntime-cpu") for t in (1, 2) for n in (1, 4)}
-    assert all(0 < r["accuracy"] <= 1 and r["p50_ms"] <= r["p99_ms"] for r in rows)
+    # accuracy is measured once per runner on the 100 test images: the same at both batch sizes, k/100,
+    # and as good as the checkpoint (tiny_run scores about 95% at T = 1 and 2)
+    for backend in ("pytorch-cpu", "onnxruntime-cpu"):
+        for t in (1, 2):
+            accs = {r["accuracy"] for r in rows if r["backend"] == backend and r["T"] == t}
+            assert len(accs) == 1 and (acc := accs.pop()) > 0.85 and round(acc * 100, 9).is_integer()
     assert (tmp_path / "b.md").read_text().count("\n|") == 10 and (tmp_path / "b.png").stat().st_size > 1000
     assert "bench train" not in r.output
 

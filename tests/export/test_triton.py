@@ -12,10 +12,10 @@ import pytest
 
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
+from snndeploy.engine.triton import write_engine
 from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.naming import graph_name
-from snndeploy.export.triton import write_engine
 
 # A non-default value for every ExportConfig option that changes the graph; the others change no graph.
 GRAPH_OPTIONS = {"T": (3,), "stage": 2, "alpha": 3.0, "beta": 0.25, "noise": "graph", "inline": True, "opset": 18,

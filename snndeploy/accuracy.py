@@ -1,4 +1,4 @@
-"""Accuracy at every T = 1..T_max from one run at T_max.
+"""Test accuracy of a PyTorch network: at one T, or at every T = 1..T_max from one run at T_max.
 
 A network run over T steps is causal: its first k steps are a k-step run. So the readout's running
 mean over one long run gives the accuracy at every shorter T for the cost of the longest.
@@ -14,6 +14,25 @@ from .core.errors import SnnDeployError
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import SpikingNet
+
+
+@torch.no_grad()
+def count_correct(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
+                  device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
+    """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps."""
+    correct = seen = 0
+    with model.using(mode, training=False):
+        for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
+            correct += int((model(x, T).argmax(1) == y).sum())
+            seen += len(y)
+    return correct, seen
+
+
+def accuracy(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
+             device: str | torch.device = "cpu") -> float:
+    """Fraction of ``split`` classified right with every spiking layer in ``mode`` over T steps."""
+    correct, seen = count_correct(model, split, spec, T, mode, batch_size=batch_size, device=device)
+    return correct / max(seen, 1)
 
 
 def count_by_T(chunks: Iterable[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:

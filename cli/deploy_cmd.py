@@ -59,9 +59,8 @@ def infer_command(
     """Predicted class and confidence for each input, preprocessed as the artifact's metadata says."""
     runner = open_runner(artifact, T=T, device=device)
     names, x = load_inputs(inputs, runner.spec, adapt=resize)
-    logits = np.concatenate([runner.infer(x[i:i + 256], runner.draw_noise(len(x[i:i + 256]),
-                                                                         np.random.default_rng(seed + i)))
-                             for i in range(0, len(x), 256)])
+    with runner:
+        logits = runner.infer_batches(x, np.random.default_rng(seed))  # chunks of at most runner.max_batch
     training = runner.facts.training
     if training is not None and training.loss == "ce":
         e = np.exp(logits - logits.max(1, keepdims=True))

@@ -19,6 +19,7 @@ from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
 from .data import Split, iterate_batches, load_dataset
 from .models import SpikingNet
+from .runners.base import Runner
 from .runners.onnxruntime import OnnxRuntimeRunner
 
 STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
@@ -78,12 +79,12 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
                  device=dev, seed=seed, repeats=repeats, on_result=on_result)
 
 
-def runner_accuracy(runner: Any, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0) -> float:
-    """Accuracy of any Runner on a split (fresh raw draws fed where the graph takes noise as input)."""
+def runner_accuracy(runner: Runner, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0) -> float:
+    """Accuracy of an active Runner on a split (fresh raw draws fed where the graph takes noise as input)."""
     rng = np.random.default_rng(seed)
     correct = 0
     for x, y in iterate_batches(split, spec, batch_size, shuffle=False):
-        logits = runner.infer(x.numpy(), runner.draw_noise(len(y), rng))
+        logits = runner.infer_batches(x.numpy(), rng, chunk=batch_size)  # chunks of at most runner.max_batch
         correct += int((logits.argmax(1) == y.numpy()).sum())
     return correct / max(len(split), 1)
 
@@ -104,8 +105,8 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
     if repeats < 1:
         raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
     split, spec = test_split_for(facts, data_dir, limit_test)
-    runner.load()
-    accs = [runner_accuracy(runner, split, spec, batch_size=batch_size, seed=seed + r) for r in range(repeats)]
+    with runner:
+        accs = [runner_accuracy(runner, split, spec, batch_size=batch_size, seed=seed + r) for r in range(repeats)]
     row = {"T": runner.T, "stage": facts.stage, "alpha": alpha if facts.stage == 3 else None,
            "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats,
            "backend": runner.backend, "precision": runner.precision, "noise": facts.noise}

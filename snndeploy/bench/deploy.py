@@ -109,16 +109,16 @@ def run_bench(artifacts: list[str], cfg: BenchConfig,
     rows = []
     for artifact in artifacts:
         for runner, file in plan_runners(artifact, cfg):
-            runner.load()
-            split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
-            acc = runner_accuracy(runner, split, spec)
-            for batch in cfg.batches:
-                t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters)
-                row = {"artifact": str(artifact), "backend": runner.backend, "precision": runner.precision,
-                       "T": runner.T, "batch": batch, "accuracy": acc, "p50_ms": t["p50_ms"], "p90_ms": t["p90_ms"],
-                       "p99_ms": t["p99_ms"], "images_per_s": t["images_per_s"], "size_mb": _size_mb(file),
-                       "file": str(file)}
-                rows.append(row)
-                if on_row is not None:
-                    on_row(row)
+            with runner:
+                split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
+                acc = runner_accuracy(runner, split, spec)
+                for batch in cfg.batches:
+                    t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters)
+                    row = {"artifact": str(artifact), "backend": runner.backend, "precision": runner.precision,
+                           "T": runner.T, "batch": batch, "accuracy": acc, "p50_ms": t["p50_ms"],
+                           "p90_ms": t["p90_ms"], "p99_ms": t["p99_ms"], "images_per_s": t["images_per_s"],
+                           "size_mb": _size_mb(file), "file": str(file)}
+                    rows.append(row)
+                    if on_row is not None:
+                        on_row(row)
     return rows

@@ -57,10 +57,10 @@ class SpikingJellyRunner(TorchRunner):
         self.head = self.checkpoint.model.head
 
     @torch.no_grad()
-    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
+    def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         from spikingjelly.activation_based import functional
 
-        x = torch.from_numpy(images)
+        x = torch.from_numpy(feeds["images"])
         seq = x.unsqueeze(0).repeat(self.T, 1, 1, 1, 1)  # direct encoding: the image at every step
         out = self.net(seq)
         functional.reset_net(self.net)

@@ -1,9 +1,32 @@
-"""One Runner interface for every backend: load, infer, metadata (after Polygraphy's runners)."""
+"""One Runner interface for every backend, with a lifecycle (after Polygraphy's BaseRunner,
+NVIDIA/TensorRT tools/Polygraphy/polygraphy/backend/base/runner.py).
+
+The API every backend builds on:
+
+* Lifecycle: ``activate()`` (returns the runner) / ``deactivate()``, or ``with runner: ...``. Subclasses
+  implement ``_activate_impl`` (sessions, engines, device memory) and may implement ``_deactivate_impl``
+  (free them); ``is_active`` says where the runner stands. Activating an active runner and deactivating an
+  inactive one do nothing. ``infer`` on an inactive runner is refused.
+* Inference: ``infer(images, noise=None) -> logits [B, classes]``. Every feed (``images`` and each raw-draw
+  noise input) is checked against ONE description, ``inputs()`` (a list of TensorInfo built from
+  ``self.facts``): names, per-sample shape, dtype, finiteness, one batch size for all feeds, and the batch
+  limits ``min_batch`` <= B <= ``max_batch``. Subclasses implement ``_infer_impl(feeds)`` on checked,
+  contiguous arrays keyed by input name (``"images"`` plus the noise names).
+* Batch limits: ``max_batch`` is None (unbounded) for a dynamic-batch graph; a fixed-batch graph gives its
+  batch for both limits, an engine its profile's range. ``infer_batches(images, rng)`` runs any number of
+  images in chunks of at most ``max_batch``; a short last chunk below ``min_batch`` is padded with zero images
+  whose logits are dropped (every layer is per-sample at inference, so padding changes no real row).
+* ``synchronize()`` waits for queued device work (no-op by default); timers call it.
+* A backend that cannot run on this machine (no GPU, a missing provider, no TensorRT) raises
+  ``BackendUnavailable`` (a SnnDeployError), which ``snndeploy bench`` turns into a status row.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,13 +35,21 @@ from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
 
 
+class BackendUnavailable(SnnDeployError):
+    """The backend cannot run here (hardware or package missing); not a defect of the artifact or the code."""
+
+
 @dataclass(frozen=True)
 class TensorInfo:
-    """Name, shape (None for a dynamic axis) and numpy dtype of one input or output."""
+    """One input: name, shape with the batch axis first (None where dynamic), numpy dtype name.
+
+    ``optional`` inputs are fed all together or not at all (a PyTorch runner draws its own noise unless fed).
+    """
 
     name: str
     shape: tuple[int | None, ...]
-    dtype: str
+    dtype: str = "float32"
+    optional: bool = False
 
 
 class Runner(ABC):
@@ -27,12 +58,19 @@ class Runner(ABC):
     backend: str = "?"
 
     def __init__(self) -> None:
-        self.loaded = False
+        self.is_active = False
 
+    # -- what runs ---------------------------------------------------------------------------------------
     @property
     @abstractmethod
     def facts(self) -> ArtifactFacts:
-        """The facts of what runs: model, data spec, neuron, T, stage, noise mode, precision."""
+        """The facts of what runs: model, data spec, neuron, T, stage, noise mode, precision, batch."""
+
+    @property
+    def name(self) -> str:
+        """The artifact's file name (the model name for runners without a file)."""
+        path = getattr(self, "path", None)
+        return Path(path).name if path is not None else self.facts.model
 
     @property
     def spec(self) -> DataSpec:
@@ -49,45 +87,147 @@ class Runner(ABC):
     def precision(self) -> str:
         return self.facts.precision
 
-    @abstractmethod
-    def load(self) -> Runner:
-        """Prepare the backend (sessions, engines, device memory)."""
+    @property
+    def fixed_batch(self) -> int | None:
+        """The one batch size a fixed-batch graph takes (None: dynamic)."""
+        return None if self.facts.batch == "dynamic" else int(self.facts.batch)
+
+    @property
+    def min_batch(self) -> int:
+        """Smallest batch ``infer`` takes."""
+        return self.fixed_batch or 1
+
+    @property
+    def max_batch(self) -> int | None:
+        """Largest batch ``infer`` takes (None: unbounded)."""
+        return self.fixed_batch
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def activate(self) -> Runner:
+        """Prepare the backend; returns the runner, so ``Runner(...).activate()`` chains."""
+        if not self.is_active:
+            self._activate_impl()
+            self.is_active = True
+        return self
+
+    def deactivate(self) -> None:
+        """Release what ``activate`` took; the runner can be activated again."""
+        if self.is_active:
+            try:
+                self._deactivate_impl()
+            finally:
+                self.is_active = False
+
+    def __enter__(self) -> Runner:
+        return self.activate()
+
+    def __exit__(self, *exc: object) -> None:
+        self.deactivate()
 
     @abstractmethod
-    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
-        """Backend-specific inference on checked inputs."""
+    def _activate_impl(self) -> None:
+        """Create sessions, deserialize engines, take device memory."""
 
+    def _deactivate_impl(self) -> None:
+        """Free what ``_activate_impl`` created."""
+        return None
+
+    def synchronize(self) -> None:
+        """Wait for work queued on a device, so that timings measure the work and not its launch."""
+        return None
+
+    # -- inputs ------------------------------------------------------------------------------------------
     def inputs(self) -> list[TensorInfo]:
         """The artifact's inputs: images, plus raw noise draws for ``--noise input`` graphs."""
-        noise = [TensorInfo(k, (None, *s), "float32") for k, s in self.noise_inputs().items()]
-        return [TensorInfo("images", (None, *self.spec.input_shape), "float32"), *noise]
+        batch = self.fixed_batch
+        noise = [TensorInfo(k, (batch, *s)) for k, s in self.noise_inputs().items()]
+        return [TensorInfo("images", (batch, *self.spec.input_shape)), *noise]
 
     def noise_inputs(self) -> dict[str, tuple[int, ...]]:
-        """Per-sample shapes of the raw-draw inputs, if the artifact takes noise as input."""
+        """Per-sample shapes of the raw draws the artifact must be fed (``--noise input`` graphs)."""
         return dict(self.facts.noise_inputs)
 
-    def check_input(self, images: np.ndarray) -> np.ndarray:
-        """Shape, dtype and finiteness against the artifact's metadata."""
-        expected = self.spec.input_shape
-        if not isinstance(images, np.ndarray):
-            raise SnnDeployError(f"images must be a numpy array, got {type(images).__name__}")
-        if images.ndim != 4 or tuple(images.shape[1:]) != tuple(expected):
-            want = ", ".join(map(str, expected))
-            raise SnnDeployError(f"images must have shape [B, {want}], got {list(images.shape)}")
-        if images.dtype != np.float32:
-            raise SnnDeployError(f"images must be float32, got {images.dtype}")
-        if not np.isfinite(images).all():
-            raise SnnDeployError("images contain NaN or infinite values")
-        return np.ascontiguousarray(images)
+    def check_feeds(self, feeds: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Every feed against ``inputs()``: names, per-sample shape, dtype, finiteness, batch agreement, limits."""
+        infos = {i.name: i for i in self.inputs()}
+        if unknown := sorted(set(feeds) - set(infos)):
+            raise SnnDeployError(f"{self.name} has no input(s) {', '.join(unknown)}")
+        noise = [i for i in infos.values() if i.name != "images" and not i.optional]
+        if noise and any(i.name not in feeds for i in noise):
+            missing = [i.name for i in noise if i.name not in feeds]
+            raise SnnDeployError(f"{self.name} takes its noise as inputs ({len(noise)} tensors; missing "
+                                 f"{missing[0]}); feed them (Runner.draw_noise) or export with --noise graph")
+        optional = [i.name for i in infos.values() if i.optional]
+        fed = [n for n in optional if n in feeds]
+        if fed and len(fed) != len(optional):
+            lacking = next(n for n in optional if n not in feeds)
+            raise SnnDeployError(f"fed noise lacks '{lacking}': feed all {len(optional)} noise tensors or none")
+        if "images" not in feeds:
+            raise SnnDeployError(f"{self.name} needs an 'images' input")
+        checked = {name: self._check_one(infos[name], value) for name, value in feeds.items()}
+        batch = len(checked["images"])
+        for name, value in checked.items():
+            if len(value) != batch:
+                raise SnnDeployError(f"input '{name}' has batch {len(value)}, images have {batch}")
+        self._check_batch(batch)
+        return checked
+
+    def _check_one(self, info: TensorInfo, value: Any) -> np.ndarray:
+        what = "images" if info.name == "images" else f"noise input '{info.name}'"
+        if not isinstance(value, np.ndarray):
+            raise SnnDeployError(f"{what} must be a numpy array, got {type(value).__name__}")
+        per_sample = tuple(info.shape[1:])
+        if value.ndim != len(info.shape) or tuple(value.shape[1:]) != per_sample:
+            want = ", ".join(map(str, per_sample))
+            raise SnnDeployError(f"{what} must have shape [B, {want}], got {list(value.shape)}")
+        if value.dtype != np.dtype(info.dtype):
+            raise SnnDeployError(f"{what} must be {info.dtype}, got {value.dtype}")
+        if not np.isfinite(value).all():
+            raise SnnDeployError(f"{what} contain NaN or infinite values")
+        return np.ascontiguousarray(value)
+
+    def _check_batch(self, batch: int) -> None:
+        if batch < 1:
+            raise SnnDeployError(f"{self.name}: batch must be >= 1, got {batch}")
+        lo, hi = self.min_batch, self.max_batch
+        if lo == hi and batch != lo:
+            raise SnnDeployError(f"{self.name} takes batch {lo} only (a fixed-batch graph), got {batch}")
+        if hi is not None and batch > hi:
+            raise SnnDeployError(f"batch {batch} exceeds {self.name}'s maximum of {hi}")
+        if batch < lo:
+            raise SnnDeployError(f"batch {batch} is below {self.name}'s minimum of {lo}")
+
+    # -- inference ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits for checked feeds keyed by input name ("images" and any noise inputs)."""
 
     def infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Logits [B, classes] for a checked batch of normalised images."""
-        if not self.loaded:
-            self.load()
-        return self._infer(self.check_input(images), noise)
+        """Logits [B, classes] for a checked batch of normalised images (and raw draws, where fed)."""
+        if not self.is_active:
+            raise SnnDeployError(f"{self.backend} runner of {self.name} is not active: use `with runner:` "
+                                 "or runner.activate() first")
+        feeds = self.check_feeds({"images": images, **(noise or {})})
+        return self._infer_impl(feeds)
+
+    def infer_batches(self, images: np.ndarray, rng: np.random.Generator, chunk: int = 256) -> np.ndarray:
+        """Logits for any number of images: chunks of at most ``chunk`` and ``max_batch``, each with fresh
+        draws where the artifact takes noise as input; a last chunk below ``min_batch`` is zero-padded."""
+        size = min(chunk, self.max_batch) if self.max_batch is not None else chunk
+        size = max(size, self.min_batch)
+        out = []
+        for start in range(0, len(images), size):
+            x = images[start:start + size]
+            n = len(x)
+            if n < self.min_batch:
+                x = np.concatenate([x, np.zeros((self.min_batch - n, *x.shape[1:]), x.dtype)])
+            out.append(self.infer(x, self.draw_noise(len(x), rng))[:n])
+        if not out:
+            return np.zeros((0, self.spec.num_classes), np.float32)
+        return np.concatenate(out)
 
     def draw_noise(self, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray] | None:
-        """Fresh raw draws for every noise input (None when the graph draws its own)."""
+        """Fresh raw draws for every noise input the artifact must be fed (None when it draws its own)."""
         shapes = self.noise_inputs()
         if not shapes:
             return None

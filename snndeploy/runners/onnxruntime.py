@@ -35,7 +35,7 @@ class OnnxRuntimeRunner(Runner):
     def facts(self) -> ArtifactFacts:
         return self._facts
 
-    def load(self) -> OnnxRuntimeRunner:
+    def _activate_impl(self) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -58,15 +58,9 @@ class OnnxRuntimeRunner(Runner):
                                                 providers=PROVIDERS[self.device])
         except Exception as exc:  # ORT raises its own exception types for invalid graphs
             raise SnnDeployError(f"ONNX Runtime cannot load {self.path}: {str(exc).splitlines()[0]}") from None
-        self.loaded = True
-        return self
 
-    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
-        feeds = {"images": images}
-        wanted = self.noise_inputs()
-        if wanted:
-            if noise is None or set(noise) != set(wanted):
-                raise SnnDeployError(f"{self.path.name} takes its noise as inputs ({len(wanted)} tensors); "
-                                     "feed them or export with --noise graph")
-            feeds.update({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in noise.items()})
+    def _deactivate_impl(self) -> None:
+        self.session = None
+
+    def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], feeds)[0].astype(np.float32, copy=False)

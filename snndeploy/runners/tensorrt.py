@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..engine import sidecar
 from ..engine.build import _tensorrt, gpu_info
@@ -29,7 +28,15 @@ class TensorRTRunner(Runner):
     def facts(self) -> ArtifactFacts:
         return self._facts
 
-    def load(self) -> TensorRTRunner:
+    @property
+    def min_batch(self) -> int:
+        return int(self.info["shapes"]["images"]["min"][0])
+
+    @property
+    def max_batch(self) -> int:
+        return int(self.info["shapes"]["images"]["max"][0])
+
+    def _activate_impl(self) -> None:
         trt = _tensorrt()
         _, cc = gpu_info()
         sidecar.check_compatible(self.info, trt.__version__, cc, str(self.path))
@@ -37,14 +44,12 @@ class TensorRTRunner(Runner):
 
         self._runner = TrtRunner(EngineFromBytes(self.path.read_bytes()))
         self._runner.activate()
-        self.loaded = True
-        return self
 
-    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
-        limit = self.info["shapes"]["images"]["max"][0]
-        if len(images) > limit:
-            raise SnnDeployError(f"batch {len(images)} exceeds the engine's maximum of {limit}")
-        feeds = {"images": images, **(noise or {})}
+    def _deactivate_impl(self) -> None:
+        self._runner.deactivate()
+        self._runner = None
+
+    def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self._runner.infer(feeds)["logits"], dtype=np.float32)
 
     def synchronize(self) -> None:

@@ -41,14 +41,17 @@ class TorchRunner(Runner):
     def facts(self) -> ArtifactFacts:
         return self._facts
 
-    def load(self) -> TorchRunner:
-        self.loaded = True
-        return self
+    def _activate_impl(self) -> None:
+        self.model.eval()
+
+    def _deactivate_impl(self) -> None:
+        self._graphs.clear()
 
     @torch.no_grad()
-    def _infer(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
-        x = torch.from_numpy(images).to(self.device)
-        if noise is not None:  # the same raw draws a --noise input graph would be fed
+    def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        x = torch.from_numpy(feeds["images"]).to(self.device)
+        noise = {k: v for k, v in feeds.items() if k != "images"}
+        if noise:  # the same raw draws a --noise input graph would be fed
             with fed_noise(self.model, noise):
                 return self.model(x, self.T).float().cpu().numpy()
         if self.cuda_graphs:

@@ -49,8 +49,8 @@ def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
 def test_spikingjelly_peer_matches_plain_lif(tiny_run):
     from snndeploy.bench.peers import SpikingJellyRunner
 
-    sj = SpikingJellyRunner(tiny_run.path, T=3)
-    ours = TorchRunner(tiny_run.path, T=3)
+    sj = SpikingJellyRunner(tiny_run.path, T=3).activate()
+    ours = TorchRunner(tiny_run.path, T=3).activate()
     ours.model.set_mode("lif")  # SpikingJelly runs plain LIF: the same maths without noise
     x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32)
     assert np.allclose(sj.infer(x), ours.infer(x), atol=1e-5)

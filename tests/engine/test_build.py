@@ -106,7 +106,7 @@ def test_real_build_and_run(tiny_run, tmp_path):
 
     (e,) = export(tiny_run.path, ExportConfig(T=(5,), noise="input", out=str(tmp_path)))
     engine, info = build_engine(e.path, BuildConfig(batch=(1, 8, 16)))
-    trt_runner, ort_runner = TensorRTRunner(engine).load(), OnnxRuntimeRunner(e.path).load()
+    trt_runner, ort_runner = TensorRTRunner(engine).activate(), OnnxRuntimeRunner(e.path).activate()
     x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
     noise = ort_runner.draw_noise(8, np.random.default_rng(0))
     assert (trt_runner.infer(x, noise).argmax(1) == ort_runner.infer(x, noise).argmax(1)).mean() >= 0.99

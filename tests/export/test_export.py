@@ -22,7 +22,7 @@ from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 
 def compare(ck, path, x, T, stage=3):
     """PyTorch and ONNX Runtime logits for the same images and the same raw noise draws."""
-    runner = OnnxRuntimeRunner(path).load()
+    runner = OnnxRuntimeRunner(path).activate()
     noise = runner.draw_noise(len(x), np.random.default_rng(0))
     with torch.no_grad(), fed_noise(ck.model, noise), ck.model.using(f"stage{stage}"):
         ref = ck.model(torch.from_numpy(x), T).numpy()
@@ -84,7 +84,7 @@ def test_frozen_noise_is_deterministic_and_random_free(tiny_run, tmp_path):
     graph = onnx.load(path)
     ops = {n.op_type for n in graph.graph.node} | {n.op_type for f in graph.functions for n in f.node}
     assert not ops & {"RandomNormalLike", "RandomUniformLike"}
-    runner = OnnxRuntimeRunner(path).load()
+    runner = OnnxRuntimeRunner(path).activate()
     x = np.random.default_rng(0).standard_normal((4, 1, 28, 28)).astype(np.float32)
     assert np.array_equal(runner.infer(x), runner.infer(x))
     # the same image gives the same logits wherever it sits in the batch (noise broadcast over B)

@@ -24,8 +24,8 @@ def parity_graph(tiny_run, tmp_path_factory):
 
 
 def test_runners_agree_on_fed_noise(tiny_run, parity_graph):
-    ort_runner = OnnxRuntimeRunner(parity_graph).load()
-    torch_runner = open_runner(tiny_run.path, T=4)
+    ort_runner = OnnxRuntimeRunner(parity_graph).activate()
+    torch_runner = open_runner(tiny_run.path, T=4).activate()
     assert isinstance(torch_runner, TorchRunner) and ort_runner.T == torch_runner.T == 4
     x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
     noise = ort_runner.draw_noise(8, np.random.default_rng(1))
@@ -53,7 +53,7 @@ def test_runner_facts_are_the_artifacts(tiny_run, parity_graph):
 
 
 def test_input_checks(tiny_run):
-    runner = TorchRunner(tiny_run.path, T=1)
+    runner = TorchRunner(tiny_run.path, T=1).activate()
     with pytest.raises(SnnDeployError, match=r"shape \[B, 1, 28, 28\]"):
         runner.infer(np.zeros((2, 3, 28, 28), np.float32))
     with pytest.raises(SnnDeployError, match="float32"):
@@ -65,7 +65,7 @@ def test_input_checks(tiny_run):
 
 
 def test_noise_input_graph_needs_noise(parity_graph):
-    runner = OnnxRuntimeRunner(parity_graph).load()
+    runner = OnnxRuntimeRunner(parity_graph).activate()
     with pytest.raises(SnnDeployError, match="takes its noise as inputs"):
         runner.infer(np.zeros((1, 1, 28, 28), np.float32))
 
@@ -85,4 +85,4 @@ def test_tensorrt_runner_without_tensorrt(tmp_path, engine_with_sidecar):
     runner = TensorRTRunner(engine_with_sidecar)  # the sidecar is read and checked without TensorRT
     assert runner.T == 5 and runner.precision == "fp32"
     with pytest.raises(SnnDeployError, match=r"TensorRT is not installed: pip install 'snndeploy\[gpu\]'"):
-        runner.load()
+        runner.activate()

@@ -14,8 +14,7 @@ from snndeploy.core.errors import SnnDeployError
 def test_roundtrip_gives_identical_outputs(tiny_run):
     loaded = ckpt.load(tiny_run.path)
     x = torch.rand(4, 1, 28, 28)
-    tiny_run.model.set_mode("lif")
-    with torch.no_grad():
+    with torch.no_grad(), tiny_run.model.using("lif"):  # the session's shared model is left as it was
         assert torch.equal(loaded.model.set_mode("lif")(x, 3), tiny_run.model(x, 3))
     assert loaded.facts.model == "small-cnn" and loaded.spec.num_classes == 10 and loaded.facts.T is None
     assert loaded.facts.training.epochs == 2 and loaded.facts.weights_sha256 == loaded.extra["weights"]["sha256"]

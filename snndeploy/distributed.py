@@ -37,9 +37,19 @@ def setup(device: str) -> Dist:
     if not dist.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
         if backend == "nccl":
+            check_gpu(info.local_rank)
             torch.cuda.set_device(info.local_rank)
         dist.init_process_group(backend=backend)
     return info
+
+
+def check_gpu(local_rank: int) -> None:
+    """Each torchrun process on a node takes the GPU of its local rank: fail in one line where there is none."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if local_rank >= count:
+        raise SnnDeployError(f"torchrun process with local rank {local_rank} needs GPU {local_rank}, but this machine "
+                             f"has {count} CUDA GPU(s); run at most --nproc-per-node={max(count, 1)} with "
+                             f"--device cuda{'' if count else ' (or use --device cpu)'}")
 
 
 def check_batch(batch_size: int, info: Dist) -> int:

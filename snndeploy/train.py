@@ -151,6 +151,25 @@ def _restore_optim(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The random state a resumed run continues from: the CPU generator, and on CUDA the device's own
+    generator too, since the training noise is drawn there."""
+    state = {"rng.cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["rng.cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    """Put back what ``rng_state`` saved. A CPU checkpoint resumed on CUDA has no CUDA stream to continue:
+    it resumes from the CUDA generator's current state (correct, but not bit-identical to an uninterrupted run)."""
+    if "rng.cpu" not in state:
+        raise SnnDeployError("cannot resume: the training state holds no random-generator state")
+    torch.set_rng_state(state["rng.cpu"])
+    if device.type == "cuda" and "rng.cuda" in state:
+        torch.cuda.set_rng_state(state["rng.cuda"], device)
+
+
 def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run must train the same thing; only epochs, device and out may change."""
     for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "batch_size"):
@@ -191,7 +210,7 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
         info = loaded.extra["train_state"]
         _restore_optim(opt, loaded.train_state, info["param_groups"])
         sched.load_state_dict(info["scheduler"])
-        torch.set_rng_state(loaded.train_state["rng.cpu"])
+        restore_rng(loaded.train_state, device)
         history = loaded.extra.get("history", [])
         start_epoch = info["epoch"]
         wall = history[-1]["wall_s"] if history else 0.0
@@ -231,7 +250,7 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
             if not job.main:
                 continue
             opt_tensors, groups = _optim_tensors(opt)
-            state = {**opt_tensors, "rng.cpu": torch.get_rng_state()}
+            state = {**opt_tensors, **rng_state(device)}
             facts = ckpt.ArtifactFacts(model=cfg.model, data=data.spec, neuron=neuron, training=cfg)
             extra = {"history": history,
                      "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()}}

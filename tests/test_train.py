@@ -101,3 +101,27 @@ def test_cuda_request_without_gpu(tmp_path):
         pytest.skip("a CUDA GPU is present")
     with pytest.raises(SnnDeployError, match="no CUDA GPU"):
         train(TrainConfig(device="cuda", out=str(tmp_path)), show_progress=False)
+
+
+def test_resume_state_keeps_the_cuda_generator(monkeypatch):
+    """On CUDA the noise comes from the device's generator: it is saved and put back beside the CPU one."""
+    from snndeploy.train import restore_rng, rng_state
+
+    cuda_state = torch.arange(16, dtype=torch.uint8)
+    restored = []
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda device=None: cuda_state.clone())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, device=None: restored.append((state, device)))
+    gpu = torch.device("cuda:0")
+    state = rng_state(gpu)
+    assert torch.equal(state["rng.cuda"], cuda_state) and "rng.cpu" in state
+    assert "rng.cuda" not in rng_state(torch.device("cpu"))
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    saved = rng_state(gpu)
+    torch.rand(10)
+    restore_rng(saved, gpu)
+    assert torch.equal(torch.rand(3), expected) and len(restored) == 1 and restored[0][1] == gpu
+    assert torch.equal(restored[0][0], cuda_state)
+    with pytest.raises(SnnDeployError, match="no random-generator state"):
+        restore_rng({}, gpu)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 import torch.multiprocessing as mp
 
 from snndeploy import checkpoint as ckpt
@@ -102,3 +103,21 @@ def test_resume_on_another_world_size(tmp_path):
     mp.spawn(_resume_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     meta = ckpt.load(tmp_path).extra
     assert [h["epoch"] for h in meta["history"]] == [1, 2] and meta["train_state"]["epoch"] == 2
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_more_processes_than_gpus_is_one_line(monkeypatch, gpus):
+    """Local rank 1 on a machine with fewer than 2 GPUs: a one-line error before NCCL is started."""
+    from snndeploy import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    started = []
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: started.append(i))
+    monkeypatch.setattr(torch.distributed, "init_process_group", lambda **kw: started.append(kw))
+    with pytest.raises(SnnDeployError, match=f"needs GPU 1, but this machine has {gpus} CUDA GPU"):
+        distributed.setup("cuda")
+    assert started == []

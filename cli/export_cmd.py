@@ -32,7 +32,8 @@ def export_command(
     batch: str | None = typer.Option(None, "--batch", help="'dynamic' (default) or a fixed batch size."),
     fp16: bool | None = typer.Option(None, "--fp16/--fp32", help="half-precision graph."),
     seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise."),
-    trt: str | None = typer.Option(None, "--trt", help="TensorRT version to check against [default: 10]"),
+    trt: str | None = typer.Option(None, "--trt", help="TensorRT to check against: 8.5, 8.6, 10.3, 10 (= 10.15) "
+                                   "or 11 [default: 10]"),
     fmt: str | None = typer.Option(None, "--format", help="onnx (default) or triton (a Triton model repository)."),
     max_batch: int | None = typer.Option(None, "--max-batch", help="Triton max_batch_size [default: 64]"),
     out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
@@ -62,7 +63,7 @@ def export_command(
 @one_line_errors
 def check_command(
     model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
-    trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.6, 10 or 11."),
+    trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
 ) -> None:
     """Check a graph with ONNX's checker and against TensorRT's ONNX operator support."""
     proto, facts = onnx_meta.load(model)

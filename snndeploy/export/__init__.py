@@ -19,7 +19,7 @@ from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
 from . import metadata
-from .check import Finding, trt_check, validate
+from .check import Finding, trt_check, trt_version, validate
 from .graph import NOISE_MODES, GraphSpec, build_model_proto
 from .naming import DEFAULT_OPSET, graph_name
 from .triton import write_model
@@ -62,6 +62,7 @@ class ExportConfig:
             raise SnnDeployError(f"opset must be between 17 and {max_opset}, got {self.opset}")
         if self.max_batch < 1:
             raise SnnDeployError(f"max_batch must be >= 1, got {self.max_batch}")
+        trt_version(self.trt)  # before any file is written
         if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
             raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got '{self.batch}'")
 

@@ -1,6 +1,6 @@
 """Checks on every exported graph: ONNX's own checker and shape inference, and a static check
 against TensorRT's ONNX parser support for one version (ops, data types, constant inputs, per-op rank,
-local functions and their bodies), naming each offending node."""
+attributes and inputs the parser ignores, local functions and their bodies), naming each offending node."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ def validate(model: onnx.ModelProto) -> onnx.ModelProto:
         return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise SnnDeployError(f"exported graph failed the ONNX checker: {str(exc).splitlines()[0]}") from None
+
+
+def trt_version(version: str) -> str:
+    """The key of the support tables for TensorRT ``version`` (``--trt``); a one-line error for versions
+    without tables."""
+    try:
+        return trt.normalize_version(version)
+    except ValueError as exc:
+        raise SnnDeployError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,19 @@ def _check_node(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors
     for idx in trt.constant_inputs(node.op_type, version):
         if idx < len(node.input) and node.input[idx] and node.input[idx] not in tensors.constants:
             found.append(Finding(name, node.op_type, f"input {idx} ('{node.input[idx]}') must be a constant"))
+    for idx in trt.tensor_inputs(node.op_type, version):
+        if idx < len(node.input) and node.input[idx] in tensors.constants:
+            found.append(Finding(name, node.op_type, f"input {idx} ('{node.input[idx]}') must not be a constant"))
+    # The parser takes these nodes but computes as if the input or attribute were absent.
+    for idx in trt.ignored_inputs(node.op_type, version):
+        if idx < len(node.input) and node.input[idx]:
+            found.append(Finding(name, node.op_type, f"TensorRT {version}'s parser ignores input {idx} "
+                                                     f"('{node.input[idx]}')"))
+    defaults = trt.ignored_attributes(node.op_type, version)
+    for attr in node.attribute:
+        if attr.name in defaults and (value := onnx.helper.get_attribute_value(attr)) != defaults[attr.name]:
+            found.append(Finding(name, node.op_type, f"TensorRT {version}'s parser ignores attribute "
+                                                     f"{attr.name}={value}"))
     if node.op_type.startswith("Reduce") and not any(a.name == "axes" for a in node.attribute) \
             and len(node.input) < 2:
         found.append(Finding(name, node.op_type, "reduces over all axes; give constant axes"))
@@ -154,11 +176,9 @@ def _check_function_bodies(model: onnx.ModelProto, version: str) -> list[Finding
 
 
 def trt_check(model: onnx.ModelProto, version: str) -> list[Finding]:
-    """Everything in the graph that TensorRT ``version``'s ONNX parser is documented to reject."""
-    try:
-        v = trt.normalize_version(version)
-    except ValueError as exc:
-        raise SnnDeployError(f"{exc}") from None
+    """Everything in the graph that TensorRT ``version``'s ONNX parser is documented to reject, or parses into
+    something else (attributes and inputs it ignores)."""
+    v = trt_version(version)
     found: list[Finding] = []
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not trt.MIN_OPSET[v] <= opset <= trt.MAX_OPSET[v]:

@@ -159,15 +159,24 @@ class _Exporter:
         return self.b.op("Gemm", [x, w, b], "fc", transB=1)
 
     # -- time steps ---------------------------------------------------------------------------
+    def _batch(self) -> str:
+        """B read from the input as an int64 [1] tensor: element 0 of the whole ``Shape``, taken with ``Gather``.
+        TensorRT's parser before 10.0 ignores ``Shape``'s ``start``/``end`` (onnx/onnx-tensorrt
+        builtin_op_importers.cpp, release/8.6-GA): the bounds would get one element per input axis."""
+        if -1 not in self._bounds:
+            shape = self.b.op("Shape", ["images"], "shape")
+            self._bounds[-1] = self.b.op("Gather", [shape, self.b.init(np.array([0], np.int64), "i0")], "batch",
+                                         axis=0)
+        return self._bounds[-1]
+
     def _bound(self, t: int) -> str:
-        """t * B as an int64 [1] tensor (B static or read from the input)."""
+        """t * B as an int64 [1] tensor (a constant when B is static or t is 0)."""
         if t not in self._bounds:
-            if self.spec.batch is not None:
-                self._bounds[t] = self.b.init(np.array([t * self.spec.batch], np.int64), f"b{t}")
+            if t == 0 or self.spec.batch is not None:
+                rows = 0 if t == 0 else t * self.spec.batch
+                self._bounds[t] = self.b.init(np.array([rows], np.int64), f"b{t}")
             else:
-                if -1 not in self._bounds:
-                    self._bounds[-1] = self.b.op("Shape", ["images"], "batch", start=0, end=1)
-                self._bounds[t] = self.b.op("Mul", [self._bounds[-1], self.b.init(np.array([t], np.int64), "t")],
+                self._bounds[t] = self.b.op("Mul", [self._batch(), self.b.init(np.array([t], np.int64), "t")],
                                             f"b{t}")
         return self._bounds[t]
 

@@ -9,32 +9,36 @@ Sources (everything below is transcribed, not inferred, unless marked
 [OPS-8.5]  onnx/onnx-tensorrt  docs/operators.md  @ 6d0ab7be324d02c7feb3a306b6fdbeae84f71ddc
            (header: "TensorRT 8.5 supports operators up to Opset 17.")
            https://github.com/onnx/onnx-tensorrt/blob/6d0ab7be324d02c7feb3a306b6fdbeae84f71ddc/docs/operators.md
-           NOTE: the release/8.6-GA revision of this file is NOT in the stored
-           corpus this was written from (only 8.0/8.2/8.4/8.5/9.2/10.0/10.15 revisions
-           were found).  The 8.6 data below is therefore RECONSTRUCTED as
-           "8.5 GA table + the 8.6 EA/GA entries of docs/Changelog.md".
-[HDR-8.6]  The 8.6 operators.md header, quoted verbatim in an NVIDIA forum reply:
-           https://forums.developer.nvidia.com/t/suitable-cuda-toolkit-and-cudnn-for-windows-laptop/258521
-           "TensorRT 8.6 supports operators up to Opset 17." /
+[OPS-8.6]  onnx/onnx-tensorrt  docs/operators.md  @ tag release/8.6-GA
+           (6ba67d3428e05f690145373ca87fb8d32f98df45, the parser NVIDIA/TensorRT release/8.6 pins
+           as parsers/onnx).  Header: "TensorRT 8.6 supports operators up to Opset 17." /
            "TensorRT supports the following ONNX data types: DOUBLE, FLOAT32, FLOAT16, INT8, and BOOL" /
            "> Note: There is limited support for INT32, INT64, and DOUBLE types. TensorRT will
            attempt to cast down INT64 to INT32 and DOUBLE down to FLOAT, clamping values to
-           `+-INT_MAX` or `+-FLT_MAX` if necessary."
-           (same header text also in onnx/onnx-tensorrt docs/operators.md @ 6d0ab7be for 8.5;
-           and in NVIDIA's Orin-DLA ONNX operator support doc, which links to
-           github.com/NVIDIA/Deep-Learning-Accelerator-SW: "TensorRT 8.6 supports operators up
-           to Opset 17.")
+           `+-INT_MAX` or `+-FLT_MAX` if necessary."  (The 8.5 header reads the same.)
+[OPS-10.1] onnx/onnx-tensorrt  docs/operators.md  @ tag release/10.1-GA
+           (96e781103cfc4adf4a6bb557e94bac8e693f6f4c, pinned by NVIDIA/TensorRT v10.1.0).  Its header
+           was not updated from 10.0: "TensorRT 10.0 supports operators in the inclusive range of
+           opset 9 to opset 20." / "TensorRT supports the following ONNX data types: DOUBLE,
+           FLOAT32, FLOAT16, BFLOAT16, INT32, INT64, FP8, INT8, INT4, UINT8, and BOOL".
+           NOTE: the release/10.3-GA revision (62bdde2a04fcd53c2409cb895ee18db445b7e755, pinned by
+           NVIDIA/TensorRT v10.3.0) is NOT in the stored corpus this was written from, so the 10.3
+           data is RECONSTRUCTED as "10.1 GA table + the 10.2 and 10.3 entries of [CL]"; those
+           entries add no operator and change one rule (tensor `axes` for Slice).
+[SRC]      The importers, where a parser reads past an attribute or input (the node parses but
+           computes something else), or rejects what the table does not mention:
+           onnx/onnx-tensorrt builtin_op_importers.cpp @ release/8.5-GA and release/8.6-GA
+           (Shape: `addShape(input)` only, `start`/`end` never read; ReduceL1/L2/LogSumExp/Max/
+           Mean/Min/Prod/SumSquare: `reduceTensor` without the `axes` input, i.e. over all axes;
+           RandomNormalLike/RandomUniformLike: "The input tensor cannot be an initializer.");
+           onnxOpImporters.cpp @ release/10.0-EA on (Shape reads `start`/`end`) and
+           @ release/10.1-GA (the Random*Like assertion still there).
 [CL]       onnx/onnx-tensorrt docs/Changelog.md (revision whose newest entry is
            "TensorRT 10.15 GA Release - 2026-2-2"), https://github.com/onnx/onnx-tensorrt/blob/main/docs/Changelog.md
-[OPS-9.2]  onnx/onnx-tensorrt docs/operators.md, 9.2 revision ("TensorRT 9.2 supports operators
-           up to Opset 19.", no commit id on the stored copy) - used only to cross-check the
-           8.6 reconstruction.
 [OPS-10]   onnx/onnx-tensorrt docs/operators.md, 10.15 revision (latest 10.x):
            "TensorRT 10.15 supports operators in the inclusive range of opset 9 to opset 24."
            The stored copy carries no commit id; upstream it is the release/10.15-GA
            revision of https://github.com/onnx/onnx-tensorrt/blob/main/docs/operators.md
-           (10.0 revision of the same file: "TensorRT 10.0 supports operators in the inclusive
-           range of opset 9 to opset 20.")
 [OPSET-11] NVIDIA, "ONNX Opset Guide" (TensorRT 11.x):
            https://docs.nvidia.com/deeplearning/tensorrt/latest/reference/onnx-opset-guide.html
            "Item | TensorRT 11.x ... Maximum opset 25 ... Minimum opset (official backward
@@ -71,7 +75,8 @@ any revision lists DOUBLE; DOUBLE is only "supported" by a down-cast to FLOAT (s
 GRAPH_DTYPES).  Use ONNX_TO_DOC_DTYPE to map onnx.TensorProto names.
 """
 
-TRT_VERSIONS = ("8.6", "10", "11")
+# The keys of every table below, as `--trt` takes them; "10" is the latest 10.x (10.15).
+TRT_VERSIONS = ("8.5", "8.6", "10.3", "10", "11")
 
 # ---------------------------------------------------------------------------
 # Operator tables
@@ -117,8 +122,9 @@ _UNSUPPORTED_8_5_DOC = frozenset({
     'STFT', 'StringNormalizer', 'TfIdfVectorizer', 'Unique',
 })
 
-# [CL] "TensorRT 8.6 EA Release - 2023-3-13 ... Added support for `GroupNormalization`,
-# `LayerNormalization`, `IsInf` operations".  (In [OPS-9.2] all three are "Y".)
+# [OPS-8.6] has the rows of [OPS-8.5] with these three turned from "N" to "Y" ([CL] "TensorRT 8.6
+# EA Release - 2023-3-13 ... Added support for `GroupNormalization`, `LayerNormalization`, `IsInf`
+# operations"); no other row changes "Supported".
 _ADDED_IN_8_6 = frozenset({"GroupNormalization", "IsInf", "LayerNormalization"})
 
 # [OPS-10] every row with "Supported: Y" in the 10.15 table.
@@ -163,13 +169,23 @@ _UNSUPPORTED_10_DOC = frozenset({
     'TfIdfVectorizer', 'Unique',
 })
 
+# [OPS-10.1] has the rows of [OPS-10] except these: four "N" in 10.1 ([CL] 10.4 "Added support for
+# `BlackmanWindow`, `HammingWindow`, and `HannWindow` operations", 10.5 "Added support for
+# real-valued `STFT` operations") and four not listed (10.14 `Attention`, 10.15 `RotaryEmbedding`,
+# `RMSNormalization`, `TensorScatter`).  [CL] 10.2 and 10.3 add no operator.
+_ADDED_AFTER_10_3 = frozenset({"Attention", "BlackmanWindow", "HammingWindow", "HannWindow",
+                               "RMSNormalization", "RotaryEmbedding", "STFT", "TensorScatter"})
+_N_IN_10_3 = frozenset({"BlackmanWindow", "HammingWindow", "HannWindow", "STFT"})
+
 # [REL-11] v11.0 "Added support for Swish operator"; v11.2 "Added support for the DFT
 # operator" (DFT is "N" in the 10.15 table).  The custom ops TRT_Attention, TRT_MoE and
 # TRT_KVCacheUpdate (v11.0) are not default-domain ONNX ops and are left out.
 _ADDED_IN_11 = frozenset({"DFT", "Swish"})
 
 SUPPORTED_OPS: dict[str, frozenset[str]] = {
-    "8.6": _OPS_8_5_DOC | _ADDED_IN_8_6,  # RECONSTRUCTED, see module docstring
+    "8.5": _OPS_8_5_DOC,
+    "8.6": _OPS_8_5_DOC | _ADDED_IN_8_6,
+    "10.3": _OPS_10_DOC - _ADDED_AFTER_10_3,  # RECONSTRUCTED, see module docstring
     "10": _OPS_10_DOC,
     "11": _OPS_10_DOC | _ADDED_IN_11,  # ASSUMED, see module docstring
 }
@@ -177,7 +193,9 @@ SUPPORTED_OPS: dict[str, frozenset[str]] = {
 # Ops the docs explicitly mark "N" (handy to tell "documented as unsupported" from
 # "not listed at all", e.g. ops newer than the table).
 DOCUMENTED_UNSUPPORTED: dict[str, frozenset[str]] = {
+    "8.5": _UNSUPPORTED_8_5_DOC,
     "8.6": _UNSUPPORTED_8_5_DOC - _ADDED_IN_8_6,
+    "10.3": _UNSUPPORTED_10_DOC | _N_IN_10_3,
     "10": _UNSUPPORTED_10_DOC,
     "11": _UNSUPPORTED_10_DOC - _ADDED_IN_11,
 }
@@ -186,25 +204,22 @@ DOCUMENTED_UNSUPPORTED: dict[str, frozenset[str]] = {
 # Per-op data types ("Supported Types" column).  Only ops whose types the docs list.
 # ---------------------------------------------------------------------------
 
-# [OPS-8.5] column, with the one 8.6 change the Changelog states ([CL] 8.6 EA: "Added
-# support for INT32 input types for `Argmin`, `Argmax`, and `TopK`").  GroupNormalization,
-# LayerNormalization and IsInf are supported in 8.6 but their 8.6 type list is not in
-# any stored source, so they have no entry here (no dtype check for them on 8.6).
+# [OPS-8.6] column.
 _OP_DTYPES_8_6 = {
     'Abs': frozenset({'FP32', 'FP16', 'INT32'}),
     'Acos': frozenset({'FP32', 'FP16'}),
     'Acosh': frozenset({'FP32', 'FP16'}),
     'Add': frozenset({'FP32', 'FP16', 'INT32'}),
     'And': frozenset({'BOOL'}),
-    'ArgMax': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
-    'ArgMin': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
+    'ArgMax': frozenset({'FP32', 'FP16', 'INT32'}),
+    'ArgMin': frozenset({'FP32', 'FP16', 'INT32'}),
     'Asin': frozenset({'FP32', 'FP16'}),
     'Asinh': frozenset({'FP32', 'FP16'}),
     'Atan': frozenset({'FP32', 'FP16'}),
     'Atanh': frozenset({'FP32', 'FP16'}),
     'AveragePool': frozenset({'FP32', 'FP16', 'INT8', 'INT32'}),
     'BatchNormalization': frozenset({'FP32', 'FP16'}),
-    'Cast': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
+    'Cast': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'UINT8', 'BOOL'}),
     'Ceil': frozenset({'FP32', 'FP16'}),
     'Celu': frozenset({'FP32', 'FP16'}),
     'Clip': frozenset({'FP32', 'FP16', 'INT8'}),
@@ -239,6 +254,7 @@ _OP_DTYPES_8_6 = {
     'Greater': frozenset({'FP32', 'FP16', 'INT32'}),
     'GreaterOrEqual': frozenset({'FP32', 'FP16', 'INT32'}),
     'GridSample': frozenset({'FP32', 'FP16'}),
+    'GroupNormalization': frozenset({'FP32', 'FP16'}),
     'GRU': frozenset({'FP32', 'FP16'}),
     'HardSigmoid': frozenset({'FP32', 'FP16', 'INT8'}),
     'HardSwish': frozenset({'FP32', 'FP16', 'INT8'}),
@@ -246,7 +262,9 @@ _OP_DTYPES_8_6 = {
     'If': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
     'ImageScaler': frozenset({'FP32', 'FP16'}),
     'InstanceNormalization': frozenset({'FP32', 'FP16'}),
+    'IsInf': frozenset({'FP32', 'FP16'}),
     'IsNaN': frozenset({'FP32', 'FP16', 'INT32'}),
+    'LayerNormalization': frozenset({'FP32', 'FP16'}),
     'LeakyRelu': frozenset({'FP32', 'FP16', 'INT8'}),
     'Less': frozenset({'FP32', 'FP16', 'INT32'}),
     'LessOrEqual': frozenset({'FP32', 'FP16', 'INT32'}),
@@ -295,7 +313,7 @@ _OP_DTYPES_8_6 = {
     'Relu': frozenset({'FP32', 'FP16', 'INT8'}),
     'Reshape': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
     'Resize': frozenset({'FP32', 'FP16'}),
-    'ReverseSequence': frozenset({'FP32', 'FP16'}),
+    'ReverseSequence': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
     'RNN': frozenset({'FP32', 'FP16'}),
     'RoiAlign': frozenset({'FP32', 'FP16'}),
     'Round': frozenset({'FP32', 'FP16', 'INT8'}),
@@ -326,7 +344,7 @@ _OP_DTYPES_8_6 = {
     'Tanh': frozenset({'FP32', 'FP16', 'INT8'}),
     'ThresholdedRelu': frozenset({'FP32', 'FP16', 'INT8'}),
     'Tile': frozenset({'FP32', 'FP16', 'INT32', 'BOOL'}),
-    'TopK': frozenset({'FP32', 'FP16', 'INT32'}),  # 8.5 doc: FP32, FP16; +INT32 per [CL] 8.6 EA
+    'TopK': frozenset({'FP32', 'FP16', 'INT32'}),
     'Transpose': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
     'Trilu': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
     'Unsqueeze': frozenset({'FP32', 'FP16', 'INT8', 'INT32', 'BOOL'}),
@@ -497,8 +515,27 @@ _OP_DTYPES_10 = {
     'Xor': frozenset({'BOOL'}),
 }
 
+# [OPS-8.5] column: the 8.6 one without the three 8.6 operators and these rows.
+_OP_DTYPES_8_5 = {op: t for op, t in _OP_DTYPES_8_6.items() if op not in _ADDED_IN_8_6} | {
+    'ArgMax': frozenset({'FP32', 'FP16'}),
+    'ArgMin': frozenset({'FP32', 'FP16'}),
+    'Cast': frozenset({'FP32', 'FP16', 'INT32', 'INT8', 'BOOL'}),
+    'ReverseSequence': frozenset({'FP32', 'FP16'}),
+    'TopK': frozenset({'FP32', 'FP16'}),
+}
+
+# [OPS-10.1] column: the 10.15 one, for the 10.3 operators, but for these rows.
+_OP_DTYPES_10_3 = {op: t for op, t in _OP_DTYPES_10.items() if op not in _ADDED_AFTER_10_3} | {
+    'Constant': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),
+    'ConstantOfShape': frozenset({'FP32', 'FP16', 'BF16', 'INT32', 'INT64', 'BOOL'}),  # the table: "INF64"
+    'DequantizeLinear': frozenset({'INT8', 'FP8', 'INT4'}),
+    'Pow': frozenset({'FP32', 'FP16', 'BF16'}),
+}
+
 OP_DTYPES: dict[str, dict[str, frozenset[str]]] = {
+    "8.5": _OP_DTYPES_8_5,
     "8.6": _OP_DTYPES_8_6,
+    "10.3": _OP_DTYPES_10_3,
     "10": _OP_DTYPES_10,
     # ASSUMED same as 10; the 11.x notes give no type list for Swish or DFT, so those two
     # have no entry.  (11.2.1 release notes: "GridSample 3D support: Extends GridSample
@@ -512,8 +549,12 @@ OP_DTYPES: dict[str, dict[str, frozenset[str]]] = {
 # ---------------------------------------------------------------------------
 
 GRAPH_DTYPES: dict[str, frozenset[str]] = {
-    # [HDR-8.6] "DOUBLE, FLOAT32, FLOAT16, INT8, and BOOL" (+ limited INT32/INT64, cast down)
+    # [OPS-8.5], [OPS-8.6] "DOUBLE, FLOAT32, FLOAT16, INT8, and BOOL" (+ limited INT32/INT64, cast down)
+    "8.5": frozenset({"DOUBLE", "FP32", "FP16", "INT8", "BOOL", "INT32", "INT64"}),
     "8.6": frozenset({"DOUBLE", "FP32", "FP16", "INT8", "BOOL", "INT32", "INT64"}),
+    # [OPS-10.1] "DOUBLE, FLOAT32, FLOAT16, BFLOAT16, INT32, INT64, FP8, INT8, INT4, UINT8, and BOOL"
+    "10.3": frozenset({"DOUBLE", "FP32", "FP16", "BF16", "FP8", "INT32", "INT64", "INT8", "INT4", "UINT8",
+                       "BOOL"}),
     # [OPS-10] "DOUBLE, FLOAT32, FLOAT16, BFLOAT16, FP8, FP4, INT32, INT64, INT8, INT4, UINT8, and BOOL"
     "10": frozenset({"DOUBLE", "FP32", "FP16", "BF16", "FP8", "FP4", "INT32", "INT64", "INT8",
                      "INT4", "UINT8", "BOOL"}),
@@ -522,10 +563,10 @@ GRAPH_DTYPES: dict[str, frozenset[str]] = {
 }
 
 # True where the parser silently casts INT64 down to INT32 (values clamped to +-INT_MAX).
-# [HDR-8.6] "TensorRT will attempt to cast down INT64 to INT32"; [CL] "TensorRT 9.0 EA ...
+# [OPS-8.6] "TensorRT will attempt to cast down INT64 to INT32"; [CL] "TensorRT 9.0 EA ...
 # Added support for INT64 data type. The ONNX parser no longer automatically casts INT64
-# to INT32."  So on 8.6 an INT64 tensor is accepted even though no per-op row says INT64.
-INT64_CAST_TO_INT32: dict[str, bool] = {"8.6": True, "10": False, "11": False}
+# to INT32."  So on 8.x an INT64 tensor is accepted even though no per-op row says INT64.
+INT64_CAST_TO_INT32: dict[str, bool] = {"8.5": True, "8.6": True, "10.3": False, "10": False, "11": False}
 
 # onnx.TensorProto.DataType name -> operators.md column name (None: not a TRT type).
 ONNX_TO_DOC_DTYPE: dict[str, str | None] = {
@@ -551,8 +592,10 @@ ONNX_TO_DOC_DTYPE: dict[str, str | None] = {
 # ---------------------------------------------------------------------------
 
 MAX_OPSET: dict[str, int] = {
-    "8.6": 17,  # [HDR-8.6] "TensorRT 8.6 supports operators up to Opset 17."
-    "10": 24,   # [OPS-10] "TensorRT 10.15 supports ... opset 9 to opset 24." (10.0 said 20)
+    "8.5": 17,  # [OPS-8.5] "TensorRT 8.5 supports operators up to Opset 17."
+    "8.6": 17,  # [OPS-8.6] "TensorRT 8.6 supports operators up to Opset 17."
+    "10.3": 20,  # [OPS-10.1] "... opset 9 to opset 20." (RECONSTRUCTED for 10.3)
+    "10": 24,   # [OPS-10] "TensorRT 10.15 supports ... opset 9 to opset 24."
     "11": 25,   # [OPSET-11] "Maximum opset 25"; [REL-11] v11.5 "Added support for ONNX
                 # opset 25" - so 11.0-11.4 presumably stop at 24 (not stated anywhere stored).
 }
@@ -562,7 +605,9 @@ MIN_OPSET: dict[str, int] = {
     # ("Where possible, the parser is backward compatible up to opset 7") - seen only in
     # a translated copy (https://blog.csdn.net/weixin_42538848/article/details/135398274),
     # not in a stored NVIDIA page.
+    "8.5": 7,
     "8.6": 7,
+    "10.3": 9,  # [OPS-10.1] "inclusive range of opset 9 to opset 20"
     "10": 9,  # [OPS-10] "inclusive range of opset 9 to opset 24"
     "11": 9,  # [OPSET-11] "Minimum opset (official backward support) 9 and above"
 }
@@ -575,13 +620,14 @@ MIN_OPSET: dict[str, int] = {
 # 10.8 "Fixed the import of local functions when their input tensor names aliased one from
 # an outside scope".  The 10.15 table itself refers to them (DynamicQuantizeLinear: "can
 # be composed from ONNX operators in the form of a model local function").
-LOCAL_FUNCTIONS: dict[str, bool] = {"8.6": False, "10": True, "11": True}
+LOCAL_FUNCTIONS: dict[str, bool] = {"8.5": False, "8.6": False, "10.3": True, "10": True, "11": True}
 
 # ---------------------------------------------------------------------------
 # Inputs that must be initializers / build-time constants
 # ---------------------------------------------------------------------------
 # ONNX input indices: CumSum(x, axis); Dropout(data, ratio, training_mode);
 # InstanceNormalization(input, scale, B); OneHot(indices, depth, values);
+# Pad(data, pads, constant_value, axes) [axes from opset 18];
 # Reduce*(data, axes) [axes is an input from opset 13 for ReduceSum, 18 for the others];
 # Slice(data, starts, ends, axes, steps); Squeeze/Unsqueeze(data, axes) [opset >= 13];
 # STFT(signal, frame_step, window, frame_length); TopK(X, K).
@@ -592,13 +638,30 @@ _REDUCE_OPS = ("ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "Reduc
                "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare")
 
 CONSTANT_INPUTS_BY_VERSION: dict[str, dict[str, tuple[int, ...]]] = {
-    "8.6": {  # lines of [OPS-8.5]; TopK's "`K` input must be an initializer" dropped per
-              # [CL] 8.6 EA "Added support for `TopK` operators with dynamic `K` values"
+    "8.5": {  # lines of [OPS-8.5]
         "CumSum": (1,),                    # "`axis` must be an initializer"
         "InstanceNormalization": (1, 2),   # "Scales `scale` and biases `B` must be initializers."
         "Slice": (3,),                     # "`axes` must be an initializer"
         "Squeeze": (1,),                   # "`axes` must be an initializer"
+        "TopK": (1,),                      # "`K` input must be an initializer"
         "Unsqueeze": (1,),                 # "`axes` must be a constant tensor"
+    },
+    "8.6": {  # lines of [OPS-8.6]
+        "CumSum": (1,),                    # "`axis` must be an initializer"
+        "Slice": (3,),                     # "`axes` must be an initializer"
+        "Squeeze": (1,),                   # "`axes` must be an initializer"
+        "Unsqueeze": (1,),                 # "`axes` must be a constant tensor"
+    },
+    "10.3": {  # lines of [OPS-10.1], less Slice's "`axes` must be an initializer": [CL] 10.3 "Added
+               # support for tensor `axes` inputs for `Slice` nodes"
+        "CumSum": (1,),     # "`axis` must be an initializer"
+        "Dropout": (2,),    # "`is_traning` must be an initializer and evaluate to False."
+        "OneHot": (1,),     # "`depth` must be a build-time constant"
+        "Pad": (3,),        # "`axes` must be an initializer" (tensor axes: [CL] 10.4)
+        "Squeeze": (1,),    # "`axes` must be an initializer"
+        "Unsqueeze": (1,),  # "`axes` must be a constant tensor"
+        # ReduceL1 .. ReduceSumSquare: "`axes` must be an initializer"
+        **{op: (1,) for op in _REDUCE_OPS},
     },
     "10": {  # lines of [OPS-10]
         "CumSum": (1,),     # "`axis` must be a build-time constant"
@@ -614,17 +677,52 @@ CONSTANT_INPUTS_BY_VERSION: dict[str, dict[str, tuple[int, ...]]] = {
 CONSTANT_INPUTS_BY_VERSION["11"] = dict(CONSTANT_INPUTS_BY_VERSION["10"])  # ASSUMED as 10
 
 # ---------------------------------------------------------------------------
+# What the importers read past, or reject, beyond the tables ([SRC])
+# ---------------------------------------------------------------------------
+
+# op -> {attribute: its ONNX default, None where it has none}: attributes the importer never
+# reads, so any other value is silently lost.  Shape's `start`/`end` (opset 15) are read from
+# onnxOpImporters.cpp @ release/10.0-EA on.
+_SHAPE_RANGE: dict[str, int | None] = {"start": 0, "end": None}
+IGNORED_ATTRIBUTES: dict[str, dict[str, dict[str, int | None]]] = {
+    "8.5": {"Shape": _SHAPE_RANGE},
+    "8.6": {"Shape": _SHAPE_RANGE},
+}
+
+# op -> input indices the importer never reads.  The 8.x ReduceSum and ReduceLogSum importers
+# pass the `axes` input on; the others reduce over every axis when `axes` is an input (opset 18).
+_REDUCE_AXES_DROPPED = {op: (1,) for op in _REDUCE_OPS if op not in ("ReduceSum", "ReduceLogSum")}
+IGNORED_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {"8.5": _REDUCE_AXES_DROPPED, "8.6": _REDUCE_AXES_DROPPED}
+
+# op -> input indices that must NOT be initializers or constants: "The input tensor cannot be an
+# initializer."  [CL] "TensorRT 10.11 ... Removed restriction that inputs to `RandomNormalLike`
+# and `RandomUniformLike` must be tensors".
+_RANDOM_LIKE = {"RandomNormalLike": (0,), "RandomUniformLike": (0,)}
+TENSOR_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {"8.5": _RANDOM_LIKE, "8.6": _RANDOM_LIKE,
+                                                        "10.3": _RANDOM_LIKE}
+
+# ---------------------------------------------------------------------------
 # Rank limits
 # ---------------------------------------------------------------------------
 
-MAX_RANK: dict[str, int] = {"8.6": 8, "10": 8, "11": 8}  # [DIMS] MAX_DIMS {8}
+MAX_RANK: dict[str, int] = {v: 8 for v in TRT_VERSIONS}  # [DIMS] MAX_DIMS {8}
 
 # op -> (min_rank, max_rank) of input 0, where the docs state one.
 RANK_LIMITS: dict[str, dict[str, tuple[int, int]]] = {
-    "8.6": {
+    "8.5": {
         "AveragePool": (4, 5),            # "2D or 3D Pooling only"
         "MaxPool": (4, 5),                # "2D or 3D pooling only."
         "InstanceNormalization": (3, 5),  # "Input rank must be >=3 & <=5"
+    },
+    "8.6": {
+        "AveragePool": (4, 5),            # "2D or 3D Pooling only"
+        "MaxPool": (4, 5),                # "2D or 3D pooling only."
+    },
+    "10.3": {  # [OPS-10.1]
+        "AveragePool": (4, 5),            # "2D or 3D Pooling only."
+        "MaxPool": (4, 5),                # "2D or 3D pooling only."
+        "GridSample": (4, 4),             # "Input must be 4D input."
+        "DeformConv": (3, 4),             # "`input` must have 1D or 2D spatial dimensions."
     },
     "10": {
         "AveragePool": (4, 5),            # "2D or 3D Pooling only."
@@ -641,27 +739,29 @@ RANK_LIMITS["11"] = dict(RANK_LIMITS["10"], GridSample=(4, 5))  # [REL-11] v11.2
 # Helpers
 # ---------------------------------------------------------------------------
 
+_SHOWN = "8.5, 8.6, 10.3, 10 (= 10.15), 11"
+
 
 def normalize_version(v: str) -> str:
-    """Map a TensorRT version string to a key of TRT_VERSIONS.
+    """The key of TRT_VERSIONS whose tables describe TensorRT ``v``.
 
-    "10.3" -> "10", "10.15.1.29" -> "10", "8.6.1" -> "8.6", "11" -> "11".
-    Raises ValueError for versions without data here (e.g. "7", "8.5", "9.2", "8").
+    A key, optionally with patch and build numbers ("8.6.1", "10.3.0.30"), "10.15" for "10", and
+    any 11.x for "11" (one ASSUMED table).  Raises ValueError, in one line, for anything else:
+    other 10.x minors ("10.8") differ from both 10.3 and 10.15, so they are not guessed.
     """
-    if not isinstance(v, str):
-        raise ValueError(f"TensorRT version must be a string, got {v!r}")
-    s = v.strip()
-    if s[:1] in ("v", "V"):
-        s = s[1:]
-    parts = s.split(".")
-    if not parts or not all(p.isdigit() or (i > 0 and p in ("x", "X")) for i, p in enumerate(parts)):
-        raise ValueError(f"unrecognised TensorRT version {v!r}")
-    major = parts[0].lstrip("0") or "0"
-    if major in ("10", "11"):
-        return major
-    if major == "8" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) == 6:
-        return "8.6"
-    raise ValueError(f"no TensorRT ONNX-parser data for version {v!r}; known: {TRT_VERSIONS}")
+    s = v.strip() if isinstance(v, str) else ""
+    parts = (s[1:] if s[:1] in ("v", "V") else s).split(".")
+    if not all(p.isdigit() for p in parts):
+        raise ValueError(f"unrecognised TensorRT version {v!r}; tables: {_SHOWN}")
+    nums = [int(p) for p in parts]
+    if nums[0] == 11 or nums == [10]:
+        return str(nums[0])
+    if nums[:2] == [10, 15]:
+        return "10"
+    key = ".".join(map(str, nums[:2]))
+    if len(nums) >= 2 and key in TRT_VERSIONS:
+        return key
+    raise ValueError(f"no TensorRT ONNX-parser table for version {v!r}; tables: {_SHOWN}")
 
 
 def is_supported(op_type: str, version: str) -> bool:
@@ -677,6 +777,21 @@ def op_dtypes(op_type: str, version: str) -> frozenset[str] | None:
 def constant_inputs(op_type: str, version: str) -> tuple[int, ...]:
     """Input indices of `op_type` that must be initializers/constants on `version`."""
     return CONSTANT_INPUTS_BY_VERSION[normalize_version(version)].get(op_type, ())
+
+
+def tensor_inputs(op_type: str, version: str) -> tuple[int, ...]:
+    """Input indices of `op_type` that must not be initializers/constants on `version`."""
+    return TENSOR_INPUTS.get(normalize_version(version), {}).get(op_type, ())
+
+
+def ignored_attributes(op_type: str, version: str) -> dict[str, int | None]:
+    """Attributes of `op_type` the `version` parser never reads, with their ONNX defaults (None: none)."""
+    return IGNORED_ATTRIBUTES.get(normalize_version(version), {}).get(op_type, {})
+
+
+def ignored_inputs(op_type: str, version: str) -> tuple[int, ...]:
+    """Input indices of `op_type` the `version` parser never reads."""
+    return IGNORED_INPUTS.get(normalize_version(version), {}).get(op_type, ())
 
 
 def rank_limits(op_type: str, version: str) -> tuple[int, int] | None:

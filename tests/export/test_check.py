@@ -5,7 +5,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.export.check import trt_check
+from snndeploy.export.check import trt_check, trt_version
 
 
 def graph(nodes, inputs, outputs, inits=(), opset=17):
@@ -43,10 +43,91 @@ def test_non_constant_reduce_axes():
     assert trt_check(ok, "10") == []
 
 
-def test_unknown_version():
+@pytest.mark.parametrize("version", ["7.1", "8", "9.2", "10.0", "10.5", "10.8", "12"])
+def test_versions_without_tables_are_refused_in_one_line(version):
     m = graph([helper.make_node("Relu", ["x"], ["y"])], [vi("x")], [vi("y")])
-    with pytest.raises(SnnDeployError, match="no TensorRT ONNX-parser data"):
-        trt_check(m, "7.1")
+    with pytest.raises(SnnDeployError, match=r"^no TensorRT ONNX-parser table for version '[\d.]+'; "
+                                             r"tables: 8\.5, 8\.6, 10\.3, 10 \(= 10\.15\), 11$"):
+        trt_check(m, version)
+    with pytest.raises(SnnDeployError, match="no TensorRT ONNX-parser table"):
+        trt_version(version)
+
+
+@pytest.mark.parametrize("version,key", [("8.5.2.2", "8.5"), ("8.6.1", "8.6"), ("10.3", "10.3"), ("10.3.0.30", "10.3"),
+                                         ("10", "10"), ("10.15", "10"), ("11", "11"), ("11.2", "11")])
+def test_versions_with_tables(version, key):
+    assert trt_version(version) == key
+
+
+def test_ten_three_has_its_own_tables():
+    # JetPack 6.1/6.2's TensorRT 10.3 takes opsets up to 20 and Slice with tensor axes; 10.15 takes opset 21.
+    m = graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], [vi("x")], [vi("y")], opset=21)
+    assert [f.op_type for f in trt_check(m, "10.3")] == ["opset"] and trt_check(m, "10") == []
+    assert trt_check(m, "10.3.0.30") == trt_check(m, "10.3")
+    sl = graph([helper.make_node("Slice", ["x", "s", "e", "a"], ["y"], name="slice")],
+               [vi("x"), *(vi(n, TensorProto.INT64, (1,)) for n in "sea")], [vi("y")])
+    assert [f.reason for f in trt_check(sl, "8.6")] == ["input 3 ('a') must be a constant"]
+    assert trt_check(sl, "10.3") == []  # tensor axes for Slice from 10.3 on
+
+
+def batch_slices(old: bool):
+    """Steps 0 and 1 of a [2*B, 4] tensor, the bounds read from the dynamic batch of ``x``: the construction
+    with Shape start/end (``old``) or Shape followed by Gather of element 0."""
+    ints = {n: numpy_helper.from_array(np.array([v], np.int64), n) for n, v in [("i0", 0), ("t1", 1), ("t2", 2)]}
+    if old:
+        batch = [helper.make_node("Shape", ["x"], ["b"], name="batch", start=0, end=1)]
+    else:
+        batch = [helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+                 helper.make_node("Gather", ["shape", "i0"], ["b"], name="batch", axis=0)]
+    nodes = [*batch, helper.make_node("Mul", ["b", "t1"], ["b1"], name="b1"),
+             helper.make_node("Mul", ["b", "t2"], ["b2"], name="b2"),
+             helper.make_node("Concat", ["x", "x"], ["folded"], name="fold", axis=0),
+             helper.make_node("Slice", ["folded", "i0", "b1", "i0"], ["y0"], name="step0"),
+             helper.make_node("Slice", ["folded", "b1", "b2", "i0"], ["y1"], name="step1")]
+    return graph(nodes, [vi("x", shape=("batch", 4))], [vi("y0", shape=("batch", 4)), vi("y1", shape=("batch", 4))],
+                 inits=list(ints.values()))
+
+
+@pytest.mark.parametrize("version", ["8.5", "8.6"])
+def test_shape_start_end_is_flagged_before_ten(version):
+    # TensorRT's parser before 10.0 ignores Shape's start/end: the bounds would have one element per axis of x.
+    (f,) = trt_check(batch_slices(old=True), version)
+    assert (f.node, f.op_type, f.reason) == ("batch", "Shape", f"TensorRT {version}'s parser ignores attribute end=1")
+    assert trt_check(batch_slices(old=False), version) == []
+
+
+@pytest.mark.parametrize("version", ["10.3", "10", "11"])
+def test_shape_start_end_is_read_from_ten_on(version):
+    assert trt_check(batch_slices(old=True), version) == [] == trt_check(batch_slices(old=False), version)
+
+
+def test_shape_attributes_at_their_defaults_are_harmless():
+    m = graph([helper.make_node("Shape", ["x"], ["s"], name="whole", start=0)], [vi("x")],
+              [vi("s", TensorProto.INT64, (2,))])
+    assert trt_check(m, "8.6") == []
+
+
+def test_reduce_axes_inputs_the_8x_parser_drops():
+    # Opset 18 moves reduce axes into an input; TensorRT 8.x's ReduceMean/ReduceMax importers never read it
+    # (they reduce over every axis), its ReduceSum importer does.
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    mean = graph([helper.make_node("ReduceMean", ["x", "axes"], ["y"], name="mean", keepdims=1)],
+                 [vi("x")], [vi("y", shape=(1, 1))], inits=[axes], opset=18)
+    reasons = {f.reason for f in trt_check(mean, "8.6")}
+    assert reasons == {"TensorRT 8.6's parser ignores input 1 ('axes')",
+                       "opset 18 outside TensorRT 8.6's 7-17; export with --opset 17"}
+    assert trt_check(mean, "10.3") == []
+    total = graph([helper.make_node("ReduceSum", ["x", "axes"], ["y"], name="sum", keepdims=1)],
+                  [vi("x")], [vi("y", shape=(1, 1))], inits=[axes], opset=13)
+    assert trt_check(total, "8.6") == []
+
+
+def test_random_like_of_a_constant_before_ten_eleven():
+    c = numpy_helper.from_array(np.zeros((1, 4), np.float32), "c")
+    m = graph([helper.make_node("RandomNormalLike", ["c"], ["z"], name="draw")], [], [vi("z")], inits=[c])
+    for version in ("8.6", "10.3"):
+        assert [f.reason for f in trt_check(m, version)] == ["input 0 ('c') must not be a constant"]
+    assert trt_check(m, "10") == []
 
 
 def call_graph(body, body_inputs, call_inputs, inputs, inits=(), calls=1, opset=17):
@@ -92,7 +173,7 @@ def test_per_op_rank_limits():
 
 
 def test_types_a_version_does_not_know():
-    # LayerNormalization has no type list for 8.6, but 8.6 has no BF16 at all
+    # 8.6 has no BF16 at all (and lists FP32, FP16 for LayerNormalization); 10 takes it
     ln = helper.make_node("LayerNormalization", ["x", "s"], ["y"], name="ln")
     m = graph([ln], [vi("x", TensorProto.BFLOAT16), vi("s", TensorProto.BFLOAT16, (4,))],
               [vi("y", TensorProto.BFLOAT16)])

@@ -1,6 +1,8 @@
 """ONNX export: graph structure, parity with PyTorch, accuracy, metadata, every model, bad input."""
 
+import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -9,6 +11,7 @@ import torch
 from conftest import make_checkpoint
 
 from snndeploy import checkpoint as ckpt
+from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.data import iterate_batches, load_dataset
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
@@ -16,6 +19,7 @@ from snndeploy.export import ExportConfig, export, onnx_model
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
 from snndeploy.export.graph import fed_noise
+from snndeploy.export.trt_support import TRT_VERSIONS
 from snndeploy.neuron.onnx_builder import DOMAIN
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 
@@ -77,6 +81,37 @@ def test_layer_by_layer_schedule(tiny_run, tmp_path):
     assert convs[0].input[0] == "images"  # the first layer runs on the image, once
     dims = [len(v.type.tensor_type.shape.dim) for v in onnx.shape_inference.infer_shapes(graph).graph.value_info]
     assert max(dims) <= 4
+
+
+def test_batch_slicing_parses_on_every_tensorrt(tiny_run, tmp_path):
+    # TensorRT's parser before 10.0 ignores Shape's start/end; the batch is element 0 of the whole shape.
+    (path,) = [e.path for e in export(tiny_run.path, ExportConfig(T=(3,), inline=True, out=str(tmp_path)))]
+    graph = onnx.shape_inference.infer_shapes(onnx.load(path))
+    nodes = {o: n for n in graph.graph.node for o in n.output}
+    shapes = [n for n in graph.graph.node if n.op_type == "Shape"]
+    assert shapes and all(not n.attribute for n in shapes)
+    dims = {v.name: [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim] for v in graph.graph.value_info}
+    consts = {t.name for t in graph.graph.initializer}
+    slices = [n for n in graph.graph.node if n.op_type == "Slice"]
+    assert slices
+    for bound in {b for n in slices for b in n.input[1:3]} - consts:
+        assert dims[bound] == [1], bound  # one element, as the one axis sliced
+        mul = nodes[bound]
+        batch = nodes[mul.input[0]]
+        assert (mul.op_type, batch.op_type, nodes[batch.input[0]].op_type) == ("Mul", "Gather", "Shape")
+        assert nodes[batch.input[0]].input == ["images"]
+    for version in TRT_VERSIONS:
+        assert trt_check(graph, version) == [], version
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    with OnnxRuntimeRunner(path) as runner:  # the same image, the same logits at every batch size
+        assert np.allclose(runner.infer(x[:1]), runner.infer(x)[:1], atol=1e-5)
+
+
+def test_jetson_preset_targets_tensorrt_10_3(tiny_run, tmp_path):
+    cfg = ExportConfig.from_dict(load_yaml(Path(__file__).parents[2] / "export_configs" / "jetson-fp16.yaml"))
+    assert cfg.trt == "10.3"
+    (e,) = export(tiny_run.path, dataclasses.replace(cfg, out=str(tmp_path)))
+    assert e.findings == []
 
 
 def test_frozen_noise_is_deterministic_and_random_free(tiny_run, tmp_path):
@@ -148,6 +183,8 @@ def test_bad_export_input(tiny_run, tmp_path):
         ExportConfig(opset=11)
     with pytest.raises(SnnDeployError, match="unknown noise mode"):
         ExportConfig(noise="pink")
+    with pytest.raises(SnnDeployError, match=r"no TensorRT ONNX-parser table for version '10\.5'"):
+        ExportConfig(trt="10.5")
     with pytest.raises(SnnDeployError, match="checkpoint not found"):
         export(tmp_path / "nothing", ExportConfig(out=str(tmp_path)))
     (tmp_path / "file").write_text("x")

@@ -24,13 +24,19 @@ def build_command(
     workspace: float = typer.Option(2.0, "--workspace", help="builder workspace in GB."),
     timing_cache: str | None = typer.Option(None, "--timing-cache", help="read and update this timing cache."),
     out: str | None = typer.Option(None, "--out", "-o", help="engine path [default: MODEL.plan]"),
+    dla_core: int | None = typer.Option(None, "--dla-core", help="build for this DLA core (Jetson AGX Orin; fp16 "
+                                        "or int8 graphs), unsupported layers on the GPU."),
 ) -> None:
-    """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON."""
+    """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON; prints the equivalent
+    trtexec command line, for devices with TensorRT but not snndeploy."""
     cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
-                      timing_cache=timing_cache, out=out)
+                      timing_cache=timing_cache, out=out, dla_core=dla_core)
     engine, info = build_engine(model, cfg)
+    where = "GPU" if dla_core is None else f"DLA core {dla_core} with GPU fallback"
     console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
-                  f"{info['gpu']} sm{info['compute_capability']}, built in {info['build_s']:.1f} s)", highlight=False)
+                  f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
+                  highlight=False)
+    console.print(f"trtexec equivalent: {info['trtexec']}", highlight=False, markup=False, soft_wrap=True)
 
 
 @one_line_errors

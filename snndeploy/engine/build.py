@@ -1,8 +1,10 @@
-"""ONNX -> TensorRT engine with Polygraphy's loaders (TensorRT 10 and 11: strongly typed networks,
-precision taken from the graph), plus the sidecar JSON."""
+"""ONNX -> TensorRT engine with Polygraphy's loaders (TensorRT 10 and 11: strongly typed networks, precision
+taken from the graph), the sidecar JSON, and the equivalent trtexec command line."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +15,14 @@ from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..core.hashing import sha256
 from ..export import metadata
-from . import sidecar
+from . import cuda, sidecar
 
 PRECISIONS = ("fp32", "fp16", "int8")
+# TensorRT releases that build for DLA on Jetson AGX Orin: 10.0 to 10.7 (JetPack 6); 11.0 to 11.4.0 have no DLA
+# there; 11.4.1 brings it back for JetPack 7.2.2 and later (strongly typed networks, GPU fallback as in 10.x).
+DLA_RELEASES = (((10, 0, 0), (10, 7, 99)), ((11, 4, 1), None))
+INSTALL = ("pip install 'snndeploy[gpu]' (TensorRT 10 or 11, Polygraphy and cuda-bindings) on a machine with an "
+           "NVIDIA GPU")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class BuildConfig:
     workspace_gb: float = 2.0
     timing_cache: str | None = None
     out: str | None = None
+    dla_core: int | None = None  # build for this DLA core, unsupported layers on the GPU
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -37,6 +45,13 @@ class BuildConfig:
                 raise SnnDeployError(f"--batch must be MIN,OPT,MAX with 1 <= MIN <= OPT <= MAX, got {self.batch}")
         if not self.workspace_gb > 0:
             raise SnnDeployError(f"--workspace must be > 0 GB, got {self.workspace_gb}")
+        if self.dla_core is not None and (isinstance(self.dla_core, bool) or self.dla_core < 0):
+            raise SnnDeployError(f"--dla-core must be a DLA core number >= 0, got {self.dla_core}")
+
+    @property
+    def workspace_bytes(self) -> int:
+        """The workspace pool in whole MiB (what trtexec's --memPoolSize takes), at least 1 MiB."""
+        return max(1, round(self.workspace_gb * 1024)) << 20
 
 
 def parse_batch(text: str | None) -> tuple[int, int, int] | None:
@@ -70,53 +85,109 @@ def check_precision(facts: ArtifactFacts, precision: str, path: Path) -> None:
         raise SnnDeployError(f"{path.name} is an {have} graph; for a {precision} engine {hint}")
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'10.7.0.23' -> (10, 7, 0): the numeric release components of a TensorRT version."""
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def check_dla(facts: ArtifactFacts, core: int, trt_version: str | None = None) -> None:
+    """DLA runs fp16 and int8 only, and only some TensorRT releases build for it (checked when given)."""
+    if facts.precision not in ("fp16", "int8"):
+        raise SnnDeployError(f"DLA runs fp16 and int8 networks only, this graph is {facts.precision}; export with "
+                             "--fp16 (or quantize it) to build for --dla-core")
+    if trt_version is None:
+        return
+    v = version_tuple(trt_version)
+    if not any(lo <= v <= (hi or v) for lo, hi in DLA_RELEASES):
+        raise SnnDeployError(f"TensorRT {trt_version} cannot build for DLA (core {core}): DLA engines need TensorRT "
+                             "10.0 to 10.7 (JetPack 6) or 11.4.1 and later (JetPack 7.2.2) on Jetson AGX Orin")
+
+
+def trtexec_command(onnx_path: Path, engine: Path, shapes: dict[str, dict[str, list[int]]], cfg: BuildConfig,
+                    dynamic: bool = True) -> str:
+    """The trtexec command line that builds the same engine on a device with only TensorRT (e.g. JetPack):
+    the same profile (every input, noise included), workspace, timing cache, strong typing and DLA core. A
+    fixed-batch graph takes no shapes (trtexec refuses explicit shapes for a static model)."""
+    def spec(which: str) -> str:
+        # trtexec splits a shape spec on its last ':' unless the name is wrapped in single quotes
+        return ",".join(f"{repr(n) if ':' in n else n}:{'x'.join(map(str, s[which]))}" for n, s in shapes.items())
+
+    args = ["trtexec", f"--onnx={onnx_path}", f"--saveEngine={engine}"]
+    if dynamic:
+        args += [f"--minShapes={spec('min')}", f"--optShapes={spec('opt')}", f"--maxShapes={spec('max')}"]
+    args += [f"--memPoolSize=workspace:{cfg.workspace_bytes >> 20}", "--stronglyTyped"]
+    if cfg.timing_cache:
+        args.append(f"--timingCacheFile={cfg.timing_cache}")
+    if cfg.dla_core is not None:
+        args += [f"--useDLACore={cfg.dla_core}", "--allowGPUFallback"]
+    return shlex.join([*args, "--skipInference"])
+
+
 def _tensorrt() -> Any:
     try:
         import tensorrt as trt
     except ImportError:
-        raise SnnDeployError("TensorRT is not installed: pip install 'snndeploy[gpu]' (TensorRT 10 or 11 "
-                             "and Polygraphy) on a machine with an NVIDIA GPU") from None
+        raise SnnDeployError(f"TensorRT is not installed: {INSTALL}") from None
     return trt
 
 
-def gpu_info() -> tuple[str, str]:
-    """Name and compute capability of GPU 0, or a clear error without one."""
-    import torch
-
-    if not torch.cuda.is_available():
-        raise SnnDeployError("no NVIDIA GPU visible (torch.cuda.is_available() is False); TensorRT engines are "
-                             "built on the GPU they will run on")
-    major, minor = torch.cuda.get_device_capability(0)
-    return torch.cuda.get_device_name(0), f"{major}.{minor}"
+def _use_dla(trt: Any, core: int) -> Any:
+    """A Polygraphy PostprocessConfig function: run on DLA core ``core``, unsupported layers on the GPU. No
+    precision flag is set: the network is strongly typed, so its tensors' types are the precision."""
+    def apply(builder: Any, network: Any, config: Any) -> None:
+        have = builder.num_DLA_cores
+        if core >= have:
+            raise SnnDeployError(f"--dla-core {core}: this device has {have} DLA core(s)"
+                                 + ("" if have else " (DLA exists on Jetson AGX Orin)"))
+        config.default_device_type = trt.DeviceType.DLA
+        config.DLA_core = core
+        config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+    return apply
 
 
 def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[str, Any]]:
     """Build, then write the plan and its sidecar atomically; returns the plan's path and the sidecar's
-    engine-only keys."""
+    engine-only keys (``trtexec`` holds the equivalent trtexec command line)."""
     onnx_path = Path(onnx_path)
     _, facts = metadata.load(onnx_path)
     check_precision(facts, cfg.precision, onnx_path)
     shapes = plan_shapes(facts, cfg)
+    if cfg.dla_core is not None:
+        check_dla(facts, cfg.dla_core)  # before TensorRT: the precision rule needs none
     trt = _tensorrt()
-    gpu, cc = gpu_info()
-    from polygraphy.backend.trt import CreateConfig, EngineBytesFromNetwork, NetworkFromOnnxPath, Profile
+    if cfg.dla_core is not None:
+        check_dla(facts, cfg.dla_core, trt.__version__)
+    gpu, cc = cuda.device_info()
+    from polygraphy.backend.trt import (
+        CreateConfig,
+        EngineBytesFromNetwork,
+        NetworkFromOnnxPath,
+        PostprocessConfig,
+        Profile,
+    )
 
     profile = Profile()
     for name, s in shapes.items():
         profile.add(name, min=s["min"], opt=s["opt"], max=s["max"])
     config = CreateConfig(profiles=[profile], load_timing_cache=cfg.timing_cache,
-                          memory_pool_limits={trt.MemoryPoolType.WORKSPACE: int(cfg.workspace_gb * 2**30)})
+                          memory_pool_limits={trt.MemoryPoolType.WORKSPACE: cfg.workspace_bytes})
+    if cfg.dla_core is not None:
+        config = PostprocessConfig(config, _use_dla(trt, cfg.dla_core))
     network = NetworkFromOnnxPath(str(onnx_path), strongly_typed=True)
+    engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
+    command = trtexec_command(onnx_path, engine, shapes, cfg, dynamic=facts.batch == "dynamic")
     t0 = time.perf_counter()
     try:
         plan = EngineBytesFromNetwork(network, config, save_timing_cache=cfg.timing_cache)()
+    except SnnDeployError:
+        raise
     except Exception as exc:  # Polygraphy raises PolygraphyException with TensorRT's log
         raise SnnDeployError(f"TensorRT could not build {onnx_path.name}: {str(exc).splitlines()[0]}") from None
     seconds = time.perf_counter() - t0
-    engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
     atomic.write_bytes(engine, bytes(plan))
     info = {"tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc, "shapes": shapes,
             "max_batch": shapes["images"]["max"][0], "onnx": onnx_path.name, "onnx_sha256": sha256(onnx_path),
-            "plan_sha256": sha256(engine), "build_s": seconds}
+            "plan_sha256": sha256(engine), "build_s": seconds, "workspace_bytes": cfg.workspace_bytes,
+            "timing_cache": cfg.timing_cache, "dla_core": cfg.dla_core, "trtexec": command}
     sidecar.write(engine, facts, info)  # the engine's precision is the graph's (check_precision)
     return engine, info

@@ -14,7 +14,8 @@ from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 FORMAT = "snndeploy-engine"
 CONTAINER = Container(FORMAT, "an snndeploy engine sidecar",
                       required=("tensorrt", "gpu", "compute_capability", "shapes", "onnx_sha256", "plan_sha256"),
-                      optional=("max_batch", "onnx", "build_s"),
+                      optional=("max_batch", "onnx", "build_s", "workspace_bytes", "timing_cache", "dla_core",
+                                "trtexec"),
                       redo="rebuild the engine from a current export: `snndeploy export CHECKPOINT`, then "
                            "`snndeploy build MODEL.onnx`")
 
@@ -48,14 +49,20 @@ def read(engine: str | Path) -> tuple[ArtifactFacts, dict[str, Any]]:
     if not isinstance(shapes, dict) or "images" not in shapes or not all(
             isinstance(s, dict) and {"min", "opt", "max"} <= set(s) for s in shapes.values()):
         raise SnnDeployError(f"{side}: 'shapes' must map every input (images first) to its min/opt/max shape")
+    core = info.get("dla_core")
+    if core is not None and (isinstance(core, bool) or not isinstance(core, int) or core < 0):
+        raise SnnDeployError(f"{side}: 'dla_core' must be null or a DLA core number, got {core!r}")
     return facts, info
 
 
 def check_compatible(info: dict[str, Any], trt_version: str, compute_capability: str, where: str = "engine") -> None:
-    """An engine runs only with the TensorRT version and GPU architecture it was built for."""
+    """An engine runs only with the exact TensorRT version (every component, build number included) and the GPU
+    architecture it was built for: TensorRT refuses plans from any other version unless they were built
+    version-compatible, which `snndeploy build` does not do."""
     built, here = str(info["tensorrt"]), str(trt_version)
-    if built.split(".")[:2] != here.split(".")[:2]:
-        raise SnnDeployError(f"{where} was built with TensorRT {built}, this machine has {here}; rebuild it here")
+    if built != here:
+        raise SnnDeployError(f"{where} was built with TensorRT {built}, this machine has {here}; engines load only on "
+                             "the exact TensorRT version that built them: rebuild it here with `snndeploy build`")
     if str(info["compute_capability"]) != str(compute_capability):
         raise SnnDeployError(f"{where} was built for {info['gpu']} (compute capability {info['compute_capability']}), "
                              f"this GPU has compute capability {compute_capability}; rebuild it here")

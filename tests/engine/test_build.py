@@ -4,6 +4,9 @@ the real build runs only where TensorRT and a GPU are present."""
 import dataclasses
 import importlib.util
 import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +15,15 @@ from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
 from snndeploy.engine import sidecar
-from snndeploy.engine.build import BuildConfig, build_engine, check_precision, parse_batch, plan_shapes
+from snndeploy.engine.build import (
+    BuildConfig,
+    build_engine,
+    check_dla,
+    check_precision,
+    parse_batch,
+    plan_shapes,
+    trtexec_command,
+)
 
 HAVE_TRT = importlib.util.find_spec("tensorrt") is not None
 SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
@@ -54,12 +65,55 @@ def test_precision_must_come_from_the_graph(tmp_path):
         check_precision(FACTS, "int8", tmp_path / "m.onnx")
 
 
+def test_workspace_is_whole_mib_and_dla_core_is_checked():
+    assert BuildConfig(workspace_gb=2).workspace_bytes == 2 << 30
+    assert BuildConfig(workspace_gb=0.3).workspace_bytes == 307 << 20  # what trtexec's --memPoolSize can say
+    assert BuildConfig(workspace_gb=1e-6).workspace_bytes == 1 << 20
+    assert BuildConfig(dla_core=1).dla_core == 1
+    with pytest.raises(SnnDeployError, match="--dla-core must be a DLA core number >= 0"):
+        BuildConfig(dla_core=-1)
+
+
+def test_trtexec_command_builds_the_same_engine():
+    shapes = plan_shapes(FACTS, BuildConfig(batch=(1, 8, 64)))
+    cfg = BuildConfig(batch=(1, 8, 64), workspace_gb=1.5, timing_cache="cache dir/t.cache")
+    args = shlex.split(trtexec_command(Path("m.onnx"), Path("out/m.plan"), shapes, cfg))
+    assert args == ["trtexec", "--onnx=m.onnx", "--saveEngine=out/m.plan",
+                    "--minShapes=images:1x1x28x28,noise.0.0:1x32x28x28",
+                    "--optShapes=images:8x1x28x28,noise.0.0:8x32x28x28",
+                    "--maxShapes=images:64x1x28x28,noise.0.0:64x32x28x28",
+                    "--memPoolSize=workspace:1536", "--stronglyTyped", "--timingCacheFile=cache dir/t.cache",
+                    "--skipInference"]
+    dla = shlex.split(trtexec_command(Path("m.onnx"), Path("m.plan"), shapes, BuildConfig(dla_core=1)))
+    assert dla[-3:] == ["--useDLACore=1", "--allowGPUFallback", "--skipInference"]
+    assert not any(a.startswith("--timingCacheFile") for a in dla)
+    # a name with ':' is quoted (trtexec splits on the last ':'); a static model takes no shapes at all
+    odd = {"in:0": {"min": [1, 2], "opt": [1, 2], "max": [4, 2]}}
+    assert "--minShapes='in:0':1x2" in shlex.split(trtexec_command(Path("m.onnx"), Path("m.plan"), odd, cfg))
+    fixed = shlex.split(trtexec_command(Path("m.onnx"), Path("m.plan"), shapes, cfg, dynamic=False))
+    assert not any("Shapes=" in a for a in fixed)
+
+
+def test_dla_needs_a_low_precision_graph_and_a_tensorrt_that_builds_for_it():
+    fp16 = dataclasses.replace(FACTS, precision="fp16")
+    for ok in ("10.0.1", "10.3.0.26", "10.7.0", "11.4.1", "11.5.0"):
+        check_dla(fp16, 0, ok)
+    for no in ("10.8.0", "10.16.1.11", "11.0.0", "11.3.0", "11.4.0"):
+        with pytest.raises(SnnDeployError, match=f"TensorRT {re.escape(no)} cannot build for DLA"):
+            check_dla(fp16, 0, no)
+    with pytest.raises(SnnDeployError, match="DLA runs fp16 and int8 networks only, this graph is fp32"):
+        check_dla(FACTS, 0)
+
+
 def test_sidecar_roundtrip_and_compatibility(engine_with_sidecar):
     facts, info = sidecar.read(engine_with_sidecar)
     assert facts.T == 5 and facts.precision == "fp32" and info["shapes"]["images"]["max"] == [64, 1, 28, 28]
-    sidecar.check_compatible(info, "10.3.1", "8.7")
-    with pytest.raises(SnnDeployError, match="built with TensorRT 10.3.0, this machine has 11.0"):
-        sidecar.check_compatible(info, "11.0.0", "8.7")
+    sidecar.check_compatible(info, "10.3.0", "8.7")
+    # TensorRT refuses plans of any other release, a patch or build number apart included
+    for other in ("10.3.1", "10.3.0.26", "10.4.0", "11.0.0"):
+        with pytest.raises(SnnDeployError, match=f"built with TensorRT 10.3.0, this machine has {re.escape(other)}; "
+                                                 "engines load only on the exact TensorRT version"):
+            sidecar.check_compatible(info, other, "8.7")
     with pytest.raises(SnnDeployError, match="built for Orin .* this GPU has compute capability 9.0"):
         sidecar.check_compatible(info, "10.3.0", "9.0")
 

@@ -1,0 +1,121 @@
+"""Contract tests of `snndeploy build` on the CPU: the real (pure-Python) Polygraphy loaders drive a stub TensorRT
+(tests/stubs) that records what it is asked to build: the sidecar's profiles, the workspace, the timing cache, a
+strongly typed network, the DLA settings. They check the calls, not TensorRT: a GPU run must confirm them."""
+
+import shlex
+import types
+
+import pytest
+import stubs
+
+from snndeploy.core.errors import SnnDeployError
+from snndeploy.engine import sidecar
+from snndeploy.engine.build import BuildConfig, build_engine
+from snndeploy.export import ExportConfig, export
+
+pytest.importorskip("polygraphy", reason="Polygraphy (in snndeploy[gpu]) drives the build")
+LOW_PRECISION = {"FP16", "BF16", "INT8", "FP8", "PREFER_PRECISION_CONSTRAINTS", "OBEY_PRECISION_CONSTRAINTS"}
+
+
+@pytest.fixture(scope="module")
+def graphs(tiny_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("graphs")
+    (noise_input,) = export(tiny_run.path, ExportConfig(T=(2,), noise="input", out=str(out)))
+    (fp16,) = export(tiny_run.path, ExportConfig(T=(2,), fp16=True, out=str(out)))
+    (fixed,) = export(tiny_run.path, ExportConfig(T=(2,), batch="4", out=str(out)))
+    return types.SimpleNamespace(noise_input=noise_input.path, fp16=fp16.path, fixed=fixed.path)
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    trt, cudart = stubs.install(monkeypatch)
+    yield types.SimpleNamespace(trt=trt, cudart=cudart)
+    stubs.uninstall()
+
+
+def built_plan(stub):
+    (args,) = stub.trt.calls("build_serialized_network")
+    return args[0]
+
+
+def test_build_passes_the_sidecar_profile_workspace_and_strong_typing(stub, graphs, tmp_path):
+    cfg = BuildConfig(batch=(1, 8, 32), workspace_gb=0.5, out=str(tmp_path / "m.plan"))
+    engine, info = build_engine(graphs.noise_input, cfg)
+    facts, side = sidecar.read(engine)
+    plan = built_plan(stub)
+    assert stub.trt.calls("parse_from_file") == [(str(graphs.noise_input),)]
+    assert plan["strongly_typed"] is True
+    assert not LOW_PRECISION & set(plan["flags"])  # a strongly typed network takes its precision from the graph
+    assert plan["pools"] == {"WORKSPACE": 512 << 20} and side["workspace_bytes"] == 512 << 20
+    assert plan["device"] == "GPU" and plan["dla_core"] == -1 and side["dla_core"] is None
+    # every input of the graph, noise included, gets the sidecar's min/opt/max
+    assert set(plan["inputs"]) == {"images", *facts.noise_inputs} == set(side["shapes"])
+    for name, s in side["shapes"].items():
+        assert plan["inputs"][name]["profile"] == [s["min"], s["opt"], s["max"]]
+    assert side["shapes"]["images"]["max"] == [32, 1, 28, 28] and side["max_batch"] == 32
+    assert (side["tensorrt"], side["gpu"], side["compute_capability"]) == ("10.3.0", "Stub GPU", "8.7")
+    assert engine.read_bytes().startswith(b"STUBPLAN") and info["trtexec"] == side["trtexec"]
+    args = shlex.split(side["trtexec"])
+    assert args[:3] == ["trtexec", f"--onnx={graphs.noise_input}", f"--saveEngine={engine}"]
+    assert "--memPoolSize=workspace:512" in args and "--stronglyTyped" in args
+
+
+def test_timing_cache_is_read_and_written(stub, graphs, tmp_path):
+    cache = tmp_path / "timing.cache"
+    build_engine(graphs.noise_input, BuildConfig(timing_cache=str(cache), out=str(tmp_path / "a.plan")))
+    saved = cache.read_bytes()
+    assert saved.startswith(b"stub timing cache:")
+    stub.trt.CALLS.clear()
+    _, info = build_engine(graphs.noise_input, BuildConfig(timing_cache=str(cache), out=str(tmp_path / "b.plan")))
+    assert built_plan(stub)["timing_cache"] == saved.hex()  # the second build starts from the first one's cache
+    assert f"--timingCacheFile={cache}" in shlex.split(info["trtexec"]) and info["timing_cache"] == str(cache)
+
+
+def test_dla_build_sets_core_and_gpu_fallback(stub, graphs, tmp_path):
+    stub.trt.STATE["dla_cores"] = 2
+    engine, info = build_engine(graphs.fp16, BuildConfig(precision="fp16", dla_core=1, out=str(tmp_path / "d.plan")))
+    plan = built_plan(stub)
+    assert plan["device"] == "DLA" and plan["dla_core"] == 1 and "GPU_FALLBACK" in plan["flags"]
+    assert not LOW_PRECISION & set(plan["flags"]) and plan["strongly_typed"] is True
+    assert sidecar.read(engine)[1]["dla_core"] == 1
+    assert shlex.split(info["trtexec"])[-3:] == ["--useDLACore=1", "--allowGPUFallback", "--skipInference"]
+
+
+def test_dla_refusals_write_nothing(stub, graphs, tmp_path):
+    with pytest.raises(SnnDeployError, match="this device has 0 DLA core"):
+        build_engine(graphs.fp16, BuildConfig(precision="fp16", dla_core=0, out=str(tmp_path / "x.plan")))
+    stub.trt.STATE["dla_cores"] = 2
+    with pytest.raises(SnnDeployError, match="this device has 2 DLA core"):
+        build_engine(graphs.fp16, BuildConfig(precision="fp16", dla_core=2, out=str(tmp_path / "x.plan")))
+    with pytest.raises(SnnDeployError, match="DLA runs fp16 and int8 networks only"):
+        build_engine(graphs.noise_input, BuildConfig(dla_core=0, out=str(tmp_path / "x.plan")))
+    stub.trt.__version__ = "10.8.0"
+    with pytest.raises(SnnDeployError, match="TensorRT 10.8.0 cannot build for DLA"):
+        build_engine(graphs.fp16, BuildConfig(precision="fp16", dla_core=0, out=str(tmp_path / "x.plan")))
+    assert not list(tmp_path.iterdir())
+
+
+def test_fixed_batch_graph_and_errors_in_one_line(stub, graphs, tmp_path, monkeypatch):
+    engine, info = build_engine(graphs.fixed, BuildConfig(out=str(tmp_path / "f.plan")))
+    assert built_plan(stub)["inputs"]["images"]["profile"] == [[4, 1, 28, 28]] * 3
+    assert not any("Shapes=" in a for a in shlex.split(info["trtexec"]))
+    stub.cudart.STATE["device"] = None
+    with pytest.raises(SnnDeployError, match="no NVIDIA GPU visible"):
+        build_engine(graphs.fixed, BuildConfig(out=str(tmp_path / "g.plan")))
+    stub.cudart.STATE["device"] = ("Stub GPU", 8, 7)
+    monkeypatch.setattr(stub.trt.Builder, "build_serialized_network", lambda self, network, config: None)
+    with pytest.raises(SnnDeployError, match=r"TensorRT could not build .*\.onnx: ") as err:
+        build_engine(graphs.fixed, BuildConfig(out=str(tmp_path / "g.plan")))
+    assert "\n" not in str(err.value) and not (tmp_path / "g.plan").exists()
+
+
+def test_built_engine_runs_through_the_runner(stub, graphs, tmp_path):
+    import numpy as np
+
+    from snndeploy.runners.tensorrt import TensorRTRunner
+
+    engine, _ = build_engine(graphs.noise_input, BuildConfig(batch=(1, 2, 8), out=str(tmp_path / "r.plan")))
+    with TensorRTRunner(engine) as runner:
+        x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+        logits = runner.infer(x, runner.draw_noise(3, np.random.default_rng(1)))
+    assert logits.shape == (3, 10) and runner.max_batch == 8

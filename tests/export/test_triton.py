@@ -82,12 +82,12 @@ def test_graph_options_never_share_a_model_or_a_file(pb, tiny_run, tmp_path):
     assert len(set(files.values())) == len(runs), files
 
 
-def write_plan(tmp_path, facts, cc):
+def write_plan(tmp_path, facts, cc, lo=1, hi=32):
     plan = tmp_path / f"e{cc}.plan"
     plan.write_bytes(b"plan bytes " + cc.encode())
-    shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [32, 1, 28, 28]}}
+    shapes = {"images": {"min": [lo, 1, 28, 28], "opt": [lo, 1, 28, 28], "max": [hi, 1, 28, 28]}}
     sidecar.write(plan, facts, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc,
-                                "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": 32})
+                                "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": hi})
     return plan
 
 
@@ -127,6 +127,63 @@ def test_a_graph_and_its_engine_share_a_repository(pb, tiny_run, tmp_path):
     assert parse(pb, e.path.parents[1] / "config.pbtxt").platform == "onnxruntime_onnx"
     assert parse(pb, folder / "config.pbtxt").platform == "tensorrt_plan"
     assert sorted(p.name for p in (e.path.parents[1] / "1").iterdir()) == ["model.onnx"]
+
+
+@pytest.fixture
+def graph_facts(tiny_run, tmp_path):
+    (e,) = export(tiny_run.path, ExportConfig(T=(5,), out=str(tmp_path / "onnx")))
+    return onnx_meta.read(onnx.load(e.path))
+
+
+def test_engine_max_batch_fits_every_plan_profile(pb, graph_facts, tmp_path):
+    repo = tmp_path / "repo"
+    with pytest.raises(SnnDeployError, match=r"--max-batch 64 is outside e8.7.plan's profile \(batch 1 to 32\)"):
+        write_engine(repo, write_plan(tmp_path, graph_facts, "8.7"), 64)
+    assert not repo.exists()
+    folder = write_engine(repo, write_plan(tmp_path, graph_facts, "8.7"), 16)
+    assert parse(pb, folder / "config.pbtxt").max_batch_size == 16
+    # Triton's dynamic batcher sends any batch from 1 up: a profile that starts higher cannot serve it
+    with pytest.raises(SnnDeployError, match="profile starts at batch 2, but Triton sends batches from 1 up"):
+        write_engine(repo, write_plan(tmp_path, graph_facts, "9.0", lo=2))
+    # a second GPU's plan with a larger profile keeps the limit the first plan takes
+    write_engine(repo, write_plan(tmp_path, graph_facts, "9.0", hi=64))
+    assert parse(pb, folder / "config.pbtxt").max_batch_size == 16
+    with pytest.raises(SnnDeployError, match="--max-batch 32 exceeds the max_batch_size 16 that the plans for "
+                                             "compute capability 8.7"):
+        write_engine(repo, write_plan(tmp_path, graph_facts, "9.0", hi=64), 32)
+
+
+def test_fixed_batch_engine_takes_no_max_batch(pb, graph_facts, tmp_path):
+    fixed = dataclasses.replace(graph_facts, batch=4)
+    with pytest.raises(SnnDeployError, match="takes batch 4 only; --max-batch applies to engines built from a "
+                                             "--batch dynamic export"):
+        write_engine(tmp_path / "repo", write_plan(tmp_path, fixed, "8.7", lo=4, hi=4), 8)
+    folder = write_engine(tmp_path / "repo", write_plan(tmp_path, fixed, "8.7", lo=4, hi=4))
+    assert parse(pb, folder / "config.pbtxt").max_batch_size == 0
+
+
+def test_engine_folder_holds_only_this_graphs_plans(pb, graph_facts, tmp_path):
+    repo = tmp_path / "repo"
+    folder = write_engine(repo, write_plan(tmp_path, graph_facts, "8.7"))
+    # plans of other weights under the same name would serve different networks on different GPUs
+    retrained = dataclasses.replace(graph_facts, weights_sha256="f" * 64)
+    with pytest.raises(SnnDeployError, match="holds engines of another graph"):
+        write_engine(repo, write_plan(tmp_path, retrained, "9.0"))
+    # a folder holding another kind of model is refused, not turned into a TensorRT model around its files
+    onnx_model = folder / "config.pbtxt"
+    onnx_model.write_text(onnx_model.read_text().replace('platform: "tensorrt_plan"', 'platform: "onnxruntime_onnx"'))
+    (folder / "1" / "model.onnx").write_bytes(b"onnx")
+    with pytest.raises(SnnDeployError, match="is a 'onnxruntime_onnx' model, not TensorRT engines"):
+        write_engine(repo, write_plan(tmp_path, graph_facts, "9.0"))
+    assert parse(pb, onnx_model).platform == "onnxruntime_onnx"
+    # a listed plan whose file is gone is dropped rather than kept for Triton to fail on
+    (folder / "1" / "model.onnx").unlink()
+    write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "8.7"))
+    second = tmp_path / "repo2" / folder.name
+    write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "9.0"))
+    (second / "1" / "model_sm87.plan").unlink()
+    write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "9.0"))
+    assert dict(parse(pb, second / "config.pbtxt").cc_model_filenames) == {"9.0": "model_sm90.plan"}
 
 
 def test_engine_errors(tmp_path):

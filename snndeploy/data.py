@@ -1,4 +1,4 @@
-"""Image classification datasets kept in memory as uint8 tensors, normalised batch by batch."""
+"""Image classification datasets kept in memory as uint8 numpy arrays, normalised batch by batch."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.lazy import lazy_import
 from snndeploy.core.spec import DataSpec
+
+# Training batches, augmentation, torchvision datasets and folder splits need PyTorch; the numpy path does not.
+torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
 
 DATASETS = ("sample", "mnist", "fashion-mnist", "cifar10", "folder")
 
@@ -33,15 +36,18 @@ _TORCHVISION = {
 
 @dataclass(frozen=True)
 class Split:
-    """Images (uint8 [N,C,H,W]) and labels (int64 [N]) of one split."""
+    """Images (uint8 [N,C,H,W]) and labels (int64 [N]) of one split, as numpy arrays: the runners of
+    exported graphs read them without PyTorch; training turns each batch into tensors."""
 
-    images: torch.Tensor
-    labels: torch.Tensor
+    images: np.ndarray
+    labels: np.ndarray
 
     def __post_init__(self) -> None:
         x, y = self.images, self.labels
-        if x.dtype != torch.uint8 or x.dim() != 4 or y.dtype != torch.int64 or y.shape != x.shape[:1]:
-            got = f"{x.dtype} {list(x.shape)} and {y.dtype} {list(y.shape)}"
+        ok = isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+        if not ok or x.dtype != np.uint8 or x.ndim != 4 or y.dtype != np.int64 or y.shape != x.shape[:1]:
+            got = f"{getattr(x, 'dtype', type(x))} {list(getattr(x, 'shape', []))} and " \
+                  f"{getattr(y, 'dtype', type(y))} {list(getattr(y, 'shape', []))}"
             raise SnnDeployError(f"a split needs uint8 images [N,C,H,W] and int64 labels [N], got {got}")
 
     def __len__(self) -> int:
@@ -97,6 +103,29 @@ def load_dataset(
     return Dataset(ds.spec, train, test)
 
 
+def normalize_array(images_uint8: np.ndarray, spec: DataSpec) -> np.ndarray:
+    """Float32 (x/255 - mean)/std per channel of uint8 images [..., C, H, W], in numpy (what runners take)."""
+    x = np.asarray(images_uint8)
+    if x.dtype != np.uint8 or x.ndim < 3 or x.shape[-3] != spec.channels:
+        raise SnnDeployError(f"expected uint8 images [..., {spec.channels}, H, W], got {x.dtype} {list(x.shape)}")
+    mean = np.asarray(spec.mean, np.float32).reshape(-1, 1, 1)
+    std = np.asarray(spec.std, np.float32).reshape(-1, 1, 1)
+    return ((x.astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+
+
+def iterate_arrays(split: Split, spec: DataSpec, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (normalised float32 images, int64 labels) numpy batches in order, one pass over the split."""
+    _check_batch_size(batch_size)
+    for start in range(0, len(split), batch_size):
+        stop = start + batch_size
+        yield normalize_array(split.images[start:stop], spec), split.labels[start:stop]
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise SnnDeployError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
 def normalize(images_uint8: torch.Tensor, spec: DataSpec) -> torch.Tensor:
     """Float32 (x/255 - mean)/std per channel; channels are dim -3, any leading dims."""
     x = images_uint8
@@ -124,8 +153,7 @@ def iterate_batches(
     ``shard=(rank, world)`` gives each process its contiguous part of every global batch, so the
     global batches are the same whatever the number of processes.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise SnnDeployError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _check_batch_size(batch_size)
     n = len(split)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
@@ -134,10 +162,11 @@ def iterate_batches(
         rank, world = shard
         if world > 1:
             idx = idx.tensor_split(world)[rank]
-        images = split.images[idx]
+        rows = idx.numpy()
+        images = torch.from_numpy(split.images[rows])
         if augment and spec.channels == 3:
             images = _crop_flip(images, generator)
-        yield normalize(images.to(device), spec), split.labels[idx].to(device)
+        yield normalize(images.to(device), spec), torch.from_numpy(split.labels[rows]).to(device)
 
 
 def _crop_flip(images: torch.Tensor, generator: torch.Generator | None, pad: int = 4) -> torch.Tensor:
@@ -156,7 +185,7 @@ def _crop_flip(images: torch.Tensor, generator: torch.Generator | None, pad: int
 def _load_sample() -> Dataset:
     """The bundled npz: first 4000 images train, last 1000 test."""
     with np.load(sample_path()) as npz:
-        images, labels = torch.from_numpy(npz["images"]), torch.from_numpy(npz["labels"]).long()
+        images, labels = np.ascontiguousarray(npz["images"]), npz["labels"].astype(np.int64)
     spec = DataSpec("sample", 1, 28, 28, tuple(str(i) for i in range(10)), (0.1307,), (0.3081,))
     n = SAMPLE_TRAIN
     return Dataset(spec, Split(images[:n], labels[:n]), Split(images[n:], labels[n:]))
@@ -164,8 +193,7 @@ def _load_sample() -> Dataset:
 
 def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
     """MNIST, Fashion-MNIST or CIFAR-10 through torchvision, from data_dir or downloaded into the cache."""
-    from torchvision import datasets
-
+    datasets = lazy_import("torchvision.datasets", "pip install 'snndeploy[train]' (torchvision)").load()
     cls_name, folder, files, mean, std = _TORCHVISION[name]
     expected = f"{folder}/{{{','.join(files)}}}"
     if data_dir is None:
@@ -193,9 +221,9 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
             raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({_one_line(e)})") from None
     splits = []
     for ds in (train, test):
-        data = torch.as_tensor(ds.data)
-        images = data.permute(0, 3, 1, 2) if data.dim() == 4 else data.unsqueeze(1)  # CIFAR is NHWC
-        splits.append(Split(images.contiguous().to(torch.uint8), torch.as_tensor(ds.targets, dtype=torch.int64)))
+        data = np.asarray(ds.data)
+        images = data.transpose(0, 3, 1, 2) if data.ndim == 4 else data[:, None]  # CIFAR is NHWC
+        splits.append(Split(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)))
     c, h, w = splits[0].images.shape[1:]
     return Dataset(DataSpec(name, c, h, w, tuple(train.classes), mean, std), *splits)
 
@@ -239,15 +267,16 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
         except (OSError, ValueError) as e:
             raise SnnDeployError(f"folder dataset: cannot read image {path} ({_one_line(e)})") from None
     if all(a.ndim == 2 for a in arrays):
-        images = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
+        images = np.stack(arrays)[:, None]
     else:  # any colour image makes the whole dataset RGB
         arrays = [np.dstack([a] * 3) if a.ndim == 2 else a for a in arrays]
-        images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-    labels = torch.tensor([k for _, k in train_items + test_items], dtype=torch.int64)
+        images = np.stack(arrays).transpose(0, 3, 1, 2)
+    labels = np.asarray([k for _, k in train_items + test_items], dtype=np.int64)
     g, n = torch.Generator().manual_seed(SPLIT_SEED), len(train_items)
-    train_idx, test_idx = torch.randperm(n, generator=g), n + torch.randperm(len(test_items), generator=g)
-    train = Split(images[train_idx].contiguous(), labels[train_idx])
-    test = Split(images[test_idx].contiguous(), labels[test_idx])
+    train_idx = torch.randperm(n, generator=g).numpy()
+    test_idx = n + torch.randperm(len(test_items), generator=g).numpy()
+    train = Split(np.ascontiguousarray(images[train_idx]), labels[train_idx])
+    test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
     spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
     return Dataset(spec, train, test)
 
@@ -273,11 +302,12 @@ def _scan_classes(root: Path, class_names: tuple[str, ...] | None) -> tuple[tupl
     return class_names, items
 
 
-def _channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Exact per-channel mean and std (in [0,1] units) of uint8 images, from pixel histograms."""
-    counts = torch.stack([torch.bincount(images[:, c].flatten(), minlength=256) for c in range(images.shape[1])])
-    values, total = torch.arange(256, dtype=torch.float64) / 255.0, counts.sum(1).double()
-    mean = counts.double() @ values / total
-    std = (counts.double() @ values**2 / total - mean**2).clamp(min=0).sqrt()
-    std = torch.where(std > 1e-6, std, 1.0)  # constant images: avoid dividing by zero
+    counts = np.stack([np.bincount(images[:, c].ravel(), minlength=256) for c in range(images.shape[1])])
+    counts = counts.astype(np.float64)
+    values, total = np.arange(256, dtype=np.float64) / 255.0, counts.sum(1)
+    mean = counts @ values / total
+    std = np.sqrt(np.clip(counts @ values**2 / total - mean**2, 0, None))
+    std = np.where(std > 1e-6, std, 1.0)  # constant images: avoid dividing by zero
     return tuple(mean.tolist()), tuple(std.tolist())

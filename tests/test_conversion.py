@@ -9,7 +9,7 @@ from snndeploy.accuracy import accuracy, accuracy_by_T
 from snndeploy.conversion import IFNode
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.data import normalize
+from snndeploy.data import normalize_array
 from snndeploy.models import LIFNode, build_model
 from snndeploy.train import train
 
@@ -55,7 +55,7 @@ def test_calibrate_is_the_percentile_of_positive_activations(ann_run):
     seen: list[list[torch.Tensor]] = [[] for _ in model.lif_nodes()]
     hooks = [n.register_forward_hook(lambda m, i, o, k=k: seen[k].append(o.flatten()))
              for k, n in enumerate(model.lif_nodes())]
-    x = normalize(data.train.images[:64], data.spec)
+    x = torch.from_numpy(normalize_array(data.train.images[:64], data.spec))
     with torch.no_grad(), model.using("ann", training=False):
         model(x, 1)
     for h in hooks:

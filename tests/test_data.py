@@ -12,7 +12,16 @@ from PIL import Image
 
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.spec import DataSpec
-from snndeploy.data import DATASETS, Split, iterate_batches, load_dataset, normalize, sample_path
+from snndeploy.data import (
+    DATASETS,
+    Split,
+    iterate_arrays,
+    iterate_batches,
+    load_dataset,
+    normalize,
+    normalize_array,
+    sample_path,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +32,23 @@ def sample():
 def test_sample_shapes_and_classes(sample):
     assert sample_path().is_file()
     assert len(sample.train) == 4000 and len(sample.test) == 1000
-    assert sample.train.images.dtype == torch.uint8 and sample.train.images.shape == (4000, 1, 28, 28)
-    assert sample.test.labels.dtype == torch.int64 and sample.test.labels.shape == (1000,)
+    assert sample.train.images.dtype == np.uint8 and sample.train.images.shape == (4000, 1, 28, 28)
+    assert sample.test.labels.dtype == np.int64 and sample.test.labels.shape == (1000,)
     spec = sample.spec
     assert spec.input_shape == (1, 28, 28) and spec.num_classes == 10
     assert spec.class_names == tuple("0123456789")
     assert spec.mean == (0.1307,) and spec.std == (0.3081,)
     # stratified: 400 train and 100 test images per digit, mixed order
-    assert torch.bincount(sample.train.labels).tolist() == [400] * 10
-    assert torch.bincount(sample.test.labels).tolist() == [100] * 10
+    assert np.bincount(sample.train.labels).tolist() == [400] * 10
+    assert np.bincount(sample.test.labels).tolist() == [100] * 10
     assert len(set(sample.train.labels[:20].tolist())) > 3
-    assert 30 < sample.train.images.float().mean() < 37
+    assert 30 < sample.train.images.astype(np.float64).mean() < 37
 
 
 def test_sample_split_is_deterministic_and_limited(sample):
     again = load_dataset("sample", limit_train=100, limit_test=7)
-    assert torch.equal(again.train.images, sample.train.images[:100])
-    assert torch.equal(again.test.labels, sample.test.labels[:7])
+    assert np.array_equal(again.train.images, sample.train.images[:100])
+    assert np.array_equal(again.test.labels, sample.test.labels[:7])
 
 
 def test_spec_dict_roundtrip(sample):
@@ -64,7 +73,7 @@ def test_normalize_math():
 
 
 def test_batches_cover_each_sample_once(sample):
-    split = Split(sample.train.images[:103], torch.arange(103))
+    split = Split(sample.train.images[:103], np.arange(103))
     gen = torch.Generator().manual_seed(1)
     batches = list(iterate_batches(split, sample.spec, 10, shuffle=True, generator=gen))
     assert [len(y) for _, y in batches] == [10] * 10 + [3]
@@ -72,11 +81,11 @@ def test_batches_cover_each_sample_once(sample):
     assert sorted(seen.tolist()) == list(range(103)) and seen.tolist() != list(range(103))
     x, _ = batches[0]
     assert x.dtype == torch.float32 and x.shape == (10, 1, 28, 28)
-    assert torch.allclose(x, normalize(split.images[batches[0][1]], sample.spec))
+    assert torch.allclose(x, normalize(torch.from_numpy(split.images[batches[0][1].numpy()]), sample.spec))
 
 
 def test_batches_same_seed_same_order_and_drop_last(sample):
-    split = Split(sample.test.images[:50], torch.arange(50))
+    split = Split(sample.test.images[:50], np.arange(50))
 
     def order(seed: int, **kw) -> list[int]:
         gen = torch.Generator().manual_seed(seed)
@@ -93,7 +102,8 @@ def test_batches_same_seed_same_order_and_drop_last(sample):
 
 def test_augment_rgb_keeps_shape_and_is_deterministic():
     spec = DataSpec("rgb", 3, 32, 32, ("a", "b"), (0.5,) * 3, (0.5,) * 3)
-    split = Split(torch.randint(0, 256, (20, 3, 32, 32), dtype=torch.uint8), torch.zeros(20, dtype=torch.int64))
+    images = np.random.default_rng(0).integers(0, 256, (20, 3, 32, 32), dtype=np.uint8)
+    split = Split(images, np.zeros(20, dtype=np.int64))
 
     def run(seed: int) -> torch.Tensor:
         gen = torch.Generator().manual_seed(seed)
@@ -101,9 +111,9 @@ def test_augment_rgb_keeps_shape_and_is_deterministic():
 
     a = run(0)
     assert a.shape == (20, 3, 32, 32) and torch.equal(a, run(0)) and not torch.equal(a, run(1))
-    assert not torch.equal(a, normalize(split.images, spec))
+    assert not torch.equal(a, normalize(torch.from_numpy(split.images), spec))
     # each augmented image is a shifted (maybe mirrored) window of the zero-padded original
-    padded = torch.nn.functional.pad(normalize(split.images, spec), (4, 4, 4, 4), value=-1.0)
+    padded = torch.nn.functional.pad(normalize(torch.from_numpy(split.images), spec), (4, 4, 4, 4), value=-1.0)
     for i in range(20):
         windows = [padded[i, :, dy : dy + 32, dx : dx + 32] for dy in range(9) for dx in range(9)]
         assert any(torch.equal(a[i], w) or torch.equal(a[i], w.flip(-1)) for w in windows)
@@ -113,14 +123,14 @@ def test_augment_is_noop_for_gray(sample):
     split = Split(sample.test.images[:16], sample.test.labels[:16])
     gen = torch.Generator().manual_seed(0)
     ((x, _),) = iterate_batches(split, sample.spec, 16, shuffle=False, generator=gen, augment=True)
-    assert torch.equal(x, normalize(split.images, sample.spec))
+    assert torch.equal(x, normalize(torch.from_numpy(split.images), sample.spec))
 
 
 def test_fashion_mnist_offline(tmp_path):
     fake_mnist(tmp_path, "FashionMNIST")
     for where in (tmp_path, tmp_path / "FashionMNIST", tmp_path / "FashionMNIST" / "raw"):
         ds = load_dataset("fashion-mnist", where, limit_test=3)
-        assert ds.train.images.shape == (12, 1, 28, 28) and ds.train.images.dtype == torch.uint8
+        assert ds.train.images.shape == (12, 1, 28, 28) and ds.train.images.dtype == np.uint8
         assert ds.train.labels.tolist() == [i % 10 for i in range(12)] and len(ds.test) == 3
         assert ds.spec.class_names[0] == "T-shirt/top" and ds.spec.mean == (0.2860,)
 
@@ -155,7 +165,7 @@ def test_cifar10_offline(tmp_path, monkeypatch):
     for where in (tmp_path, base):
         ds = load_dataset("cifar10", where)
         assert ds.train.images.shape == (20, 3, 32, 32) and ds.test.images.shape == (4, 3, 32, 32)
-        assert torch.equal(ds.train.images[0], torch.from_numpy(first).view(3, 32, 32))
+        assert np.array_equal(ds.train.images[0], first.reshape(3, 32, 32))
         assert ds.spec.class_names == tuple(names) and ds.spec.input_shape == (3, 32, 32)
 
 
@@ -185,10 +195,10 @@ def test_folder_dataset_split(tmp_path):
     assert ds.spec.class_names == ("cat", "dog") and ds.spec.input_shape == (1, 5, 6)
     assert len(ds.train) == 8 and len(ds.test) == 2
     assert sorted(ds.test.labels.tolist()) == [0, 1]
-    pixels = ds.train.images.float() / 255
+    pixels = torch.from_numpy(ds.train.images).float() / 255
     assert ds.spec.mean[0] == pytest.approx(pixels.mean().item()) and ds.spec.std[0] > 0
     again = load_dataset("folder", tmp_path)
-    assert torch.equal(again.train.images, ds.train.images) and torch.equal(again.test.labels, ds.test.labels)
+    assert np.array_equal(again.train.images, ds.train.images) and np.array_equal(again.test.labels, ds.test.labels)
 
 
 def test_folder_dataset_train_test_rgb_resized(tmp_path):
@@ -236,3 +246,18 @@ def test_empty_dir_names_expected_files(tmp_path):
         load_dataset("fashion-mnist", tmp_path)
     with pytest.raises(SnnDeployError, match=r"cifar10: missing data_batch_1.*cifar-10-batches-py/"):
         load_dataset("cifar10", tmp_path)
+
+
+def test_numpy_batches_match_the_training_batches(sample):
+    """Runners read numpy batches without PyTorch: the same images, labels and normalisation, in order."""
+    split = Split(sample.test.images[:70], sample.test.labels[:70])
+    arrays = list(iterate_arrays(split, sample.spec, 32))
+    tensors = list(iterate_batches(split, sample.spec, 32, shuffle=False))
+    assert [len(y) for _, y in arrays] == [32, 32, 6]
+    for (xa, ya), (xt, yt) in zip(arrays, tensors, strict=True):
+        assert xa.dtype == np.float32 and np.array_equal(ya, yt.numpy())
+        np.testing.assert_allclose(xa, xt.numpy(), rtol=0, atol=1e-6)
+    assert np.allclose(normalize_array(np.array([[[[0]], [[255]]]], np.uint8), DataSpec(
+        "x", 2, 1, 1, ("a",), (0.5, 0.25), (0.25, 0.375))).ravel(), [-2.0, 2.0])
+    with pytest.raises(SnnDeployError, match="uint8 images"):
+        normalize_array(np.zeros((1, 3, 2, 2), np.float32), sample.spec)

@@ -1,9 +1,11 @@
-"""PyTorch runner: a checkpoint run as the stage-2/3 network at a chosen T."""
+"""PyTorch runner: a checkpoint run as the stage-2/3 network at a chosen T, on CUDA through CUDA graphs."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +16,39 @@ from .. import checkpoint as ckpt
 from ..core.device import pick_device
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
-from ..export.graph import fed_noise
-from .base import Runner
+from ..export.graph import fed_noise, noise_input_name
+from ..models import LIFNode, SpikingNet
+from ..neuron import draw
+from .base import Runner, TensorInfo
+
+
+@dataclasses.dataclass
+class Captured:
+    """One CUDA graph and every tensor its kernels read or write: kept together, so that none of them is
+    freed (and its memory handed to another tensor) while the graph can still be replayed."""
+
+    graph: Any
+    static_in: torch.Tensor
+    static_noise: dict[str, torch.Tensor]  # fed raw draws, copied in before each replay
+    static_out: torch.Tensor
+    buffers: list[torch.Tensor]  # the raw-draw buffers the graph fills on every replay
+
+
+@contextlib.contextmanager
+def _drawing(model: SpikingNet, fn: Any) -> Iterator[None]:
+    """Every spiking layer draws through ``fn`` inside the block."""
+    nodes = model.lif_nodes()
+    try:
+        for node in nodes:
+            node.draw_fn = fn
+        yield
+    finally:
+        for node in nodes:
+            node.draw_fn = None
 
 
 class TorchRunner(Runner):
-    """Eager PyTorch inference of a checkpoint."""
+    """PyTorch inference of a checkpoint: eager on the CPU, replayed CUDA graphs on a GPU."""
 
     def __init__(self, path: str | Path, T: int = 5, stage: int = 3, alpha: float | None = None,
                  device: str = "cpu", cuda_graphs: bool = True) -> None:
@@ -35,11 +64,32 @@ class TorchRunner(Runner):
                                           precision="fp32")
         self.backend = f"pytorch-{self.device.type}"
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
-        self._graphs: dict[tuple[int, ...], tuple[Any, torch.Tensor, torch.Tensor]] = {}
+        self._graphs: dict[tuple[Any, ...], Captured] = {}
+        self._noise_shapes: dict[str, tuple[int, ...]] | None = None
 
     @property
     def facts(self) -> ArtifactFacts:
         return self._facts
+
+    def inputs(self) -> list[TensorInfo]:
+        """Images, and optionally the raw draws a ``--noise input`` graph of this network takes."""
+        return [*super().inputs(), *(TensorInfo(k, (None, *s), optional=True) for k, s in self.fed_shapes().items())]
+
+    @torch.no_grad()
+    def fed_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-sample shape of every raw draw the network makes at this T (named as the graph inputs)."""
+        if self._noise_shapes is None:
+            index = {id(n): k for k, n in enumerate(self.model.lif_nodes())}
+            shapes: dict[str, tuple[int, ...]] = {}
+
+            def record(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
+                shapes[noise_input_name(index[id(node)], t)] = tuple(like.shape[1:])
+                return torch.full_like(like, 0.5)  # any finite draw: only the shapes are kept
+
+            with _drawing(self.model, record):
+                self.model(torch.zeros(1, *self.spec.input_shape, device=self.device), self.T)
+            self._noise_shapes = shapes
+        return self._noise_shapes
 
     def _activate_impl(self) -> None:
         self.model.eval()
@@ -51,32 +101,57 @@ class TorchRunner(Runner):
     def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         x = torch.from_numpy(feeds["images"]).to(self.device)
         noise = {k: v for k, v in feeds.items() if k != "images"}
+        if self.cuda_graphs:
+            return self._replay(x, noise).float().cpu().numpy()
         if noise:  # the same raw draws a --noise input graph would be fed
             with fed_noise(self.model, noise):
                 return self.model(x, self.T).float().cpu().numpy()
-        if self.cuda_graphs:
-            return self._replay(x).float().cpu().numpy()
         return self.model(x, self.T).float().cpu().numpy()
 
-    def _replay(self, x: torch.Tensor) -> torch.Tensor:
-        """Run through a CUDA graph captured once per input shape (fresh noise on every replay)."""
-        key = tuple(x.shape)
+    def _replay(self, x: torch.Tensor, noise: dict[str, np.ndarray]) -> torch.Tensor:
+        """Run through a CUDA graph captured once per input shape (and per fed or own noise): own noise is
+        drawn afresh on every replay, fed noise is copied into the graph's static inputs."""
+        key = (tuple(x.shape), bool(noise))
         if key not in self._graphs:
-            static_in = x.clone()
-            stream = torch.cuda.Stream()
-            stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(stream):  # warm-up outside the graph, as PyTorch's docs prescribe
-                for _ in range(3):
-                    self.model(static_in, self.T)
-            torch.cuda.current_stream().wait_stream(stream)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                static_out = self.model(static_in, self.T)
-            self._graphs[key] = (graph, static_in, static_out)
-        graph, static_in, static_out = self._graphs[key]
-        static_in.copy_(x)
-        graph.replay()
-        return static_out
+            self._graphs[key] = self._capture(x, noise)
+        rec = self._graphs[key]
+        rec.static_in.copy_(x)
+        for name, value in noise.items():
+            rec.static_noise[name].copy_(torch.from_numpy(value))
+        rec.graph.replay()
+        return rec.static_out
+
+    def _capture(self, x: torch.Tensor, noise: dict[str, np.ndarray]) -> Captured:
+        # Graph memory management (PyTorch's torch.cuda.graphs docs): addresses are baked into the graph, so
+        # every tensor it touches must outlive it. Inputs are allocated here and kept in the record; draw
+        # buffers are allocated during the capture (from the graph's private pool) and kept in the record too,
+        # instead of the layers' eager buffer, which the next shape's warm-up would replace and free.
+        static_in = x.clone()
+        static_noise = {k: torch.from_numpy(v).to(self.device) for k, v in noise.items()}
+        index = {id(n): k for k, n in enumerate(self.model.lif_nodes())}
+        buffers: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
+
+        def own(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
+            key = (id(node), tuple(like.shape))
+            if key not in buffers:
+                buffers[key] = torch.empty_like(like, memory_format=torch.contiguous_format)
+            return draw(like, kind, out=buffers[key])
+
+        def fed(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
+            return static_noise[noise_input_name(index[id(node)], t)]
+
+        draw_fn = fed if noise else own
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream), _drawing(self.model, draw_fn):  # warm-up outside the graph, as the docs say
+            for _ in range(3):
+                self.model(static_in, self.T)
+        torch.cuda.current_stream().wait_stream(stream)
+        buffers.clear()  # the warm-up's buffers; the capture allocates its own
+        graph = torch.cuda.CUDAGraph()
+        with _drawing(self.model, draw_fn), torch.cuda.graph(graph):
+            static_out = self.model(static_in, self.T)
+        return Captured(graph, static_in, static_noise, static_out, list(buffers.values()))
 
     def synchronize(self) -> None:
         """Wait for the GPU, so that timings measure the work and not its launch."""

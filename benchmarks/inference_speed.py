@@ -55,11 +55,11 @@ def main() -> None:
     for noise in ("graph", "frozen"):
         (e,) = export(path, ExportConfig(T=(args.T,), noise=noise, out=str(tmp / noise)))
         exports[noise] = e
-    runners = {"pytorch eager (stage 3)": TorchRunner(path, T=args.T),
-               "onnxruntime, noise in graph": OnnxRuntimeRunner(exports["graph"].path).load(),
-               "onnxruntime, frozen noise": OnnxRuntimeRunner(exports["frozen"].path).load()}
+    runners = {"pytorch eager (stage 3)": TorchRunner(path, T=args.T).activate(),
+               "onnxruntime, noise in graph": OnnxRuntimeRunner(exports["graph"].path).activate(),
+               "onnxruntime, frozen noise": OnnxRuntimeRunner(exports["frozen"].path).activate()}
     if spikingjelly_available():
-        runners["spikingjelly multi-step LIF"] = SpikingJellyRunner(path, T=args.T)
+        runners["spikingjelly multi-step LIF"] = SpikingJellyRunner(path, T=args.T).activate()
     rows = []
     for name, runner in runners.items():
         one = time_runner(runner, 1, iters=args.iters * 5)
@@ -88,8 +88,8 @@ def main() -> None:
     for T in (1, 5, 10):
         (e,) = export(path, ExportConfig(T=(T,), noise="frozen", out=str(tmp / f"T{T}")))
         (g,) = export(path, ExportConfig(T=(T,), noise="graph", out=str(tmp / f"G{T}")))
-        frozen = time_runner(OnnxRuntimeRunner(e.path).load(), 1, iters=args.iters * 5)["p50_ms"]
-        graph = time_runner(OnnxRuntimeRunner(g.path).load(), 1, iters=args.iters * 5)["p50_ms"]
+        frozen = time_runner(OnnxRuntimeRunner(e.path).activate(), 1, iters=args.iters * 5)["p50_ms"]
+        graph = time_runner(OnnxRuntimeRunner(g.path).activate(), 1, iters=args.iters * 5)["p50_ms"]
         growth.append({"T": T, "macs_per_image": macs_per_image(model, T), "frozen_p50_ms": frozen,
                        "graph_p50_ms": graph})
     g = Table(title="batch-1 latency against T (onnxruntime)")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from snndeploy.bench import output
-from snndeploy.bench.deploy import BenchConfig, run_bench
+from snndeploy.bench.deploy import OK, BenchConfig, run_bench
 
 from .bench_train_cmd import bench_train_command
 from .common import console, json_safe, one_line_errors, parse_values, table
@@ -21,6 +23,14 @@ class BenchGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
+
+
+def progress_line(r: dict[str, Any]) -> str:
+    """One line per row as it is measured (or why it was not)."""
+    where = f"  {r['backend']} {r['precision']} T={r['T']}" + (f" batch={r['batch']}" if r["batch"] else "")
+    if r["status"] != OK:
+        return f"{where}: {r['status']}"
+    return f"{where}: {r['p50_ms']:.2f} ms, {r['images_per_s']:.0f} img/s, {100 * r['accuracy']:.2f}%"
 
 
 bench_app = typer.Typer(cls=BenchGroup, no_args_is_help=True, add_completion=False,
@@ -36,7 +46,7 @@ def bench_run_command(
     batch: list[str] | None = typer.Option(None, "--batch", help="batch sizes [default: 1,64]"),
     T: list[str] | None = typer.Option(None, "--T", help="time steps for checkpoints [default: 1,5,10]"),
     precision: list[str] | None = typer.Option(None, "--precision", help="fp32, fp16, int8 [default: fp32]"),
-    device: str = typer.Option("cpu", "--device", help="cpu, or cuda for PyTorch / ONNX Runtime."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, or tensorrt (ONNX Runtime's TensorRT provider)."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="accuracy on the first N test images."),
     iters: int = typer.Option(20, "--iters", help="timed runs per row (after warm-up)."),
     json_path: str | None = typer.Option(None, "--json"),
@@ -51,19 +61,18 @@ def bench_run_command(
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,
                       precisions=tuple(parse_values(precision, str, "--precision")) or BenchConfig.precisions,
                       device=device, limit_test=limit_test, iters=iters, work=work)
-    rows = run_bench(artifacts, cfg, on_row=lambda r: console.print(
-        f"  {r['backend']} {r['precision']} T={r['T']} batch={r['batch']}: {r['p50_ms']:.2f} ms, "
-        f"{r['images_per_s']:.0f} img/s, {100 * r['accuracy']:.2f}%", highlight=False))
-    console.print(table("snndeploy bench", ["backend", "precision", "T", "batch", "acc %", "p50 ms", "p90 ms",
-                                            "p99 ms", "img/s", "MB"], output.rows_as_table(rows)))
+    rows = run_bench(artifacts, cfg, on_row=lambda r: console.print(escape(progress_line(r)), highlight=False))
+    console.print(table("snndeploy bench", list(output.HEADERS), output.rows_as_table(rows)))
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))
     for path, writer in writers:
         if path:
             writer(path, json_safe(rows))
             console.print(f"wrote {path}", highlight=False)
-    if plot:
+    if plot and output.measured(rows):
         output.plot_front(plot, rows)
         console.print(f"wrote {Path(plot)}", highlight=False)
+    elif plot:
+        console.print(f"no plot written to {plot}: no row was measured", highlight=False)
 
 
 bench_app.command("train")(bench_train_command)

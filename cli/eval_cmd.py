@@ -9,7 +9,8 @@ import typer
 from snndeploy import plots
 from snndeploy.core import atomic
 from snndeploy.core.neuron_config import parse_alpha
-from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
+from snndeploy.evaluate import evaluate_checkpoint, evaluate_graph
+from snndeploy.runners import kind_of
 
 from .common import console, json_safe, one_line_errors, parse_values, table
 
@@ -27,13 +28,13 @@ def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
 
 @one_line_errors
 def eval_command(
-    artifact: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors) or exported .onnx."),
+    artifact: str = typer.Argument(..., help="checkpoint, exported .onnx or .plan engine."),
     T: list[str] | None = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
     stage: int | None = typer.Option(None, "--stage", help="3: LIF with normalised potential (default); 2: none."),
     alpha: list[str] | None = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
     data_dir: str | None = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
-    batch_size: int = typer.Option(256, "--batch-size"),
+    batch_size: int = typer.Option(256, "--batch-size", help="images per step (split to the artifact's max batch)."),
     device: str = typer.Option("cpu", "--device"),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
     repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws."),
@@ -45,9 +46,9 @@ def eval_command(
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
               "seed": seed, "repeats": repeats}
-    if artifact.endswith(".onnx"):
-        results = evaluate_onnx(artifact, Ts or None, stage, alphas, **common)
-        title = f"onnxruntime, stage {results[0]['stage']}"
+    if kind_of(artifact).name != "checkpoint":
+        results = evaluate_graph(artifact, Ts or None, stage, alphas, **common)
+        title = f"{results[0]['backend']}, stage {results[0]['stage']}"
     else:
         results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, **common)
         title = f"pytorch, stage {stage or 3}"

@@ -17,10 +17,9 @@ from .core.errors import SnnDeployError
 from .core.facts import ArtifactFacts
 from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
-from .data import Split, iterate_batches, load_dataset
+from .data import Split, iterate_arrays, load_dataset
 from .models import SpikingNet
-from .runners.base import Runner
-from .runners.onnxruntime import OnnxRuntimeRunner
+from .runners import Runner, kind_of, open_runner
 
 STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 
@@ -83,17 +82,20 @@ def runner_accuracy(runner: Runner, split: Split, spec: DataSpec, *, batch_size:
     """Accuracy of an active Runner on a split (fresh raw draws fed where the graph takes noise as input)."""
     rng = np.random.default_rng(seed)
     correct = 0
-    for x, y in iterate_batches(split, spec, batch_size, shuffle=False):
-        logits = runner.infer_batches(x.numpy(), rng, chunk=batch_size)  # chunks of at most runner.max_batch
-        correct += int((logits.argmax(1) == y.numpy()).sum())
+    for x, y in iterate_arrays(split, spec, batch_size):
+        logits = runner.infer_batches(x, rng, chunk=batch_size)  # chunks of at most runner.max_batch
+        correct += int((logits.argmax(1) == y).sum())
     return correct / max(len(split), 1)
 
 
-def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = None, alphas: list[float] | None = None,
-                  *, data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
-                  seed: int = 0, repeats: int = 1, device: str = "cpu", on_result: Any = None) -> list[dict[str, Any]]:
-    """The accuracy row of an exported graph (its T, stage and alpha are fixed at export)."""
-    runner = OnnxRuntimeRunner(path, device=device, seed=seed)
+def evaluate_graph(path: str, Ts: list[int] | None = None, stage: int | None = None,
+                   alphas: list[float] | None = None, *, data_dir: str | None = None, limit_test: int | None = None,
+                   batch_size: int = 256, seed: int = 0, repeats: int = 1, device: str = "cpu",
+                   on_result: Any = None) -> list[dict[str, Any]]:
+    """The accuracy row of an exported graph or a TensorRT engine (T, stage and alpha are fixed at export)."""
+    if kind_of(path).name == "checkpoint":
+        raise SnnDeployError(f"{path} is a checkpoint; evaluate it with evaluate_checkpoint")
+    runner = open_runner(path, device=device, seed=seed)
     facts = runner.facts
     if Ts and Ts != [runner.T]:
         raise SnnDeployError(f"{path} is unrolled for T = {runner.T}; export other T to evaluate them")
@@ -113,3 +115,6 @@ def evaluate_onnx(path: str, Ts: list[int] | None = None, stage: int | None = No
     if on_result is not None:
         on_result(row)
     return [row]
+
+
+evaluate_onnx = evaluate_graph  # the name callers use for the ONNX case

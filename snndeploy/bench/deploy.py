@@ -1,8 +1,14 @@
-"""`snndeploy bench`: every artifact, backend, precision, T and batch in one table (after
-Ultralytics' benchmark): accuracy, latency percentiles, throughput, artifact size."""
+"""`snndeploy bench`: every artifact, backend, precision, T and batch in one table (after Ultralytics'
+benchmark): accuracy, latency percentiles, throughput, artifact size, and a status per row.
+
+A backend that cannot run on this machine (no GPU, no TensorRT, no onnxruntime-gpu: the kinds table's
+``unavailable`` or a runner's BackendUnavailable) and a batch outside a runner's limits become rows whose
+status says why; any other error still stops the run.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,17 +16,20 @@ from typing import Any
 
 from ..checkpoint import WEIGHTS, read_meta
 from ..core.errors import SnnDeployError
+from ..core.facts import PRECISIONS
 from ..engine.build import BuildConfig, build_engine
 from ..evaluate import runner_accuracy, test_split_for
 from ..export import ExportConfig, export
+from ..export import metadata as onnx_meta
 from ..export.quantize import quantize_onnx
-from ..runners import Runner
+from ..runners import BACKENDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
 from ..runners.onnxruntime import OnnxRuntimeRunner
 from ..runners.tensorrt import TensorRTRunner
 from ..runners.torch_runner import TorchRunner
 from .timing import time_runner
 
-BACKENDS = ("pytorch", "onnxruntime", "tensorrt")
+OK = "ok"
+METRICS = ("accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s")
 
 
 @dataclass(frozen=True)
@@ -37,23 +46,32 @@ class BenchConfig:
     work: str = "runs/bench"
 
     def __post_init__(self) -> None:
-        bad = [b for b in self.backends if b not in BACKENDS]
-        if bad:
-            raise SnnDeployError(f"unknown backend '{bad[0]}'; choose from {', '.join(BACKENDS)}")
+        for b in self.backends:
+            kind_for_backend(b)
         if any(b < 1 for b in self.batches):
             raise SnnDeployError(f"batch sizes must be >= 1, got {list(self.batches)}")
         if any(t < 1 for t in self.Ts):
             raise SnnDeployError(f"T must be >= 1, got {list(self.Ts)}")
-        bad = [p for p in self.precisions if p not in ("fp32", "fp16", "int8")]
+        bad = [p for p in self.precisions if p not in PRECISIONS]
         if bad:
-            raise SnnDeployError(f"unknown precision '{bad[0]}'; choose from fp32, fp16, int8")
+            raise SnnDeployError(f"unknown precision '{bad[0]}'; choose from {', '.join(PRECISIONS)}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One runner to measure, made only when its backend can run here (exports and builds are costly)."""
+
+    kind: ArtifactKind
+    device: str
+    precision: str
+    T: int
+    make: Callable[[], tuple[Runner, Path]]
 
 
 def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
-    if path.suffix in (".onnx", ".plan", ".engine"):
+    if kind_of(path).name != "checkpoint":
         return path.stat().st_size / 1e6
-
     meta_path, _, extra = read_meta(path)
     return (meta_path.parent / extra["weights"].get("file", WEIGHTS)).stat().st_size / 1e6
 
@@ -64,61 +82,108 @@ def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     (exported,) = export(path, cfg)
     if precision != "int8":
         return exported.path
-
     return quantize_onnx(exported.path, out=work / "int8" / f"{exported.path.stem}_int8.onnx").path
 
 
-def _engine_for(onnx_path: Path, precision: str, batches: tuple[int, ...]) -> Path:
-    lo, hi = min(batches), max(batches)
-    return build_engine(onnx_path, BuildConfig(precision=precision, batch=(lo, hi, hi)))[0]
+def _engine_for(onnx_path: Path, batches: tuple[int, ...]) -> tuple[Runner, Path]:
+    """An engine whose profile spans the benchmark's batches (a fixed-batch graph keeps its batch)."""
+    facts = onnx_meta.load(onnx_path)[1]
+    batch = None if facts.batch != "dynamic" else (min(batches), max(batches), max(batches))
+    engine = build_engine(onnx_path, BuildConfig(precision=facts.precision, batch=batch))[0]
+    return TensorRTRunner(engine), engine
 
 
-def plan_runners(artifact: str, cfg: BenchConfig) -> list[tuple[Runner, Path]]:
+def _ort(graph: Callable[[], Path], device: str) -> Callable[[], tuple[Runner, Path]]:
+    def make() -> tuple[Runner, Path]:
+        path = graph()
+        return OnnxRuntimeRunner(path, device=device), path
+    return make
+
+
+def _trt(graph: Callable[[], Path], batches: tuple[int, ...]) -> Callable[[], tuple[Runner, Path]]:
+    return lambda: _engine_for(graph(), batches)
+
+
+def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
     """The runners (and the file each one measures) that one artifact expands to."""
     path, work = Path(artifact), Path(cfg.work)
-    out: list[tuple[Runner, Path]] = []
-    if path.suffix in (".plan", ".engine"):
-        return [(TensorRTRunner(path), path)]
-    if path.suffix == ".onnx":
+    kind = kind_of(path)
+    ort, trt = kind_for_backend("onnxruntime"), kind_for_backend("tensorrt")
+    if kind.name == "engine":
+        facts = TensorRTRunner(path).facts  # the sidecar is read and checked now, TensorRT or not
+        return [Plan(kind, "cuda", facts.precision, facts.T or 0, lambda: (TensorRTRunner(path), path))]
+    plans: list[Plan] = []
+    if kind.name == "onnx":
+        facts = onnx_meta.load(path)[1]  # a bad file is an error, not a status
+
+        def given() -> Path:
+            return path
+
         if "onnxruntime" in cfg.backends:
-            out.append((OnnxRuntimeRunner(path, device=cfg.device), path))
+            plans.append(Plan(ort, cfg.device, facts.precision, facts.T or 0, _ort(given, cfg.device)))
         if "tensorrt" in cfg.backends:
-            engine = _engine_for(path, OnnxRuntimeRunner(path).precision, cfg.batches)
-            out.append((TensorRTRunner(engine), engine))
-        return out
+            plans.append(Plan(trt, "cuda", facts.precision, facts.T or 0, _trt(given, cfg.batches)))
+        return plans
     for T in cfg.Ts:
         if "pytorch" in cfg.backends:
-            out.append((TorchRunner(path, T=T, device=cfg.device), path))
+            plans.append(Plan(kind, cfg.device, "fp32", T, functools.partial(_torch, path, T, cfg.device)))
         for precision in cfg.precisions:
-            if "onnxruntime" not in cfg.backends and "tensorrt" not in cfg.backends:
-                break
-            onnx_path = _onnx_for(path, T, precision, work / f"T{T}")
+            # exported once, when the first backend that needs it runs
+            graph = functools.cache(functools.partial(_onnx_for, path, T, precision, work / f"T{T}"))
             if "onnxruntime" in cfg.backends:
-                out.append((OnnxRuntimeRunner(onnx_path, device=cfg.device), onnx_path))
+                plans.append(Plan(ort, cfg.device, precision, T, _ort(graph, cfg.device)))
             if "tensorrt" in cfg.backends:
-                engine = _engine_for(onnx_path, precision, cfg.batches)
-                out.append((TensorRTRunner(engine), engine))
-    return out
+                plans.append(Plan(trt, "cuda", precision, T, _trt(graph, cfg.batches)))
+    return plans
+
+
+def _torch(path: Path, T: int, device: str) -> tuple[Runner, Path]:
+    return TorchRunner(path, T=T, device=device), path
+
+
+def _row(artifact: str, plan: Plan, batch: int | None, status: str, file: Path | None = None,
+         backend: str | None = None) -> dict[str, Any]:
+    label = backend or (f"{plan.kind.backend}-{plan.device}" if plan.kind.name != "engine" else "tensorrt")
+    return {"artifact": artifact, "backend": label, "precision": plan.precision, "T": plan.T, "batch": batch,
+            "status": status, **dict.fromkeys(METRICS), "size_mb": None if file is None else _size_mb(file),
+            "file": None if file is None else str(file)}
+
+
+def measure(artifact: str, plan: Plan, cfg: BenchConfig) -> list[dict[str, Any]]:
+    """The rows of one planned runner: accuracy once, then latency per batch size (or status rows)."""
+    if (why := plan.kind.unavailable(plan.device)) is not None:
+        return [_row(artifact, plan, None, why)]
+    try:
+        runner, file = plan.make()
+        with runner:
+            split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
+            acc = runner_accuracy(runner, split, spec)
+            rows = []
+            for batch in cfg.batches:
+                row = _row(artifact, plan, batch, OK, file, backend=runner.backend)
+                if (problem := runner.batch_problem(batch)) is not None:
+                    rows.append({**row, "status": problem})
+                    continue
+                t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters)
+                rows.append({**row, "accuracy": acc, **{k: t[k] for k in METRICS[1:]}})
+            return rows
+    except BackendUnavailable as exc:
+        return [_row(artifact, plan, None, str(exc))]
 
 
 def run_bench(artifacts: list[str], cfg: BenchConfig,
               on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Measure every runner of every artifact: accuracy once, then latency per batch size."""
+    """Measure every runner of every artifact; rows that could not be measured carry their reason in status."""
     if not artifacts:
         raise SnnDeployError("give at least one artifact (checkpoint, .onnx or .plan)")
     rows = []
     for artifact in artifacts:
-        for runner, file in plan_runners(artifact, cfg):
-            with runner:
-                split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
-                acc = runner_accuracy(runner, split, spec)
-                for batch in cfg.batches:
-                    t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters)
-                    row = {"artifact": str(artifact), "backend": runner.backend, "precision": runner.precision,
-                           "T": runner.T, "batch": batch, "accuracy": acc, "p50_ms": t["p50_ms"],
-                           "p90_ms": t["p90_ms"], "p99_ms": t["p99_ms"], "images_per_s": t["images_per_s"],
-                           "size_mb": _size_mb(file), "file": str(file)}
-                    rows.append(row)
-                    if on_row is not None:
-                        on_row(row)
+        for plan in plan_runners(artifact, cfg):
+            for row in measure(str(artifact), plan, cfg):
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
     return rows
+
+
+__all__ = ["BACKENDS", "OK", "BenchConfig", "Plan", "measure", "plan_runners", "run_bench"]

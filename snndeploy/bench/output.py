@@ -8,12 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from ..core import atomic
+from ..core.errors import SnnDeployError
 from ..plots import finish, plt
 
-COLUMNS = ("backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb")
+COLUMNS = ("backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb",
+           "status")
+HEADERS = ("backend", "precision", "T", "batch", "accuracy %", "p50 ms", "p90 ms", "p99 ms", "images/s", "MB", "status")
+
+
+def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows that carry measurements (status ok)."""
+    return [r for r in rows if r.get("status", "ok") == "ok"]
 
 
 def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return ""
     if key == "accuracy":
         return f"{100 * value:.2f}"
     if isinstance(value, float):
@@ -23,7 +33,7 @@ def _fmt(key: str, value: Any) -> str:
 
 def rows_as_table(rows: list[dict[str, Any]]) -> list[list[str]]:
     """Formatted cells in COLUMNS order."""
-    return [[_fmt(k, r[k]) for k in COLUMNS] for r in rows]
+    return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in COLUMNS] for r in rows]
 
 
 def write_json(path: str | Path, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> Path:
@@ -42,14 +52,17 @@ def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
 
 def write_markdown(path: str | Path, rows: list[dict[str, Any]], title: str = "snndeploy bench") -> Path:
     """A Markdown table with accuracy in percent."""
-    head = ["backend", "precision", "T", "batch", "accuracy %", "p50 ms", "p90 ms", "p99 ms", "images/s", "MB"]
-    lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"# {title}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows_as_table(rows)]
     return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
 def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
-    """Accuracy against batch-1 (or smallest batch) p50 latency, one line per backend and precision."""
+    """Accuracy against batch-1 (or smallest batch) p50 latency, one line per backend and precision (measured
+    rows only)."""
+    rows = measured(rows)
+    if not rows:
+        raise SnnDeployError("no measured rows to plot (every backend reported a status)")
     batch = min(r["batch"] for r in rows)
     fig, ax = plt.subplots(figsize=(6, 4))
     series: dict[str, list[dict[str, Any]]] = {}

@@ -56,6 +56,10 @@ class SpikingJellyRunner(TorchRunner):
         self.net = spikingjelly_net(self.checkpoint.model).eval()
         self.head = self.checkpoint.model.head
 
+    def fed_shapes(self) -> dict[str, tuple[int, ...]]:
+        """SpikingJelly's plain LIF draws no noise, so none can be fed."""
+        return {}
+
     @torch.no_grad()
     def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         from spikingjelly.activation_based import functional

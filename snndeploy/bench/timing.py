@@ -10,30 +10,26 @@ import torch
 from torch import nn
 
 from ..models import SpikingNet
+from ..runners import Runner
 
 
-def _sync(runner: Any) -> None:
-    sync = getattr(runner, "synchronize", None)
-    if sync is not None:
-        sync()
-
-
-def time_runner(runner: Any, batch: int, *, warmup: int = 3, iters: int = 20, min_seconds: float = 0.5,
+def time_runner(runner: Runner, batch: int, *, warmup: int = 3, iters: int = 20, min_seconds: float = 0.5,
                 seed: int = 0) -> dict[str, float]:
-    """p50 / p90 / p99 latency (ms) of one batch and images/s, after warm-up, synchronised on GPUs."""
+    """p50 / p90 / p99 latency (ms) of one batch through an active runner and images/s, after warm-up; each
+    run ends with ``runner.synchronize()`` so that GPU work is timed, not its launch."""
     spec = runner.spec
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, *spec.input_shape)).astype(np.float32)
     noise = runner.draw_noise(batch, rng)
     for _ in range(warmup):
         runner.infer(x, noise)
-    _sync(runner)
+    runner.synchronize()
     times: list[float] = []
     start = time.perf_counter()
     while len(times) < iters or (time.perf_counter() - start < min_seconds and len(times) < 10 * iters):
         t0 = time.perf_counter()
         runner.infer(x, noise)
-        _sync(runner)
+        runner.synchronize()
         times.append(time.perf_counter() - t0)
     ms = np.array(times) * 1e3
     return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),

@@ -1,29 +1,30 @@
-"""Runners for every backend behind one interface, opened from an artifact path."""
+"""Runners for every backend behind one interface, opened from an artifact path through the table of kinds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.errors import SnnDeployError
-from .base import Runner, TensorInfo
+from .base import BackendUnavailable, Runner, TensorInfo
+from .formats import BACKENDS, KINDS, ArtifactKind, kind_for_backend, kind_of
 from .onnxruntime import OnnxRuntimeRunner
 from .tensorrt import TensorRTRunner
 from .torch_runner import TorchRunner
 
 
 def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | None = None,
-                device: str = "cpu") -> Runner:
-    """A runner for a checkpoint (folder/.json/.safetensors), an ONNX file or a TensorRT engine."""
+                device: str = "cpu", seed: int | None = None) -> Runner:
+    """A runner for a checkpoint (folder/.json/.safetensors), an ONNX file or a TensorRT engine (KINDS).
+
+    T, stage and alpha apply to checkpoints (graphs and engines have theirs); ``seed`` seeds the random ops
+    of an ONNX graph that draws its own noise."""
     p = Path(path)
-    if p.suffix in (".plan", ".engine"):
+    kind = kind_of(p)
+    if kind.runner is TensorRTRunner:
         return TensorRTRunner(p)
-    if p.suffix == ".onnx":
-        return OnnxRuntimeRunner(p, device=device)
-    if p.is_dir() or p.suffix in (".json", ".safetensors"):
-        return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
-    if not p.exists():
-        raise SnnDeployError(f"artifact not found: {p}")
-    raise SnnDeployError(f"unknown artifact type: {p} (expected a checkpoint, a .onnx file or a .plan engine)")
+    if kind.runner is OnnxRuntimeRunner:
+        return OnnxRuntimeRunner(p, device=device, seed=seed)
+    return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
 
 
-__all__ = ["Runner", "TensorInfo", "open_runner"]
+__all__ = ["BACKENDS", "KINDS", "ArtifactKind", "BackendUnavailable", "Runner", "TensorInfo", "kind_for_backend",
+           "kind_of", "open_runner"]

@@ -169,7 +169,8 @@ class Runner(ABC):
         for name, value in checked.items():
             if len(value) != batch:
                 raise SnnDeployError(f"input '{name}' has batch {len(value)}, images have {batch}")
-        self._check_batch(batch)
+        if (problem := self.batch_problem(batch)) is not None:
+            raise SnnDeployError(problem)
         return checked
 
     def _check_one(self, info: TensorInfo, value: Any) -> np.ndarray:
@@ -183,19 +184,21 @@ class Runner(ABC):
         if value.dtype != np.dtype(info.dtype):
             raise SnnDeployError(f"{what} must be {info.dtype}, got {value.dtype}")
         if not np.isfinite(value).all():
-            raise SnnDeployError(f"{what} contain NaN or infinite values")
+            raise SnnDeployError(f"{what} {'contain' if info.name == 'images' else 'contains'} NaN or infinite values")
         return np.ascontiguousarray(value)
 
-    def _check_batch(self, batch: int) -> None:
-        if batch < 1:
-            raise SnnDeployError(f"{self.name}: batch must be >= 1, got {batch}")
+    def batch_problem(self, batch: int) -> str | None:
+        """Why ``infer`` would refuse a batch of this size (one line), or None when it takes it."""
         lo, hi = self.min_batch, self.max_batch
+        if batch < 1:
+            return f"{self.name}: batch must be >= 1, got {batch}"
         if lo == hi and batch != lo:
-            raise SnnDeployError(f"{self.name} takes batch {lo} only (a fixed-batch graph), got {batch}")
+            return f"{self.name} takes batch {lo} only, got {batch}"
         if hi is not None and batch > hi:
-            raise SnnDeployError(f"batch {batch} exceeds {self.name}'s maximum of {hi}")
+            return f"batch {batch} exceeds {self.name}'s maximum of {hi}"
         if batch < lo:
-            raise SnnDeployError(f"batch {batch} is below {self.name}'s minimum of {lo}")
+            return f"batch {batch} is below {self.name}'s minimum of {lo}"
+        return None
 
     # -- inference ---------------------------------------------------------------------------------------
     @abstractmethod

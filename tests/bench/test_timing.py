@@ -25,7 +25,7 @@ def test_macs_first_layer_once_readout_once():
 def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
     """Latencies 10 ms (warm-up), then 1, 2, 3, 4 ms: the percentiles and throughput of exactly those."""
     durations = [0.010, 0.001, 0.002, 0.003, 0.004]
-    clock, calls = [0.0], []
+    clock, calls, syncs = [0.0], [], []
 
     class Scripted:
         spec = SimpleNamespace(input_shape=(1, 2, 2))
@@ -37,9 +37,12 @@ def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
             clock[0] += durations[len(calls)]
             calls.append(x.shape)
 
+        def synchronize(self):
+            syncs.append(len(calls))
+
     monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
     r = timing.time_runner(Scripted(), 4, warmup=1, iters=4, min_seconds=0.0)
-    assert calls == [(4, 1, 2, 2)] * 5 and r["iters"] == 4
+    assert calls == [(4, 1, 2, 2)] * 5 and r["iters"] == 4 and syncs == [1, 2, 3, 4, 5]  # after every run
     assert r["p50_ms"] == pytest.approx(2.5) and r["p90_ms"] == pytest.approx(3.7)
     assert r["p99_ms"] == pytest.approx(3.97)
     assert r["images_per_s"] == pytest.approx(4 / 0.0025)

@@ -87,8 +87,9 @@ def test_bench_small(tiny_run, tmp_path):
                "--plot", tmp_path / "b.png", "--work", tmp_path / "work")
     assert r.exit_code == 0, r.output
     rows = json.loads((tmp_path / "b.json").read_text())["results"]
-    keys = {"backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb"}
-    assert len(rows) == 8 and all(keys <= set(r) for r in rows)
+    keys = {"backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb",
+            "status"}
+    assert len(rows) == 8 and all(keys <= set(r) and r["status"] == "ok" for r in rows)
     assert {(r["backend"], r["T"], r["batch"]) for r in rows} == {
         (b, t, n) for b in ("pytorch-cpu", "onnxruntime-cpu") for t in (1, 2) for n in (1, 4)}
     # accuracy is measured once per runner on the 100 test images: the same at both batch sizes, k/100,
@@ -99,6 +100,58 @@ def test_bench_small(tiny_run, tmp_path):
             assert len(accs) == 1 and (acc := accs.pop()) > 0.85 and round(acc * 100, 9).is_integer()
     assert (tmp_path / "b.md").read_text().count("\n|") == 10 and (tmp_path / "b.png").stat().st_size > 1000
     assert "bench train" not in r.output
+
+
+def test_fixed_batch_graph_runs_eval_infer_and_bench(tiny_run, tmp_path):
+    """A --batch 1 graph (the Jetson preset) takes exactly one image per run: eval and infer chunk by it,
+    bench reports the batches it cannot take as statuses."""
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "--batch", 1, "-o", tmp_path / "ex").exit_code == 0
+    (graph,) = (tmp_path / "ex").glob("*.onnx")
+    r = invoke("eval", graph, "--limit-test", 20, "--repeats", 1, "--json", tmp_path / "e.json")
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "e.json").read_text())["results"][0]["accuracy"] >= 0.8
+    r = invoke("infer", graph, IMAGES, "--json", "-")
+    assert r.exit_code == 0, r.output
+    assert len(json.loads(r.output)["predictions"]) == 10
+    r = invoke("bench", graph, "--batch", "1,4", "--limit-test", 20, "--iters", 2, "--json", tmp_path / "b.json")
+    assert r.exit_code == 0, r.output
+    rows = {row["batch"]: row for row in json.loads((tmp_path / "b.json").read_text())["results"]}
+    assert rows[1]["status"] == "ok" and rows[1]["accuracy"] >= 0.8 and rows[1]["p50_ms"] > 0
+    assert rows[4]["status"] == f"{graph.name} takes batch 1 only, got 4"
+    assert rows[4]["p50_ms"] is None and rows[4]["accuracy"] is None
+
+
+def test_bench_rows_for_backends_that_cannot_run_here(tiny_run, tmp_path, monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "-o", tmp_path / "ex").exit_code == 0
+    (graph,) = (tmp_path / "ex").glob("*.onnx")
+    r = invoke("bench", graph, "--backend", "onnxruntime,tensorrt", "--device", "cuda", "--batch", 1,
+               "--limit-test", 10, "--iters", 1, "--json", tmp_path / "b.json", "--md", tmp_path / "b.md",
+               "--plot", tmp_path / "b.png")
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "b.json").read_text())["results"]
+    assert [(row["backend"], row["status"]) for row in rows] == [
+        ("onnxruntime-cuda", "ONNX Runtime lacks CUDAExecutionProvider (pip install 'snndeploy[gpu]' for "
+                             "onnxruntime-gpu)"),
+        ("tensorrt", "TensorRT is not installed (pip install 'snndeploy[gpu]')" if importlib.util.find_spec(
+            "tensorrt") is None else "no NVIDIA GPU visible")]
+    assert all(row["accuracy"] is None for row in rows) and "ONNX Runtime lacks" in (tmp_path / "b.md").read_text()
+    assert "no row was measured" in r.output and not (tmp_path / "b.png").exists()
+    assert "(pip install 'snndeploy[gpu]' for onnxruntime-gpu)" in r.output  # printed as text, not markup
+
+
+def test_bench_still_fails_loudly_on_a_bug(tiny_run, tmp_path, monkeypatch):
+    from snndeploy.bench import deploy
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(deploy, "time_runner", broken)
+    r = invoke("bench", tiny_run.path.parent, "--backend", "pytorch", "--T", 1, "--batch", 1, "--limit-test", 10)
+    assert r.exit_code == 1 and isinstance(r.exception, ZeroDivisionError)
 
 
 def test_bench_bad_input(tiny_run, tmp_path):

@@ -1,0 +1,112 @@
+"""The one table of artifact kinds (after Ultralytics' ``export_formats()``): file suffixes, runner, backend,
+precisions, devices and what each needs installed. Every dispatcher (open_runner, bench, the CLI) reads it
+instead of testing suffixes itself."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import SnnDeployError
+from .base import Runner
+from .onnxruntime import PROVIDERS, OnnxRuntimeRunner
+from .tensorrt import TensorRTRunner
+from .torch_runner import TorchRunner
+
+
+@dataclass(frozen=True)
+class ArtifactKind:
+    """One kind of artifact and the backend that runs it."""
+
+    name: str  # checkpoint, onnx, engine
+    what: str  # for messages: "a checkpoint (run folder, .json or .safetensors)"
+    suffixes: tuple[str, ...]
+    backend: str  # pytorch, onnxruntime, tensorrt: the names `snndeploy bench --backend` takes
+    runner: type[Runner]
+    precisions: tuple[str, ...]
+    devices: tuple[str, ...]  # the --device values it runs on
+    gpu_only: bool
+    install: str  # the extra that provides its backend
+
+    def matches(self, path: Path) -> bool:
+        return path.suffix in self.suffixes or (self.name == "checkpoint" and path.is_dir())
+
+    def unavailable(self, device: str) -> str | None:
+        """Why this backend cannot run on ``device`` here (one line), or None when it can be tried."""
+        if device not in self.devices:
+            return f"{self.backend} runs on {', '.join(self.devices)}, not {device}"
+        return _CHECKS[self.name](device)
+
+
+def _module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _check_torch(device: str) -> str | None:
+    if device == "cuda" and not _cuda():
+        return "no CUDA GPU visible to PyTorch"
+    return None
+
+
+def _check_ort(device: str) -> str | None:
+    if not _module("onnxruntime"):
+        return "onnxruntime is not installed (pip install 'snndeploy[cpu]')"
+    import onnxruntime as ort
+
+    wanted = PROVIDERS[device][0]
+    if wanted not in ort.get_available_providers():
+        return f"ONNX Runtime lacks {wanted} (pip install 'snndeploy[gpu]' for onnxruntime-gpu)"
+    return None
+
+
+def _check_trt(device: str) -> str | None:
+    if not _module("tensorrt"):
+        return "TensorRT is not installed (pip install 'snndeploy[gpu]')"
+    if not _cuda():
+        return "no NVIDIA GPU visible"
+    return None
+
+
+_CHECKS: dict[str, Callable[[str], str | None]] = {"checkpoint": _check_torch, "onnx": _check_ort,
+                                                   "engine": _check_trt}
+
+KINDS: tuple[ArtifactKind, ...] = (
+    ArtifactKind("checkpoint", "a checkpoint (run folder, .json or .safetensors)", (".json", ".safetensors"),
+                 "pytorch", TorchRunner, ("fp32",), ("cpu", "cuda"), False, "snndeploy"),
+    ArtifactKind("onnx", "an ONNX graph (.onnx)", (".onnx",), "onnxruntime", OnnxRuntimeRunner,
+                 ("fp32", "fp16", "int8"), tuple(PROVIDERS), False, "snndeploy[cpu] or snndeploy[gpu]"),
+    ArtifactKind("engine", "a TensorRT engine (.plan or .engine)", (".plan", ".engine"), "tensorrt", TensorRTRunner,
+                 ("fp32", "fp16", "int8"), ("cuda",), True, "snndeploy[gpu]"),
+)
+BACKENDS: tuple[str, ...] = tuple(k.backend for k in KINDS)
+
+
+def kind_of(path: str | Path) -> ArtifactKind:
+    """The kind of an artifact path; a one-line error for a missing file or an unknown suffix."""
+    p = Path(path)
+    for kind in KINDS:
+        if kind.matches(p):
+            return kind
+    if not p.exists():
+        raise SnnDeployError(f"artifact not found: {p}")
+    names = "; ".join(k.what for k in KINDS)
+    raise SnnDeployError(f"unknown artifact type: {p} (expected {names})")
+
+
+def kind_for_backend(backend: str) -> ArtifactKind:
+    """The kind a backend name runs."""
+    for kind in KINDS:
+        if kind.backend == backend:
+            return kind
+    raise SnnDeployError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from snndeploy.core.atomic import write_json
 from snndeploy.evaluate import evaluate_onnx
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 
 
 def main() -> None:

@@ -20,12 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from snndeploy import checkpoint as ckpt
+from snndeploy.bench.macs import gemm_rate, macs_per_image
 from snndeploy.bench.peers import SpikingJellyRunner, spikingjelly_available
-from snndeploy.bench.timing import gemm_rate, macs_per_image, time_runner
+from snndeploy.bench.timing import time_runner
 from snndeploy.core.atomic import write_json
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.models import build_model
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.torch_runner import TorchRunner

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from snndeploy.bench.report import write_report
-from snndeploy.bench.train_cost import TrainCostConfig, run_train_cost
 
 from .common import console, one_line_errors, parse_values, table
 
@@ -61,6 +60,9 @@ def bench_train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no per-epoch progress lines."),
 ) -> None:
     """Time per epoch, peak memory and time to a target accuracy: noisy T=1 vs BPTT T=N vs the ANN; Figs. 3-7."""
+    # training needs PyTorch; `bench run` of graphs does not
+    from snndeploy.bench.train_cost import TrainCostConfig, run_train_cost
+
     chosen = tuple(parse_values(methods, str, "--methods")) or ("noise", "bptt", "ann")
     cfg = TrainCostConfig(model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs, target=target,
                           stop_at_target=stop_at_target, batch_size=batch_size, lr=lr, limit_train=limit_train,

@@ -11,7 +11,6 @@ from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.engine.triton import write_engine
-from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
 
@@ -46,6 +45,9 @@ def export_command(
         folder = write_engine(out or "exports", checkpoint, max_batch)
         console.print(f"triton model: {folder}", highlight=False)
         return
+    # exporting a checkpoint needs PyTorch; `check` and adding engines to Triton do not
+    from snndeploy.export.exporter import ExportConfig, export
+
     cfg = ExportConfig.from_dict(load_yaml(config), str(config)) if config else ExportConfig()
     Ts = parse_values(T, int, "--T")
     changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,

@@ -9,7 +9,6 @@ import typer
 from snndeploy import plots
 from snndeploy.core.config import TrainConfig, from_mapping, load_yaml
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.train import train
 
 from .common import console, one_line_errors, table
 
@@ -50,6 +49,9 @@ def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
 ) -> None:
     """Train an SNN: by default the paper's noisy single-step (T=1) network on the bundled MNIST sample."""
+    # PyTorch: the other commands run without it
+    from snndeploy.train import train
+
     base = from_mapping(TrainConfig, load_yaml(config), "train", str(config)) if config else TrainConfig()
     lo, hi = _noise_range(noise_range)
     cfg = base.replace(model=model, dataset=dataset, data_dir=data_dir, method=method, T=T, epochs=epochs,

@@ -1,4 +1,5 @@
-"""Test accuracy of a PyTorch network: at one T, or at every T = 1..T_max from one run at T_max.
+"""Test accuracy of a PyTorch network: at one T, over a sweep of T and alpha, or at every T = 1..T_max from
+one run at T_max.
 
 A network run over T steps is causal: its first k steps are a k-step run. So the readout's running
 mean over one long run gives the accuracy at every shorter T for the cost of the longest.
@@ -6,11 +7,16 @@ mean over one long run gives the accuracy at every shorter T for the cost of the
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import statistics
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from .core.errors import SnnDeployError
+from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import SpikingNet
@@ -62,3 +68,35 @@ def accuracy_by_T(model: SpikingNet, split: Split, spec: DataSpec, T_max: int, *
             right += count_by_T(model.readouts(x, T_max, chunk), y).cpu()
             seen += len(y)
     return (right.double() / max(seen, 1)).tolist()
+
+
+STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
+
+
+def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
+          alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
+          seed: int = 0, repeats: int = 1, on_result: Any = None) -> list[dict[str, Any]]:
+    """Accuracy for every (alpha, T), averaged over ``repeats`` noise draws; alpha only matters for stage 3."""
+    if stage not in (2, 3):
+        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    if repeats < 1:
+        raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
+    bad = [T for T in Ts if T < 1]
+    if bad:
+        raise SnnDeployError(f"T must be >= 1, got {bad[0]}")
+    for alpha in alphas:
+        check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
+    results = []
+    for alpha in alphas if stage == 3 else [math.inf]:
+        with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):
+            for T in Ts:
+                accs = []
+                for rep in range(repeats):
+                    torch.manual_seed(seed + rep)
+                    accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
+                row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
+                       "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
+                results.append(row)
+                if on_result is not None:
+                    on_result(row)
+    return results

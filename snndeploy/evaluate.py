@@ -1,56 +1,18 @@
-"""Accuracy tables of artifacts: a checkpoint at any T, stage and alpha; an exported graph through its runner."""
+"""Accuracy tables of artifacts: a checkpoint at any T, stage and alpha; an exported graph or engine through its
+runner (without PyTorch)."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import statistics
 from typing import Any
 
 import numpy as np
-import torch
 
-from . import checkpoint
-from .accuracy import accuracy
-from .core.device import pick_device
 from .core.errors import SnnDeployError
 from .core.facts import ArtifactFacts
-from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
 from .data import Split, iterate_arrays, load_dataset
-from .models import SpikingNet
 from .runners import Runner, kind_of, open_runner
-
-STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
-
-
-def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
-          alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
-          seed: int = 0, repeats: int = 1, on_result: Any = None) -> list[dict[str, Any]]:
-    """Accuracy for every (alpha, T), averaged over ``repeats`` noise draws; alpha only matters for stage 3."""
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
-    if repeats < 1:
-        raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
-    bad = [T for T in Ts if T < 1]
-    if bad:
-        raise SnnDeployError(f"T must be >= 1, got {bad[0]}")
-    for alpha in alphas:
-        check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
-    results = []
-    for alpha in alphas if stage == 3 else [math.inf]:
-        with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):
-            for T in Ts:
-                accs = []
-                for rep in range(repeats):
-                    torch.manual_seed(seed + rep)
-                    accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
-                row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
-                       "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
-                results.append(row)
-                if on_result is not None:
-                    on_result(row)
-    return results
 
 
 def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
@@ -70,6 +32,11 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
                         device: str = "cpu", seed: int = 0, repeats: int = 1,
                         on_result: Any = None) -> list[dict[str, Any]]:
     """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
+    # checkpoints are PyTorch models: imported here, so that evaluating graphs and engines needs no PyTorch
+    from . import checkpoint
+    from .accuracy import sweep
+    from .core.device import pick_device
+
     dev = pick_device(device)
     ck = checkpoint.load(path, dev)
     split, spec = test_split_for(ck.facts, data_dir, limit_test)

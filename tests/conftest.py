@@ -20,7 +20,8 @@ def engine_with_sidecar(tmp_path, tiny_run):
     import onnx
 
     from snndeploy.engine import sidecar
-    from snndeploy.export import ExportConfig, export, metadata
+    from snndeploy.export import metadata
+    from snndeploy.export.exporter import ExportConfig, export
 
     (e,) = export(tiny_run.path, ExportConfig(out=str(tmp_path / "onnx")))
     plan = tmp_path / "model.plan"

@@ -89,18 +89,29 @@ def run(cmd: list, cwd: Path, env: dict) -> str:
     return r.stdout
 
 
-@pytest.mark.slow
-def test_wheel_installs_and_trains_on_its_bundled_sample(tmp_path):
-    build_preconditions()
+def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")}
-    env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1", OMP_NUM_THREADS="1")
-    # build from a copy, so that the build's egg-info and build/ folders never land in the checkout
-    src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*JUNK))
-    wheels = tmp_path / "wheels"
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, src], tmp_path, env)
-    (wheel,) = wheels.glob("snndeploy-*.whl")
+    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", OMP_NUM_THREADS="1", **extra)
+    return env
 
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """A wheel of the source tree, built offline from a copy (the build's egg-info and build/ never land in
+    the checkout)."""
+    build_preconditions()
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*JUNK))
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "wheels", src], tmp,
+        clean_env(PIP_NO_INDEX="1"))
+    (built,) = (tmp / "wheels").glob("snndeploy-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_trains_on_its_bundled_sample(tmp_path, wheel):
+    env = clean_env(PIP_NO_INDEX="1")
     # torch and the other dependencies come from the system; snndeploy itself only from the wheel
     prefix = tmp_path / "venv"
     venv.create(prefix, system_site_packages=True, with_pip=False, symlinks=os.name != "nt")
@@ -122,3 +133,36 @@ def test_wheel_installs_and_trains_on_its_bundled_sample(tmp_path):
     run([cli, "train", "--epochs", "1", "--limit-train", "200", "--limit-test", "100", "--quiet", "--out", out],
         elsewhere, env)
     assert (out / "model.safetensors").is_file() and (out / "model.json").is_file()
+
+
+@pytest.mark.slow
+def test_runtime_without_pytorch(tmp_path, wheel, tiny_run):
+    """The edge runtime: the wheel with ONNX Runtime and no PyTorch in a fresh virtual environment checks,
+    infers, evaluates and benchmarks an exported graph, and `build` fails in one line (no TensorRT)."""
+    from snndeploy.export.exporter import ExportConfig, export
+
+    (exported,) = export(tiny_run.path, ExportConfig(T=(2,), out=str(tmp_path / "onnx")))
+    prefix = tmp_path / "venv"
+    venv.create(prefix, system_site_packages=False, with_pip=True, symlinks=os.name != "nt")
+    bindir = prefix / ("Scripts" if os.name == "nt" else "bin")
+    python = bindir / ("python.exe" if os.name == "nt" else "python")
+    env = clean_env()
+    # the dependencies come from the package index (or pip's cache): where it cannot be reached, skip
+    r = subprocess.run([str(python), "-m", "pip", "install", "-q", f"{wheel}[cpu]"], env=env, capture_output=True,
+                       text=True, timeout=900)
+    if r.returncode:
+        pytest.skip(f"cannot install the runtime's dependencies: {r.stderr.strip().splitlines()[-1:]}")
+    no_torch = subprocess.run([str(python), "-c", "import torch"], env=env, capture_output=True, text=True)
+    assert no_torch.returncode != 0, "PyTorch is installed in the runtime's environment"
+    cli = str(bindir / "snndeploy")
+    onnx = str(exported.path)
+    run([cli, "check", onnx], tmp_path, env)
+    assert "images" in run([cli, "infer", onnx, ROOT / "samples" / "images"], tmp_path, env)
+    run([cli, "eval", onnx, "--limit-test", "100", "--repeats", "1"], tmp_path, env)
+    run([cli, "bench", "run", onnx, "--batch", "1", "--iters", "2", "--limit-test", "50", "--work", tmp_path / "w"],
+        tmp_path, env)
+    build = subprocess.run([cli, "build", onnx, "-o", str(tmp_path / "m.plan")], env=env, capture_output=True,
+                           text=True, cwd=tmp_path)
+    lines = [ln for ln in (build.stdout + build.stderr).splitlines() if ln.strip()]
+    assert build.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), lines
+    assert "TensorRT" in lines[0] and "torch" not in lines[0].lower()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 

@@ -14,18 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import WEIGHTS, read_meta
 from ..core.errors import SnnDeployError
 from ..core.facts import PRECISIONS
 from ..engine.build import BuildConfig, build_engine
 from ..evaluate import runner_accuracy, test_split_for
-from ..export import ExportConfig, export
 from ..export import metadata as onnx_meta
-from ..export.quantize import quantize_onnx
 from ..runners import BACKENDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
 from ..runners.onnxruntime import OnnxRuntimeRunner
 from ..runners.tensorrt import TensorRTRunner
-from ..runners.torch_runner import TorchRunner
 from .timing import time_runner
 
 OK = "ok"
@@ -72,12 +68,17 @@ def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
     if kind_of(path).name != "checkpoint":
         return path.stat().st_size / 1e6
+    from ..checkpoint import WEIGHTS, read_meta  # checkpoints need PyTorch; graphs and engines do not
+
     meta_path, _, extra = read_meta(path)
     return (meta_path.parent / extra["weights"].get("file", WEIGHTS)).stat().st_size / 1e6
 
 
 def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     """Export (and for int8 quantize) the graph a checkpoint row needs."""
+    from ..export.exporter import ExportConfig, export  # exporting needs PyTorch
+    from ..export.quantize import quantize_onnx
+
     cfg = ExportConfig(T=(T,), fp16=precision == "fp16", inline=precision == "int8", out=str(work / precision))
     (exported,) = export(path, cfg)
     if precision != "int8":
@@ -138,6 +139,8 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
 
 
 def _torch(path: Path, T: int, device: str) -> tuple[Runner, Path]:
+    from ..runners.torch_runner import TorchRunner  # the PyTorch backend, only where a checkpoint is benchmarked
+
     return TorchRunner(path, T=T, device=device), path
 
 

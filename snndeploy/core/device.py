@@ -7,7 +7,7 @@ from typing import Any
 from .errors import SnnDeployError
 from .lazy import lazy_import
 
-torch = lazy_import("torch", "pip install torch (the training stack)")
+torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
 
 
 def pick_device(name: str, local_rank: int = 0) -> Any:

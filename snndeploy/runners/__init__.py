@@ -6,9 +6,6 @@ from pathlib import Path
 
 from .base import BackendUnavailable, Runner, TensorInfo
 from .formats import BACKENDS, KINDS, ArtifactKind, kind_for_backend, kind_of
-from .onnxruntime import OnnxRuntimeRunner
-from .tensorrt import TensorRTRunner
-from .torch_runner import TorchRunner
 
 
 def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | None = None,
@@ -19,11 +16,11 @@ def open_runner(path: str | Path, *, T: int = 5, stage: int = 3, alpha: float | 
     of an ONNX graph that draws its own noise."""
     p = Path(path)
     kind = kind_of(p)
-    if kind.runner is TensorRTRunner:
-        return TensorRTRunner(p)
-    if kind.runner is OnnxRuntimeRunner:
-        return OnnxRuntimeRunner(p, device=device, seed=seed)
-    return TorchRunner(p, T=T, stage=stage, alpha=alpha, device=device)
+    if kind.name == "engine":
+        return kind.runner(p)
+    if kind.name == "onnx":
+        return kind.runner(p, device=device, seed=seed)
+    return kind.runner(p, T=T, stage=stage, alpha=alpha, device=device)
 
 
 __all__ = ["BACKENDS", "KINDS", "ArtifactKind", "BackendUnavailable", "Runner", "TensorInfo", "kind_for_backend",

@@ -4,6 +4,7 @@ instead of testing suffixes itself."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +12,7 @@ from pathlib import Path
 
 from ..core.errors import SnnDeployError
 from .base import Runner
-from .onnxruntime import PROVIDERS, OnnxRuntimeRunner
-from .tensorrt import TensorRTRunner
-from .torch_runner import TorchRunner
+from .onnxruntime import PROVIDERS
 
 
 @dataclass(frozen=True)
@@ -24,11 +23,17 @@ class ArtifactKind:
     what: str  # for messages: "a checkpoint (run folder, .json or .safetensors)"
     suffixes: tuple[str, ...]
     backend: str  # pytorch, onnxruntime, tensorrt: the names `snndeploy bench --backend` takes
-    runner: type[Runner]
+    runner_path: str  # "module:Class", imported on first use: the PyTorch runner must not load PyTorch for the others
     precisions: tuple[str, ...]
     devices: tuple[str, ...]  # the --device values it runs on
     gpu_only: bool
     install: str  # the extra that provides its backend
+
+    @property
+    def runner(self) -> type[Runner]:
+        """The runner class of this kind."""
+        module, _, name = self.runner_path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def matches(self, path: Path) -> bool:
         return path.suffix in self.suffixes or (self.name == "checkpoint" and path.is_dir())
@@ -47,15 +52,14 @@ def _module(name: str) -> bool:
         return False
 
 
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
 def _check_torch(device: str) -> str | None:
-    if device == "cuda" and not _cuda():
-        return "no CUDA GPU visible to PyTorch"
+    if not _module("torch"):
+        return "PyTorch is not installed (pip install 'snndeploy[train]')"
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "no CUDA GPU visible to PyTorch"
     return None
 
 
@@ -73,8 +77,12 @@ def _check_ort(device: str) -> str | None:
 def _check_trt(device: str) -> str | None:
     if not _module("tensorrt"):
         return "TensorRT is not installed (pip install 'snndeploy[gpu]')"
-    if not _cuda():
-        return "no NVIDIA GPU visible"
+    from ..engine import cuda
+
+    try:
+        cuda.device_info()
+    except SnnDeployError as exc:
+        return str(exc)
     return None
 
 
@@ -83,10 +91,13 @@ _CHECKS: dict[str, Callable[[str], str | None]] = {"checkpoint": _check_torch, "
 
 KINDS: tuple[ArtifactKind, ...] = (
     ArtifactKind("checkpoint", "a checkpoint (run folder, .json or .safetensors)", (".json", ".safetensors"),
-                 "pytorch", TorchRunner, ("fp32",), ("cpu", "cuda"), False, "snndeploy"),
-    ArtifactKind("onnx", "an ONNX graph (.onnx)", (".onnx",), "onnxruntime", OnnxRuntimeRunner,
+                 "pytorch", "snndeploy.runners.torch_runner:TorchRunner", ("fp32",), ("cpu", "cuda"), False,
+                 "snndeploy[train]"),
+    ArtifactKind("onnx", "an ONNX graph (.onnx)", (".onnx",), "onnxruntime",
+                 "snndeploy.runners.onnxruntime:OnnxRuntimeRunner",
                  ("fp32", "fp16", "int8"), tuple(PROVIDERS), False, "snndeploy[cpu] or snndeploy[gpu]"),
-    ArtifactKind("engine", "a TensorRT engine (.plan or .engine)", (".plan", ".engine"), "tensorrt", TensorRTRunner,
+    ArtifactKind("engine", "a TensorRT engine (.plan or .engine)", (".plan", ".engine"), "tensorrt",
+                 "snndeploy.runners.tensorrt:TensorRTRunner",
                  ("fp32", "fp16", "int8"), ("cuda",), True, "snndeploy[gpu]"),
 )
 BACKENDS: tuple[str, ...] = tuple(k.backend for k in KINDS)

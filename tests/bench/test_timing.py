@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from snndeploy.bench import timing
+from snndeploy.bench.macs import macs_per_image
 from snndeploy.bench.peers import spikingjelly_available
-from snndeploy.bench.timing import macs_per_image
 from snndeploy.models import build_model
 from snndeploy.runners.torch_runner import TorchRunner
 

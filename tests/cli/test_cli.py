@@ -71,7 +71,7 @@ def test_bad_checkpoints(tmp_path, tiny_run):
     w = trunc / "model.safetensors"
     w.write_bytes(w.read_bytes()[:-100])
     assert "truncated or replaced" in bad("eval", trunc)
-    assert "checkpoint not found" in bad("eval", tmp_path / "nothing")
+    assert "artifact not found" in bad("eval", tmp_path / "nothing")
 
 
 def test_paper_cnn_trains_offline_on_torchvision_files(tmp_path):
@@ -116,7 +116,7 @@ def test_shipped_presets_parse():
     from pathlib import Path
 
     from snndeploy.core.config import load_yaml
-    from snndeploy.export import ExportConfig
+    from snndeploy.export.exporter import ExportConfig
 
     presets = sorted((Path(__file__).parents[2] / "export_configs").glob("*.yaml"))
     assert {p.stem for p in presets} >= {"jetson-fp16", "server-fp32", "parity"}

@@ -15,8 +15,8 @@ from snndeploy.core.facts import VERSION, ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
 from snndeploy.engine import sidecar
-from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
+from snndeploy.export.exporter import ExportConfig, export
 
 SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
 CKPT = ArtifactFacts(model="small-cnn", data=SPEC, neuron=NeuronConfig(), training=TrainConfig(epochs=2),

@@ -141,7 +141,7 @@ def test_sidecar_errors(tmp_path):
 
 @pytest.mark.skipif(HAVE_TRT, reason="TensorRT is installed here")
 def test_build_names_what_is_missing(tiny_run, tmp_path):
-    from snndeploy.export import ExportConfig, export
+    from snndeploy.export.exporter import ExportConfig, export
 
     (e,) = export(tiny_run.path, ExportConfig(out=str(tmp_path)))
     with pytest.raises(SnnDeployError, match=r"TensorRT is not installed: pip install 'snndeploy\[gpu\]'"):
@@ -154,7 +154,7 @@ def test_build_names_what_is_missing(tiny_run, tmp_path):
 def test_real_build_and_run(tiny_run, tmp_path):
     import numpy as np
 
-    from snndeploy.export import ExportConfig, export
+    from snndeploy.export.exporter import ExportConfig, export
     from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
     from snndeploy.runners.tensorrt import TensorRTRunner
 

@@ -11,7 +11,7 @@ import stubs
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, build_engine
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 
 pytest.importorskip("polygraphy", reason="Polygraphy (in snndeploy[gpu]) drives the build")
 LOW_PRECISION = {"FP16", "BF16", "INT8", "FP8", "PREFER_PRECISION_CONSTRAINTS", "OBEY_PRECISION_CONSTRAINTS"}

@@ -185,7 +185,7 @@ def test_types_a_version_does_not_know():
 def test_exported_function_bodies_are_clean(tiny_run, tmp_path, kw):
     import onnx
 
-    from snndeploy.export import ExportConfig, export
+    from snndeploy.export.exporter import ExportConfig, export
 
     model = onnx.load(export(tiny_run.path, ExportConfig(T=(2,), out=str(tmp_path), **kw))[0].path)
     assert model.functions

@@ -15,9 +15,9 @@ from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.data import iterate_batches, load_dataset
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
-from snndeploy.export import ExportConfig, export, onnx_model
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
+from snndeploy.export.exporter import ExportConfig, export, onnx_model
 from snndeploy.export.graph import fed_noise
 from snndeploy.export.trt_support import TRT_VERSIONS
 from snndeploy.neuron.onnx_builder import DOMAIN

@@ -13,8 +13,8 @@ import pytest
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.engine import sidecar
 from snndeploy.engine.triton import write_engine
-from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
+from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.export.naming import graph_name
 
 # A non-default value for every ExportConfig option that changes the graph; the others change no graph.
@@ -211,7 +211,7 @@ import sys
 sys.modules["tritonclient"] = None  # import tritonclient now raises ImportError
 from pathlib import Path
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 import snndeploy.export.triton
 ckpt, out = sys.argv[1], Path(sys.argv[2])
 export(ckpt, ExportConfig(out=str(out / "onnx")))

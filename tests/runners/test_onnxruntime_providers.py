@@ -7,7 +7,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from snndeploy.export import ExportConfig, export
+from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners import BackendUnavailable
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 

@@ -9,8 +9,8 @@ import pytest
 
 from snndeploy import checkpoint as ckpt
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.export import ExportConfig, export
 from snndeploy.export import metadata as onnx_meta
+from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners import open_runner
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.tensorrt import TensorRTRunner

@@ -12,7 +12,8 @@ from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.hashing import sha256_bytes
 from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, plan_shapes
-from snndeploy.export import ExportConfig, export, metadata
+from snndeploy.export import metadata
+from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners.base import BackendUnavailable
 from snndeploy.runners.tensorrt import TensorRTRunner
 

@@ -1,0 +1,51 @@
+"""The multiply-accumulate count of a network as exported, and the GEMM rate that bounds its speed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..models import SpikingNet
+
+
+def macs_per_image(model: SpikingNet, T: int) -> int:
+    """Multiply-accumulates of one image through the unrolled network as exported.
+
+    The first layer runs once for all steps and the readout once on the mean spike count; every
+    other synaptic layer runs T times.
+    """
+    total = 0
+
+    def hook(m: nn.Module, inputs: Any, out: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(m, nn.Conv2d):
+            per_out = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+            total += out.numel() * per_out
+        elif isinstance(m, nn.Linear):
+            total += (out.numel() // out.shape[-1] if m is not model.head else 1) * m.in_features * m.out_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    mode = model.lif_nodes()[0].mode
+    try:
+        with torch.no_grad():
+            model.set_mode("stage2")(torch.zeros(1, *model.input_shape), T)
+    finally:
+        model.set_mode(mode)
+        for h in handles:
+            h.remove()
+    return int(total)
+
+
+def gemm_rate(n: int = 1024, repeats: int = 5) -> float:
+    """The machine's measured fp32 matrix-multiply rate in MAC/s (PyTorch, all threads)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return n**3 / best

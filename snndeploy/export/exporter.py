@@ -1,0 +1,154 @@
+"""Export: checkpoint -> ONNX (one file per T), orchestrated from a frozen config of options."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnx.inliner
+
+from .. import checkpoint as ckpt
+from ..core import atomic
+from ..core.config import from_mapping
+from ..core.errors import SnnDeployError
+from ..core.facts import ArtifactFacts
+from ..core.neuron_config import NeuronConfig, check_alpha
+from . import metadata
+from .check import Finding, trt_check, trt_version, validate
+from .graph import NOISE_MODES, GraphSpec, build_model_proto
+from .naming import DEFAULT_OPSET, graph_name
+from .triton import write_model
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of `snndeploy export` (and of the YAML presets in export_configs/)."""
+
+    T: tuple[int, ...] = (5,)
+    stage: int = 3
+    alpha: float | None = None
+    beta: float | None = None
+    # Frozen noise measured within 0.2 points of fresh noise on the paper CNN (benchmarks/frozen_noise.py)
+    # and removes the random-number cost, so it is the default.
+    noise: str = "frozen"
+    inline: bool = False
+    opset: int = DEFAULT_OPSET
+    batch: str = "dynamic"
+    fp16: bool = False
+    seed: int = 0
+    trt: str = "10"
+    format: str = "onnx"
+    max_batch: int = 64  # Triton's max_batch_size for dynamic-batch graphs
+    out: str = "exports"
+
+    def __post_init__(self) -> None:
+        if not self.T:
+            raise SnnDeployError("give at least one T")
+        if any(not isinstance(t, int) or t < 1 for t in self.T):
+            raise SnnDeployError(f"T must be >= 1, got {list(self.T)}")
+        if self.stage not in (2, 3):
+            raise SnnDeployError(f"stage must be 2 or 3, got {self.stage}")
+        if self.noise not in NOISE_MODES:
+            raise SnnDeployError(f"unknown noise mode '{self.noise}'; choose one of: {', '.join(NOISE_MODES)}")
+        if self.format not in FORMATS:
+            raise SnnDeployError(f"unknown format '{self.format}'; choose one of: {', '.join(FORMATS)}")
+        max_opset = onnx.defs.onnx_opset_version()
+        if not 17 <= self.opset <= max_opset:
+            raise SnnDeployError(f"opset must be between 17 and {max_opset}, got {self.opset}")
+        if self.max_batch < 1:
+            raise SnnDeployError(f"max_batch must be >= 1, got {self.max_batch}")
+        trt_version(self.trt)  # before any file is written
+        if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
+            raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got '{self.batch}'")
+
+    @property
+    def static_batch(self) -> int | None:
+        return None if self.batch == "dynamic" else int(self.batch)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "") -> ExportConfig:
+        """From a preset mapping; T may be a number or a list."""
+        data = dict(data)
+        if "T" in data:
+            data["T"] = tuple(data["T"]) if isinstance(data["T"], list) else (data["T"],)
+        if "batch" in data:
+            data["batch"] = str(data["batch"])
+        return from_mapping(cls, data, "export", where)
+
+
+@dataclass
+class Exported:
+    """One written artifact."""
+
+    path: Path
+    T: int
+    seconds: float
+    findings: list[Finding]
+
+
+def neuron_for(cfg: ExportConfig, base: NeuronConfig) -> NeuronConfig:
+    """The checkpoint's neuron with the export's alpha / beta."""
+    neuron = dataclasses.replace(base, alpha=base.alpha if cfg.alpha is None else cfg.alpha,
+                                 beta=base.beta if cfg.beta is None else cfg.beta)
+    check_alpha(neuron.alpha, neuron.noise_lo, neuron.noise_hi)
+    return neuron
+
+
+def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.ModelProto:
+    """Checkpoint -> validated ONNX model for one T, facts attached."""
+    neuron = neuron_for(cfg, checkpoint.neuron)
+    spec = GraphSpec(T=T, stage=cfg.stage, neuron=neuron, noise=cfg.noise, fp16=cfg.fp16,
+                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed)
+    model = build_model_proto(checkpoint.model, spec)
+    if cfg.inline:
+        model = onnx.inliner.inline_local_functions(model)
+    # Per-sample shapes: every graph input's first axis is the batch.
+    noise_inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim[1:])
+                    for i in model.graph.input if i.name != "images"}
+    metadata.attach(model, graph_facts(checkpoint, cfg, T, neuron, noise_inputs))
+    validate(model)
+    return model
+
+
+def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: NeuronConfig,
+                noise_inputs: dict[str, tuple[int, ...]]) -> ArtifactFacts:
+    """The checkpoint's facts as one exported graph has them."""
+    return dataclasses.replace(checkpoint.facts, neuron=neuron, T=T, stage=cfg.stage, noise=cfg.noise,
+                               noise_inputs=noise_inputs, precision="fp16" if cfg.fp16 else "fp32",
+                               batch=cfg.static_batch or "dynamic", opset=cfg.opset, inline=cfg.inline,
+                               seed=cfg.seed if cfg.noise == "frozen" else None)
+
+
+def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
+    """Write one ONNX file atomically and run the TensorRT static check on it."""
+    t0 = time.perf_counter()
+    model = onnx_model(checkpoint, cfg, T)
+    path = Path(cfg.out) / f"{graph_name(metadata.read(model))}.onnx"
+    atomic.write_bytes(path, model.SerializeToString())
+    return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
+
+
+def export_triton(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
+    """Write a Triton model (ONNX Runtime platform) into the repository ``cfg.out``."""
+    t0 = time.perf_counter()
+    model = onnx_model(checkpoint, cfg, T)
+    folder = write_model(cfg.out, metadata.read(model), "onnxruntime_onnx", {"model.onnx": model.SerializeToString()},
+                         max_batch=cfg.max_batch)
+    return Exported(folder / "1" / "model.onnx", T, time.perf_counter() - t0, trt_check(model, cfg.trt))
+
+
+FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {
+    "onnx": export_onnx,
+    "triton": export_triton,
+}
+
+
+def export(checkpoint_path: str | Path, cfg: ExportConfig) -> list[Exported]:
+    """Export a checkpoint for every T in the config."""
+    checkpoint = ckpt.load(checkpoint_path)
+    return [FORMATS[cfg.format](checkpoint, cfg, T) for T in cfg.T]

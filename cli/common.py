@@ -21,8 +21,22 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# optional dependency -> how to install it (the runtime itself needs none of them)
+EXTRAS = {
+    "torch": "pip install 'snndeploy[train]' (PyTorch: training, export, checkpoints)",
+    "torchvision": "pip install 'snndeploy[train]'",
+    "safetensors": "pip install 'snndeploy[train]'",
+    "onnxruntime": "pip install 'snndeploy[cpu]' (or 'snndeploy[gpu]')",
+    "polygraphy": "pip install polygraphy (builds TensorRT engines; part of 'snndeploy[gpu]')",
+    "tensorrt": "pip install 'snndeploy[gpu]' (on a Jetson, TensorRT comes with JetPack)",
+    "modelopt": "pip install 'snndeploy[int8]'",
+    "tritonclient": "pip install 'snndeploy[triton]'",
+}
+
+
 def one_line_errors(fn: F) -> F:
-    """Turn SnnDeployError (and interrupted runs) into one line on stderr and exit code 2."""
+    """Turn SnnDeployError, a missing optional package (and interrupted runs) into one line on stderr and exit
+    code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,6 +44,14 @@ def one_line_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except SnnDeployError as exc:
             err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except ModuleNotFoundError as exc:
+            # an optional dependency of this command is not installed: say which extra provides it
+            top = (exc.name or "").split(".")[0]
+            if top not in EXTRAS:
+                raise
+            err_console.print(f"[red]error:[/red] {escape(f'{top} is not installed: {EXTRAS[top]}')}",
+                              highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted", highlight=False)

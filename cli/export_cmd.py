@@ -13,6 +13,7 @@ from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.engine.triton import write_engine
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
+from snndeploy.runners import kind_for_backend
 
 from .common import console, one_line_errors, parse_values, table
 
@@ -39,7 +40,7 @@ def export_command(
     out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
-    if checkpoint.endswith((".plan", ".engine")):
+    if kind_for_backend("tensorrt").matches(Path(checkpoint)):  # an engine goes to Triton; anything else exports
         if (fmt or "triton") != "triton":
             raise SnnDeployError("an engine can only be exported with --format triton")
         folder = write_engine(out or "exports", checkpoint, max_batch)

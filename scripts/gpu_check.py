@@ -134,8 +134,15 @@ def probe_ddp(w: Path) -> dict:
     one = run([*torchrun, "--nproc-per-node", "1", *train, "-o", str(w / "ddp1")], env={"OMP_NUM_THREADS": "4"})
     # NCCL takes one GPU per process: on a one-GPU machine two processes must stop with a one-line error.
     two = run([*torchrun, "--nproc-per-node", "2", *train, "-o", str(w / "ddp2")], env={"OMP_NUM_THREADS": "4"})
-    gpus = python("import json, torch; print(json.dumps({'gpus': torch.cuda.device_count()}))")
-    return {"rc": one["rc"], "one_process": one, "two_processes": two, "gpus": gpus.get("result")}
+    count = python("import json, torch; print(json.dumps({'gpus': torch.cuda.device_count()}))")
+    gpus = (count.get("result") or {}).get("gpus", 0)
+    if DEV == "cuda" and gpus < 2:  # the processes without a GPU of their own: one `error:` line, not a traceback
+        errors = [ln for ln in two["tail"].splitlines() if ln.startswith("error:")]
+        two["expected_one_line_error"] = two["rc"] != 0 and len(errors) >= 1 and "Traceback" not in two["tail"]
+        ok = one["rc"] == 0 and two["expected_one_line_error"]
+    else:
+        ok = one["rc"] == 0 and two["rc"] == 0
+    return {"rc": 0 if ok else 1, "one_process": one, "two_processes": two, "gpus": gpus}
 
 
 def probe_missing_backends(w: Path) -> dict:

@@ -86,11 +86,13 @@ def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     return quantize_onnx(exported.path, out=work / "int8" / f"{exported.path.stem}_int8.onnx").path
 
 
-def _engine_for(onnx_path: Path, batches: tuple[int, ...]) -> tuple[Runner, Path]:
-    """An engine whose profile spans the benchmark's batches (a fixed-batch graph keeps its batch)."""
+def _engine_for(onnx_path: Path, batches: tuple[int, ...], work: Path) -> tuple[Runner, Path]:
+    """An engine whose profile spans the benchmark's batches (a fixed-batch graph keeps its batch), built into
+    the work folder: never over an engine the user keeps next to the graph."""
     facts = onnx_meta.load(onnx_path)[1]
     batch = None if facts.batch != "dynamic" else (min(batches), max(batches), max(batches))
-    engine = build_engine(onnx_path, BuildConfig(precision=facts.precision, batch=batch))[0]
+    out = work / "engines" / f"{onnx_path.stem}.plan"
+    engine = build_engine(onnx_path, BuildConfig(precision=facts.precision, batch=batch, out=str(out)))[0]
     return TensorRTRunner(engine), engine
 
 
@@ -101,8 +103,8 @@ def _ort(graph: Callable[[], Path], device: str) -> Callable[[], tuple[Runner, P
     return make
 
 
-def _trt(graph: Callable[[], Path], batches: tuple[int, ...]) -> Callable[[], tuple[Runner, Path]]:
-    return lambda: _engine_for(graph(), batches)
+def _trt(graph: Callable[[], Path], batches: tuple[int, ...], work: Path) -> Callable[[], tuple[Runner, Path]]:
+    return lambda: _engine_for(graph(), batches, work)
 
 
 def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
@@ -123,7 +125,7 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
         if "onnxruntime" in cfg.backends:
             plans.append(Plan(ort, cfg.device, facts.precision, facts.T or 0, _ort(given, cfg.device)))
         if "tensorrt" in cfg.backends:
-            plans.append(Plan(trt, "cuda", facts.precision, facts.T or 0, _trt(given, cfg.batches)))
+            plans.append(Plan(trt, "cuda", facts.precision, facts.T or 0, _trt(given, cfg.batches, work)))
         return plans
     for T in cfg.Ts:
         if "pytorch" in cfg.backends:
@@ -134,7 +136,7 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
             if "onnxruntime" in cfg.backends:
                 plans.append(Plan(ort, cfg.device, precision, T, _ort(graph, cfg.device)))
             if "tensorrt" in cfg.backends:
-                plans.append(Plan(trt, "cuda", precision, T, _trt(graph, cfg.batches)))
+                plans.append(Plan(trt, "cuda", precision, T, _trt(graph, cfg.batches, work / f"T{T}")))
     return plans
 
 

@@ -28,12 +28,10 @@ def macs_per_image(model: SpikingNet, T: int) -> int:
             total += (out.numel() // out.shape[-1] if m is not model.head else 1) * m.in_features * m.out_features
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    mode = model.lif_nodes()[0].mode
     try:
-        with torch.no_grad():
-            model.set_mode("stage2")(torch.zeros(1, *model.input_shape), T)
+        with torch.no_grad(), model.using("stage2"):
+            model(torch.zeros(1, *model.input_shape), T)
     finally:
-        model.set_mode(mode)
         for h in handles:
             h.remove()
     return int(total)

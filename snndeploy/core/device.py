@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import SnnDeployError
@@ -12,6 +13,8 @@ torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
 
 def pick_device(name: str, local_rank: int = 0) -> Any:
     """The requested ``torch.device`` (this process's GPU under torchrun), checked against the machine."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
+        raise SnnDeployError(f"PyTorch runs on 'cpu' or 'cuda' (or 'cuda:N'), not '{name}'")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SnnDeployError("device 'cuda' requested but PyTorch sees no CUDA GPU; use --device cpu")
     return torch.device(f"cuda:{local_rank}") if name == "cuda" and local_rank else torch.device(name)

@@ -18,6 +18,9 @@ from .spec import DataSpec
 VERSION = 2
 NOISE_MODES = ("graph", "input", "frozen")
 PRECISIONS = ("fp32", "fp16", "int8")
+# the largest batch of a dynamic-batch artifact unless asked otherwise: engine profiles, ONNX Runtime's
+# TensorRT provider, Triton's max_batch_size
+DEFAULT_MAX_BATCH = 64
 STAGES = (1, 2, 3)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -12,12 +12,11 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
-from ..core.facts import ArtifactFacts
+from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
 from ..export import metadata
 from . import cuda, sidecar
 
-PRECISIONS = ("fp32", "fp16", "int8")
 # TensorRT releases that build for DLA on Jetson AGX Orin: 10.0 to 10.7 (JetPack 6); 11.0 to 11.4.0 have no DLA
 # there; 11.4.1 brings it back for JetPack 7.2.2 and later (strongly typed networks, GPU fallback as in 10.x).
 DLA_RELEASES = (((10, 0, 0), (10, 7, 99)), ((11, 4, 1), None))
@@ -70,7 +69,7 @@ def plan_shapes(facts: ArtifactFacts, cfg: BuildConfig) -> dict[str, dict[str, l
     fixed = None if facts.batch == "dynamic" else int(facts.batch)
     if fixed is not None and cfg.batch is not None and cfg.batch != (fixed, fixed, fixed):
         raise SnnDeployError(f"the graph has a fixed batch of {fixed}; export with --batch dynamic for a range")
-    lo, opt, hi = (fixed,) * 3 if fixed is not None else (cfg.batch or (1, 1, 64))
+    lo, opt, hi = (fixed,) * 3 if fixed is not None else (cfg.batch or (1, 1, DEFAULT_MAX_BATCH))
     per_sample = {"images": list(facts.data.input_shape)}
     per_sample.update({k: list(v) for k, v in facts.noise_inputs.items()})
     return {k: {"min": [lo, *s], "opt": [opt, *s], "max": [hi, *s]} for k, s in per_sample.items()}

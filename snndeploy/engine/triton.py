@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SnnDeployError
-from ..core.facts import ArtifactFacts
-from ..export.triton import DEFAULT_MAX_BATCH, model_name, read_config, write_model
+from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
+from ..export.triton import model_name, read_config, write_model
 from . import sidecar
 
 PLATFORM = "tensorrt_plan"

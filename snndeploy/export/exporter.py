@@ -16,11 +16,11 @@ from .. import checkpoint as ckpt
 from ..core import atomic
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
-from ..core.facts import ArtifactFacts
+from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
 from . import metadata
 from .check import Finding, trt_check, trt_version, validate
-from .graph import NOISE_MODES, GraphSpec, build_model_proto
+from .graph import GraphSpec, build_model_proto
 from .naming import DEFAULT_OPSET, graph_name
 from .triton import write_model
 
@@ -43,7 +43,7 @@ class ExportConfig:
     seed: int = 0
     trt: str = "10"
     format: str = "onnx"
-    max_batch: int = 64  # Triton's max_batch_size for dynamic-batch graphs
+    max_batch: int = DEFAULT_MAX_BATCH  # Triton's max_batch_size for dynamic-batch graphs
     out: str = "exports"
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,13 +18,14 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from ..core.errors import SnnDeployError
+from ..core.facts import NOISE_MODES
 from ..core.neuron_config import NeuronConfig
 from ..models import LIFNode, SpikingNet, TimeFold
+from ..models.layers import DrawFn
 from ..models.resnet import BasicBlock
 from ..neuron import FUNCTIONS, Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise, step
 from ..neuron.onnx_builder import DOMAIN, Builder
-
-NOISE_MODES = ("graph", "input", "frozen")
+from .naming import DEFAULT_OPSET
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class GraphSpec:
     noise: str = "graph"
     fp16: bool = False
     batch: int | None = None  # None: dynamic batch axis
-    opset: int = 17
+    opset: int = DEFAULT_OPSET
     seed: int = 0  # for frozen noise
 
     @property
@@ -58,26 +59,22 @@ def noise_input_name(layer: int, t: int) -> str:
     return f"noise.{layer}.{t}"
 
 
-@contextlib.contextmanager
-def fed_noise(model: SpikingNet, noise: dict[str, np.ndarray]) -> Iterator[SpikingNet]:
+def named_draws(model: SpikingNet, lookup: Callable[[str, torch.Tensor], torch.Tensor]) -> DrawFn:
+    """A draw function that gives each layer, at each step, ``lookup(noise_input_name(layer, t), like)``."""
+    index = {id(n): k for k, n in enumerate(model.lif_nodes())}
+    return lambda node, t, like, kind: lookup(noise_input_name(index[id(node)], t), like)
+
+
+def fed_noise(model: SpikingNet, noise: dict[str, np.ndarray]) -> contextlib.AbstractContextManager[SpikingNet]:
     """Inside the block the model's spiking layers read their raw draws from ``noise``, the feeds a
     ``--noise input`` graph takes (by ``noise_input_name``), so PyTorch and the graph see the same noise."""
-    nodes = model.lif_nodes()
-    index = {id(n): k for k, n in enumerate(nodes)}
 
-    def draw(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
-        name = noise_input_name(index[id(node)], t)
+    def lookup(name: str, like: torch.Tensor) -> torch.Tensor:
         if name not in noise:
             raise SnnDeployError(f"fed noise lacks '{name}'")
         return torch.from_numpy(np.ascontiguousarray(noise[name], dtype=np.float32)).to(like.device)
 
-    for node in nodes:
-        node.draw_fn = draw
-    try:
-        yield model
-    finally:
-        for node in nodes:
-            node.draw_fn = None
+    return model.drawing(named_draws(model, lookup))
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -111,12 +108,10 @@ class _Exporter:
         shapes: dict[int, tuple[int, ...]] = {}
         hooks = [n.register_forward_hook(lambda m, i, o: shapes.__setitem__(id(m), tuple(i[0].shape[2:])))
                  for n in self.model.lif_nodes()]
-        mode = self.model.lif_nodes()[0].mode
         try:
-            with torch.no_grad():
-                self.model.set_mode("stage2")(torch.zeros(1, *self.model.input_shape), 1)
+            with torch.no_grad(), self.model.using("stage2"):
+                self.model(torch.zeros(1, *self.model.input_shape), 1)
         finally:
-            self.model.set_mode(mode)
             for h in hooks:
                 h.remove()
         return shapes

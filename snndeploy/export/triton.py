@@ -15,11 +15,10 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
-from ..core.facts import ArtifactFacts
+from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.lazy import lazy_import
 from .naming import graph_name
 
-DEFAULT_MAX_BATCH = 64
 PLATFORMS = {"onnxruntime_onnx": "", "tensorrt_plan": "_trt"}  # platform -> model name suffix
 _INSTALL = "pip install 'snndeploy[triton]'"
 model_config_pb2 = lazy_import("tritonclient.grpc.model_config_pb2", _INSTALL)

@@ -12,7 +12,7 @@ from torch import nn
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
 from ..neuron import MODES
-from .layers import LIFNode
+from .layers import DrawFn, LIFNode
 
 
 class SpikingNet(nn.Module):
@@ -40,6 +40,19 @@ class SpikingNet(nn.Module):
         for node in self.lif_nodes():
             node.cfg = cfg
         return self
+
+    @contextlib.contextmanager
+    def drawing(self, draw_fn: DrawFn) -> Iterator[SpikingNet]:
+        """Inside the block every spiking layer takes its raw draws from ``draw_fn`` (fed noise, buffers a
+        CUDA graph owns) instead of drawing them itself."""
+        nodes = self.lif_nodes()
+        try:
+            for node in nodes:
+                node.draw_fn = draw_fn
+            yield self
+        finally:
+            for node in nodes:
+                node.draw_fn = None
 
     @contextlib.contextmanager
     def using(self, mode: str | None = None, *, alpha: float | None = None, neuron: NeuronConfig | None = None,

@@ -9,14 +9,13 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import SnnDeployError
-from ..core.facts import ArtifactFacts
+from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..export import metadata
 from .base import BackendUnavailable, Runner
 
 PROVIDERS = {"cpu": ["CPUExecutionProvider"],
              "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
              "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
-DEFAULT_MAX_BATCH = 64  # the TensorRT provider's profile, as `snndeploy build` defaults to
 
 
 def default_cache_dir() -> Path:

@@ -137,14 +137,18 @@ class TensorRTRunner(Runner):
 
     def _release(self) -> None:
         """Free device memory and the stream, then drop context, engine and runtime in that order."""
-        try:
-            for buf in self._buffers.values():
-                buf.free()
-            if self._stream is not None:
-                self._stream.close()
-        finally:
-            self._buffers, self._stream = {}, None
-            self._context = self._engine = self._runtime = None
+        # every buffer and the stream are released even when one release fails; the first failure is raised
+        releases = [buf.free for buf in self._buffers.values()] + ([self._stream.close] if self._stream else [])
+        self._buffers, self._stream = {}, None
+        self._context = self._engine = self._runtime = None
+        failure: Exception | None = None
+        for release in releases:
+            try:
+                release()
+            except Exception as exc:  # noqa: BLE001 - keep releasing; report the first failure below
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
     def _why(self) -> str:
         errors = self._logger.errors if self._logger is not None else []

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,8 @@ from .. import checkpoint as ckpt
 from ..core.device import pick_device
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
-from ..export.graph import fed_noise, noise_input_name
-from ..models import LIFNode, SpikingNet
+from ..export.graph import fed_noise, named_draws
+from ..models import LIFNode
 from ..neuron import draw
 from .base import Runner, TensorInfo
 
@@ -32,19 +30,6 @@ class Captured:
     static_noise: dict[str, torch.Tensor]  # fed raw draws, copied in before each replay
     static_out: torch.Tensor
     buffers: list[torch.Tensor]  # the raw-draw buffers the graph fills on every replay
-
-
-@contextlib.contextmanager
-def _drawing(model: SpikingNet, fn: Any) -> Iterator[None]:
-    """Every spiking layer draws through ``fn`` inside the block."""
-    nodes = model.lif_nodes()
-    try:
-        for node in nodes:
-            node.draw_fn = fn
-        yield
-    finally:
-        for node in nodes:
-            node.draw_fn = None
 
 
 class TorchRunner(Runner):
@@ -79,14 +64,13 @@ class TorchRunner(Runner):
     def fed_shapes(self) -> dict[str, tuple[int, ...]]:
         """Per-sample shape of every raw draw the network makes at this T (named as the graph inputs)."""
         if self._noise_shapes is None:
-            index = {id(n): k for k, n in enumerate(self.model.lif_nodes())}
             shapes: dict[str, tuple[int, ...]] = {}
 
-            def record(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
-                shapes[noise_input_name(index[id(node)], t)] = tuple(like.shape[1:])
+            def record(name: str, like: torch.Tensor) -> torch.Tensor:
+                shapes[name] = tuple(like.shape[1:])
                 return torch.full_like(like, 0.5)  # any finite draw: only the shapes are kept
 
-            with _drawing(self.model, record):
+            with self.model.drawing(named_draws(self.model, record)):
                 self.model(torch.zeros(1, *self.spec.input_shape, device=self.device), self.T)
             self._noise_shapes = shapes
         return self._noise_shapes
@@ -128,7 +112,6 @@ class TorchRunner(Runner):
         # instead of the layers' eager buffer, which the next shape's warm-up would replace and free.
         static_in = x.clone()
         static_noise = {k: torch.from_numpy(v).to(self.device) for k, v in noise.items()}
-        index = {id(n): k for k, n in enumerate(self.model.lif_nodes())}
         buffers: dict[tuple[int, tuple[int, ...]], torch.Tensor] = {}
 
         def own(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
@@ -137,19 +120,16 @@ class TorchRunner(Runner):
                 buffers[key] = torch.empty_like(like, memory_format=torch.contiguous_format)
             return draw(like, kind, out=buffers[key])
 
-        def fed(node: LIFNode, t: int, like: torch.Tensor, kind: str) -> torch.Tensor:
-            return static_noise[noise_input_name(index[id(node)], t)]
-
-        draw_fn = fed if noise else own
+        draw_fn = named_draws(self.model, lambda name, like: static_noise[name]) if noise else own
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream), _drawing(self.model, draw_fn):  # warm-up outside the graph, as the docs say
+        with torch.cuda.stream(stream), self.model.drawing(draw_fn):  # warm-up outside the graph, as the docs say
             for _ in range(3):
                 self.model(static_in, self.T)
         torch.cuda.current_stream().wait_stream(stream)
         buffers.clear()  # the warm-up's buffers; the capture allocates its own
         graph = torch.cuda.CUDAGraph()
-        with _drawing(self.model, draw_fn), torch.cuda.graph(graph):
+        with self.model.drawing(draw_fn), torch.cuda.graph(graph):
             static_out = self.model(static_in, self.T)
         return Captured(graph, static_in, static_noise, static_out, list(buffers.values()))
 

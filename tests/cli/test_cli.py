@@ -146,3 +146,27 @@ def test_export_bad_input(tmp_path, tiny_run):
     assert invoke("export", run, "--T", 3, "-o", tmp_path / "ok").exit_code == 0
     assert "unrolled for T = 3" in bad("eval", tmp_path / "ok" / "small-cnn_T3.onnx", "--T", 5)
     assert not (tmp_path / "x").exists()
+
+
+def test_missing_optional_package_is_one_line(capsys):
+    """A command whose optional dependency is absent says which extra installs it; other import errors stay."""
+    import pytest
+    import typer
+
+    from snndeploy_cli.common import one_line_errors
+
+    @one_line_errors
+    def needs(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+    with pytest.raises(typer.Exit) as stop:
+        needs("torch.nn")
+    assert stop.value.exit_code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: torch is not installed: pip install 'snndeploy[train]'") and "\n" not in err
+    with pytest.raises(ModuleNotFoundError):  # a bug (a module of ours missing) is not dressed up as user error
+        needs("snndeploy_typo")
+
+
+def test_pytorch_device_names_are_checked(tiny_run):
+    assert "PyTorch runs on 'cpu' or 'cuda'" in bad("eval", tiny_run.path.parent, "--device", "tensorrt", "--T", 1)

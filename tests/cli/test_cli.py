@@ -152,7 +152,6 @@ def test_missing_optional_package_is_one_line(capsys):
     """A command whose optional dependency is absent says which extra installs it; other import errors stay."""
     import pytest
     import typer
-
     from snndeploy_cli.common import one_line_errors
 
     @one_line_errors

@@ -45,7 +45,8 @@ def quantize_command(
     calib: int = typer.Option(256, "--calib", help="calibrate on this many training images."),
     method: str = typer.Option("entropy", "--method", help="entropy or max calibration."),
     data_dir: str | None = typer.Option(None, "--data-dir", help="training data, if not where it was."),
-    out: str | None = typer.Option(None, "--out", "-o", help="output path [default: MODEL_int8.onnx]"),
+    out: str | None = typer.Option(None, "--out", "-o",
+                                   help="output path [default: beside MODEL, named as its int8 export]"),
 ) -> None:
     """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
     q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)

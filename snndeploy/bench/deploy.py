@@ -83,7 +83,7 @@ def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     (exported,) = export(path, cfg)
     if precision != "int8":
         return exported.path
-    return quantize_onnx(exported.path, out=work / "int8" / f"{exported.path.stem}_int8.onnx").path
+    return quantize_onnx(exported.path).path  # beside the fp32 graph, under the graph's int8 name
 
 
 def _engine_for(onnx_path: Path, batches: tuple[int, ...], work: Path) -> tuple[Runner, Path]:

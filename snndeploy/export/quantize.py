@@ -17,6 +17,7 @@ from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..data import iterate_batches, load_dataset
 from . import metadata
+from .naming import graph_name
 
 
 @dataclass
@@ -56,7 +57,9 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
     data = load_dataset(facts.data.name, data_dir or (facts.training.data_dir if facts.training else None),
                         limit_train=calib)
     images = next(iterate_batches(data.train, data.spec, calib, shuffle=False))[0].numpy()
-    target = Path(out) if out else path.with_name(path.stem + "_int8.onnx")
+    int8 = dataclasses.replace(facts, precision="int8")
+    # named by the one naming rule, so that the file and a Triton model of it carry the same name
+    target = Path(out) if out else path.with_name(graph_name(int8) + ".onnx")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "int8.onnx"
@@ -66,7 +69,7 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
                      calibration_eps=["cpu"], high_precision_dtype="fp32", output_path=str(raw), log_level="ERROR")
         q = onnx.load(str(raw))
     calibration = {"images": len(images), "method": method, "source_onnx": path.name}
-    metadata.attach(q, dataclasses.replace(facts, precision="int8"), {"calibration": calibration})
+    metadata.attach(q, int8, {"calibration": calibration})
     atomic.write_bytes(target, q.SerializeToString())
     qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in q.graph.node)
     return Quantized(target, qdq, time.perf_counter() - t0)

@@ -168,7 +168,7 @@ def test_quantize_int8_keeps_accuracy(tiny_run, tmp_path):
     fp32 = tmp_path / "small-cnn_T5_inline.onnx"
     r = invoke("quantize", fp32, "--calib", 128)
     assert r.exit_code == 0, r.output
-    int8 = tmp_path / "small-cnn_T5_inline_int8.onnx"
+    int8 = tmp_path / "small-cnn_T5_int8_inline.onnx"  # the naming rule of every export, precision int8
     acc = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
         js = tmp_path / f"{name}.json"

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..core.errors import SnnDeployError
 from .base import Runner
 from .onnxruntime import PROVIDERS
+from .onnxruntime import unavailable as ort_unavailable
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,6 @@ def _check_torch(device: str) -> str | None:
     return None
 
 
-def _check_ort(device: str) -> str | None:
-    if not _module("onnxruntime"):
-        return "onnxruntime is not installed (pip install 'snndeploy[cpu]')"
-    import onnxruntime as ort
-
-    wanted = PROVIDERS[device][0]
-    if wanted not in ort.get_available_providers():
-        return f"ONNX Runtime lacks {wanted} (pip install 'snndeploy[gpu]' for onnxruntime-gpu)"
-    return None
-
-
 def _check_trt(device: str) -> str | None:
     if not _module("tensorrt"):
         return "TensorRT is not installed (pip install 'snndeploy[gpu]')"
@@ -86,7 +76,7 @@ def _check_trt(device: str) -> str | None:
     return None
 
 
-_CHECKS: dict[str, Callable[[str], str | None]] = {"checkpoint": _check_torch, "onnx": _check_ort,
+_CHECKS: dict[str, Callable[[str], str | None]] = {"checkpoint": _check_torch, "onnx": ort_unavailable,
                                                    "engine": _check_trt}
 
 KINDS: tuple[ArtifactKind, ...] = (

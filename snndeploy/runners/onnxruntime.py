@@ -29,6 +29,20 @@ def _shapes(shapes: dict[str, tuple[int, ...]]) -> str:
     return ",".join(f"{name}:{'x'.join(map(str, s))}" for name, s in shapes.items())
 
 
+def unavailable(device: str) -> str | None:
+    """Why ONNX Runtime cannot run on ``device`` here (one line), or None: the installed wheel must offer the
+    device's execution provider (onnxruntime-gpu for CUDA and TensorRT)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "ONNX Runtime is not installed (pip install 'snndeploy[cpu]', or 'snndeploy[gpu]' for onnxruntime-gpu)"
+
+    wanted = PROVIDERS[device][0]
+    if wanted not in ort.get_available_providers():
+        return f"ONNX Runtime lacks {wanted} (pip install 'snndeploy[gpu]' for onnxruntime-gpu)"
+    return None
+
+
 class OnnxRuntimeRunner(Runner):
     """An InferenceSession over one snndeploy ONNX file.
 
@@ -88,16 +102,10 @@ class OnnxRuntimeRunner(Runner):
         return options
 
     def _activate_impl(self) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise BackendUnavailable("ONNX Runtime is not installed: pip install 'snndeploy[cpu]' "
-                                     "(or 'snndeploy[gpu]' for onnxruntime-gpu)") from None
-
-        wanted = PROVIDERS[self.device][0]
-        if wanted not in ort.get_available_providers():
-            raise BackendUnavailable(f"ONNX Runtime lacks {wanted}; install onnxruntime-gpu (pip install "
-                                     "'snndeploy[gpu]') in place of onnxruntime")
+        why = unavailable(self.device)
+        if why is not None:
+            raise BackendUnavailable(why)
+        import onnxruntime as ort
         if self.seed is not None:
             # Random ops take their generators' seeds from this global when the session is built.
             ort.set_seed(self.seed)
@@ -114,7 +122,7 @@ class OnnxRuntimeRunner(Runner):
             raise SnnDeployError(f"ONNX Runtime cannot load {self.path}: {str(exc).splitlines()[0]}") from None
         # A provider whose libraries (CUDA, cuDNN, TensorRT) fail to load is dropped from the session with
         # a log line only; what the session really uses is get_providers(), not get_available_providers().
-        used = list(session.get_providers())
+        used, wanted = list(session.get_providers()), PROVIDERS[self.device][0]
         if wanted not in used:
             raise BackendUnavailable(f"ONNX Runtime could not start {wanted} here (the session would run on "
                                      f"{', '.join(used) or 'nothing'}); check the CUDA/TensorRT libraries, or "

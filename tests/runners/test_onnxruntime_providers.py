@@ -58,7 +58,9 @@ def test_a_session_that_fell_back_to_the_cpu_is_refused(monkeypatch, noise_graph
 
 def test_missing_gpu_wheel_is_unavailable(monkeypatch, noise_graph):
     fake_ort(monkeypatch, available=["CPUExecutionProvider"], session_providers=["CPUExecutionProvider"])
-    with pytest.raises(BackendUnavailable, match="lacks CUDAExecutionProvider; install onnxruntime-gpu"):
+    # the same line the kinds table gives bench rows
+    with pytest.raises(BackendUnavailable, match=r"lacks CUDAExecutionProvider \(pip install 'snndeploy\[gpu\]' for "
+                                                 r"onnxruntime-gpu\)"):
         OnnxRuntimeRunner(noise_graph, device="cuda").activate()
 
 

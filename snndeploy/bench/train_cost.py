@@ -23,7 +23,7 @@ from .. import checkpoint, conversion
 from ..accuracy import accuracy, accuracy_by_T
 from ..core.atomic import check_writable
 from ..core.config import METHODS
-from ..core.device import pick_device
+from ..core.device import check_device_name, pick_device
 from ..core.errors import SnnDeployError
 from ..data import DATASETS, Dataset, load_dataset
 from ..models import MODELS, SpikingNet, build_model
@@ -85,8 +85,7 @@ class TrainCostConfig:
                 raise SnnDeployError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
-        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise SnnDeployError(f"device must be 'cpu' or 'cuda', got '{self.device}'")
+        check_device_name(self.device)
 
 
 def _job(cfg: TrainCostConfig, label: str, method: str, **changes: Any) -> Job:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from .device import check_device_name
 from .errors import SnnDeployError
 
 C = TypeVar("C")
@@ -110,8 +111,7 @@ class TrainConfig:
                 raise SnnDeployError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
-        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise SnnDeployError(f"device must be 'cpu' or 'cuda', got '{self.device}'")
+        check_device_name(self.device)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some options changed (None values are ignored)."""

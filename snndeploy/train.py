@@ -193,7 +193,7 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     out = Path(cfg.out)
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
-    neuron = NeuronConfig(noise=cfg.noise, noise_lo=cfg.noise_lo, noise_hi=cfg.noise_hi)
+    neuron = cfg.neuron
     model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device)
     if job.main:
         check_writable(out)

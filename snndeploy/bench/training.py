@@ -16,7 +16,6 @@ import torch
 
 from ..core.config import TrainConfig
 from ..core.errors import SnnDeployError
-from ..core.neuron_config import NeuronConfig
 from ..data import Dataset
 from ..models import SpikingNet
 from ..train import (
@@ -52,7 +51,7 @@ class TrainingRun:
     def __init__(self, model_name: str, method: Method, data: Dataset, batch_size: int, seed: int) -> None:
         self.cfg = TrainConfig(model=model_name, method=method.name, T=method.T, batch_size=batch_size, seed=seed)
         self.data = data
-        neuron = NeuronConfig(noise=self.cfg.noise, noise_lo=self.cfg.noise_lo, noise_hi=self.cfg.noise_hi)
+        neuron = self.cfg.neuron
         with torch.random.fork_rng(devices=[]):
             self.model: SpikingNet = seeded_model(model_name, data.spec, neuron, seed)
             self.rng = torch.get_rng_state()

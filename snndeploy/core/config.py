@@ -14,6 +14,7 @@ import yaml
 
 from .device import check_device_name
 from .errors import SnnDeployError
+from .neuron_config import NeuronConfig
 
 C = TypeVar("C")
 
@@ -112,6 +113,11 @@ class TrainConfig:
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
         check_device_name(self.device)
+
+    @property
+    def neuron(self) -> NeuronConfig:
+        """The neuron parameters this run trains with (its noise kind and range; the rest default)."""
+        return NeuronConfig(noise=self.noise, noise_lo=self.noise_lo, noise_hi=self.noise_hi)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some options changed (None values are ignored)."""

@@ -1,4 +1,4 @@
-"""PNG plots: training curves and accuracy against T."""
+"""PNG plots: training curves, accuracy against T, inference latency against T."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .core import atomic  # noqa: E402
+from .core.errors import SnnDeployError  # noqa: E402
 
 
 def save_png(fig: Any, path: str | Path) -> Path:
@@ -60,3 +62,40 @@ def accuracy_vs_T(results: list[dict[str, Any]], path: str | Path, title: str = 
         points.sort()
         ax.plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", label=label)
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)", title=title)
+
+
+def latency_vs_T(rows: list[dict[str, Any]], mac_growth: dict[int, float], path: str | Path, title: str = "") -> Path:
+    """Batch-1 latency against T, one series per backend: p50 points with p10-p90 bars, a thin line joining the
+    p50s in T order, and a dashed line growing as the MAC count (``mac_growth``: T -> MACs / MACs at T=1) from the
+    fastest backend's T=1 p50. Rows need backend, status, T, batch, p10_ms, p50_ms, p90_ms; only ok rows count."""
+    points = [r for r in rows if r.get("status", "ok") == "ok" and r["batch"] == 1]
+    if not points:
+        raise SnnDeployError("no measured batch-1 rows to plot (every backend reported a status)")
+    series: dict[str, list[dict[str, Any]]] = {}
+    for r in points:
+        series.setdefault(r["backend"], []).append(r)
+    Ts = sorted({r["T"] for r in points} | set(mac_growth))
+    # Backends side by side around each T, so that their bars do not hide each other.
+    step = 0.06 * min((b - a for a, b in zip(Ts, Ts[1:], strict=False)), default=1)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for i, (label, rs) in enumerate(series.items()):
+        rs.sort(key=lambda r: r["T"])
+        x = [r["T"] + (i - (len(series) - 1) / 2) * step for r in rs]
+        p50 = [r["p50_ms"] for r in rs]
+        bars = [[r["p50_ms"] - r["p10_ms"] for r in rs], [r["p90_ms"] - r["p50_ms"] for r in rs]]
+        (line,) = ax.plot(x, p50, linewidth=0.8, alpha=0.6)
+        ax.errorbar(x, p50, yerr=bars, fmt="o", markersize=4, capsize=3, color=line.get_color(), label=label)
+    base = [r["p50_ms"] for r in points if r["T"] == 1]
+    if base:
+        ref = sorted(mac_growth)
+        ax.plot(ref, [min(base) * mac_growth[t] for t in ref], "k--", linewidth=1,
+                label="MAC count growth from the fastest T=1")
+    values = [r[k] for r in points for k in ("p10_ms", "p90_ms")]
+    if max(values) > 4 * min(values) > 0:
+        ax.set_yscale("log")
+        # 0.2, 0.5, 1, 2, 5 rather than 2x10^-1, and few enough labels between decades to stay legible.
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+    ax.set_xticks(Ts)
+    return finish(fig, ax, path, xlabel="T (time steps)", ylabel="batch-1 latency (ms), p50 with p10-p90",
+                  title=title, legend_size=8)

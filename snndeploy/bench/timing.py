@@ -11,7 +11,7 @@ from ..runners import Runner
 
 def time_runner(runner: Runner, batch: int, *, warmup: int = 3, iters: int = 20, min_seconds: float = 0.5,
                 seed: int = 0) -> dict[str, float]:
-    """p50 / p90 / p99 latency (ms) of one batch through an active runner and images/s, after warm-up; each
+    """p10 / p50 / p90 / p99 latency (ms) of one batch through an active runner and images/s, after warm-up; each
     run ends with ``runner.synchronize()`` so that GPU work is timed, not its launch."""
     spec = runner.spec
     rng = np.random.default_rng(seed)
@@ -28,6 +28,6 @@ def time_runner(runner: Runner, batch: int, *, warmup: int = 3, iters: int = 20,
         runner.synchronize()
         times.append(time.perf_counter() - t0)
     ms = np.array(times) * 1e3
-    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "images_per_s": batch / float(np.median(times)),
-            "iters": len(times)}
+    return {"p10_ms": float(np.percentile(ms, 10)), "p50_ms": float(np.percentile(ms, 50)),
+            "p90_ms": float(np.percentile(ms, 90)), "p99_ms": float(np.percentile(ms, 99)),
+            "images_per_s": batch / float(np.median(times)), "iters": len(times)}

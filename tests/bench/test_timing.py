@@ -43,7 +43,7 @@ def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
     monkeypatch.setattr(timing.time, "perf_counter", lambda: clock[0])
     r = timing.time_runner(Scripted(), 4, warmup=1, iters=4, min_seconds=0.0)
     assert calls == [(4, 1, 2, 2)] * 5 and r["iters"] == 4 and syncs == [1, 2, 3, 4, 5]  # after every run
-    assert r["p50_ms"] == pytest.approx(2.5) and r["p90_ms"] == pytest.approx(3.7)
+    assert r["p10_ms"] == pytest.approx(1.3) and r["p50_ms"] == pytest.approx(2.5) and r["p90_ms"] == pytest.approx(3.7)
     assert r["p99_ms"] == pytest.approx(3.97)
     assert r["images_per_s"] == pytest.approx(4 / 0.0025)
 

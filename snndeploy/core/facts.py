@@ -44,9 +44,10 @@ class ArtifactFacts:
     noise_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)  # input name -> per-sample shape
     precision: str = "fp32"
     batch: str | int = "dynamic"
+    max_batch: int | None = None  # the largest batch one call takes (a --noise graph bank's capacity); None: any
     opset: int | None = None
     inline: bool | None = None
-    seed: int | None = None  # seed of the frozen noise in the graph
+    seed: int | None = None  # seed of the graph's frozen noise or noise bank
     training: TrainConfig | None = None
     weights_sha256: str | None = None  # of the checkpoint's weights file this artifact was made from
 
@@ -64,7 +65,8 @@ class ArtifactFacts:
         return {"version": VERSION, "model": self.model, "data": self.data.to_dict(),
                 "neuron": self.neuron.to_dict(), "T": self.T, "stage": self.stage, "noise": self.noise,
                 "noise_inputs": {k: list(v) for k, v in self.noise_inputs.items()}, "precision": self.precision,
-                "batch": self.batch, "opset": self.opset, "inline": self.inline, "seed": self.seed,
+                "batch": self.batch, "max_batch": self.max_batch, "opset": self.opset, "inline": self.inline,
+                "seed": self.seed,
                 "training": None if self.training is None else self.training.to_dict(),
                 "weights_sha256": self.weights_sha256}
 
@@ -77,6 +79,7 @@ class ArtifactFacts:
         names = {"version"} | {f.name for f in fields(cls)}
         if unknown := sorted(set(map(str, d)) - names):
             raise SnnDeployError(f"{prefix}artifact facts have unknown key(s): {', '.join(unknown)}")
+        d = {"max_batch": None, **d}  # added within version 2: files written before it lack the key
         if missing := sorted(names - set(d)):
             raise SnnDeployError(f"{prefix}artifact facts lack key(s): {', '.join(missing)}")
         if d["version"] != VERSION:
@@ -91,8 +94,8 @@ class ArtifactFacts:
             training = None if d["training"] is None else from_mapping(TrainConfig, d["training"], "training")
         except SnnDeployError as exc:
             raise SnnDeployError(f"{prefix}{exc}") from None
-        plain = {k: d[k] for k in ("model", "T", "stage", "noise", "precision", "batch", "opset", "inline", "seed",
-                                   "weights_sha256")}
+        plain = {k: d[k] for k in ("model", "T", "stage", "noise", "precision", "batch", "max_batch", "opset", "inline",
+                                   "seed", "weights_sha256")}
         _check_types(plain, shapes, prefix)
         try:
             return cls(data=data, neuron=neuron, training=training, noise_inputs=shapes, **plain)
@@ -119,6 +122,7 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "noise": ((str, type(None)), "a string or null"),
     "precision": ((str,), "a string"),
     "batch": ((str, int), "'dynamic' or an integer"),
+    "max_batch": ((int, type(None)), "an integer or null"),
     "opset": ((int, type(None)), "an integer or null"),
     "inline": ((bool, type(None)), "true, false or null"),
     "seed": ((int, type(None)), "an integer or null"),

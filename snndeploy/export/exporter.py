@@ -43,7 +43,8 @@ class ExportConfig:
     seed: int = 0
     trt: str = "10"
     format: str = "onnx"
-    max_batch: int = DEFAULT_MAX_BATCH  # Triton's max_batch_size for dynamic-batch graphs
+    # the largest batch of a dynamic-batch graph: Triton's max_batch_size, and what a --noise graph bank holds
+    max_batch: int = DEFAULT_MAX_BATCH
     out: str = "exports"
 
     def __post_init__(self) -> None:
@@ -103,7 +104,7 @@ def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.M
     """Checkpoint -> validated ONNX model for one T, facts attached."""
     neuron = neuron_for(cfg, checkpoint.neuron)
     spec = GraphSpec(T=T, stage=cfg.stage, neuron=neuron, noise=cfg.noise, fp16=cfg.fp16,
-                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed)
+                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed, max_batch=cfg.max_batch)
     model = build_model_proto(checkpoint.model, spec)
     if cfg.inline:
         model = onnx.inliner.inline_local_functions(model)
@@ -121,7 +122,8 @@ def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: 
     return dataclasses.replace(checkpoint.facts, neuron=neuron, T=T, stage=cfg.stage, noise=cfg.noise,
                                noise_inputs=noise_inputs, precision="fp16" if cfg.fp16 else "fp32",
                                batch=cfg.static_batch or "dynamic", opset=cfg.opset, inline=cfg.inline,
-                               seed=cfg.seed if cfg.noise == "frozen" else None)
+                               seed=cfg.seed if cfg.noise in ("frozen", "graph") else None,
+                               max_batch=cfg.max_batch if cfg.noise == "graph" and cfg.static_batch is None else None)
 
 
 def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:

@@ -1,7 +1,7 @@
 """Checkpoint -> ONNX: the stage-3 (or stage-2) network unrolled over a fixed T (docs/design.md §3-4).
 
 Layer by layer: each synaptic op runs once over all steps on ``[T*B, ...]``, the first layer once
-on ``[B, ...]``; the LIF recurrence is unrolled per step on ``[B, ...]`` slices.
+on ``[B, ...]``; the LIF recurrence is unrolled per step on the ``[B, ...]`` parts of one ``Split``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,25 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from ..core.errors import SnnDeployError
-from ..core.facts import NOISE_MODES
+from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES
 from ..core.neuron_config import NeuronConfig
 from ..models import LIFNode, SpikingNet, TimeFold
 from ..models.layers import DrawFn
 from ..models.resnet import BasicBlock
-from ..neuron import FUNCTIONS, Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise, step
+from ..neuron import (
+    FUNCTIONS,
+    Charge,
+    Fire,
+    Noise,
+    NoiseWindow,
+    PotentialNorm,
+    Reset,
+    ResidualNoise,
+    step,
+    unit,
+    unit_rows,
+)
+from ..neuron.bank import bank_rows
 from ..neuron.onnx_builder import DOMAIN, Builder
 from .naming import DEFAULT_OPSET
 
@@ -39,7 +52,13 @@ class GraphSpec:
     fp16: bool = False
     batch: int | None = None  # None: dynamic batch axis
     opset: int = DEFAULT_OPSET
-    seed: int = 0  # for frozen noise
+    seed: int = 0  # for frozen noise and the graph-noise bank
+    max_batch: int = DEFAULT_MAX_BATCH  # the largest batch a graph-noise bank serves (dynamic batch)
+
+    @property
+    def capacity(self) -> int:
+        """Largest batch one call takes."""
+        return self.batch if self.batch is not None else self.max_batch
 
     @property
     def mode(self) -> str:
@@ -60,9 +79,10 @@ def noise_input_name(layer: int, t: int) -> str:
 
 
 def named_draws(model: SpikingNet, lookup: Callable[[str, torch.Tensor], torch.Tensor]) -> DrawFn:
-    """A draw function that gives each layer, at each step, ``lookup(noise_input_name(layer, t), like)``."""
+    """A draw function that gives each layer, at each step, the unit draws of the raw draws
+    ``lookup(noise_input_name(layer, t), like)``."""
     index = {id(n): k for k, n in enumerate(model.lif_nodes())}
-    return lambda node, t, like, kind: lookup(noise_input_name(index[id(node)], t), like)
+    return lambda node, t, like, kind: unit(node.cfg, lookup(noise_input_name(index[id(node)], t), like))
 
 
 def fed_noise(model: SpikingNet, noise: dict[str, np.ndarray]) -> contextlib.AbstractContextManager[SpikingNet]:
@@ -101,7 +121,7 @@ class _Exporter:
         self.noise_inputs: list[onnx.ValueInfoProto] = []
         self.used: set[str] = set()
         self.gen = torch.Generator().manual_seed(spec.seed)
-        self._bounds: dict[int, str] = {}
+        self.banks: dict[str, str] = {}
 
     def _lif_shapes(self) -> dict[int, tuple[int, ...]]:
         """Per-sample input shape of every LIF layer, from one dry run."""
@@ -154,35 +174,20 @@ class _Exporter:
         return self.b.op("Gemm", [x, w, b], "fc", transB=1)
 
     # -- time steps ---------------------------------------------------------------------------
-    def _batch(self) -> str:
-        """B read from the input as an int64 [1] tensor: element 0 of the whole ``Shape``, taken with ``Gather``.
-        TensorRT's parser before 10.0 ignores ``Shape``'s ``start``/``end`` (onnx/onnx-tensorrt
-        builtin_op_importers.cpp, release/8.6-GA): the bounds would get one element per input axis."""
-        if -1 not in self._bounds:
-            shape = self.b.op("Shape", ["images"], "shape")
-            self._bounds[-1] = self.b.op("Gather", [shape, self.b.init(np.array([0], np.int64), "i0")], "batch",
-                                         axis=0)
-        return self._bounds[-1]
+    def steps(self, x: _Flow, shape: tuple[int, ...]) -> list[str]:
+        """Per-step tensors [B, *shape] of a layer input: the same one T times, or the T parts of [T*B, ...].
 
-    def _bound(self, t: int) -> str:
-        """t * B as an int64 [1] tensor (a constant when B is static or t is 0)."""
-        if t not in self._bounds:
-            if t == 0 or self.spec.batch is not None:
-                rows = 0 if t == 0 else t * self.spec.batch
-                self._bounds[t] = self.b.init(np.array([rows], np.int64), f"b{t}")
-            else:
-                self._bounds[t] = self.b.op("Mul", [self._batch(), self.b.init(np.array([t], np.int64), "t")],
-                                            f"b{t}")
-        return self._bounds[t]
-
-    def steps(self, x: _Flow) -> list[str]:
+        The parts come from one ``Split`` of the input seen as [T, B*N] (the reshapes are free), with
+        constant sizes whatever the batch: one op instead of a ``Slice`` per step and their bounds."""
+        T = self.spec.T
         if not x.folded:
-            return [x.name] * self.spec.T
-        if self.spec.T == 1:
+            return [x.name] * T
+        if T == 1:
             return [x.name]
-        axes = self.b.init(np.array([0], np.int64), "axes0")
-        return [self.b.op("Slice", [x.name, self._bound(t), self._bound(t + 1), axes], f"step{t}")
-                for t in range(self.spec.T)]
+        rows = self.b.op("Reshape", [x.name, self.b.init(np.array([T, -1], np.int64), "t_rows")], "t_rows")
+        parts = self.b.op("Split", [rows, self.b.init(np.ones(T, np.int64), "ones")], "step", n_out=T, axis=0)
+        per_sample = self.b.init(np.array([-1, *shape], np.int64), "per_sample")
+        return [self.b.op("Reshape", [part, per_sample], f"step{t}") for t, part in enumerate(parts)]
 
     def fold(self, parts: list[str]) -> _Flow:
         return _Flow(parts[0] if len(parts) == 1 else self.b.op("Concat", parts, "folded", axis=0), True)
@@ -191,7 +196,7 @@ class _Exporter:
         spec = self.spec
         ops = _GraphOps(self, self.lif_index[id(node)], self.shapes[id(node)])
         spikes, v = [], None
-        for t, i in enumerate(self.steps(x)):
+        for t, i in enumerate(self.steps(x, self.shapes[id(node)])):
             s, v = step(ops, spec.mode, spec.neuron, t, i, v, need_v=t < spec.T - 1)
             spikes.append(s)
         return self.fold(spikes)
@@ -245,21 +250,20 @@ def build_model_proto(model: SpikingNet, spec: GraphSpec) -> onnx.ModelProto:
     ex = _Exporter(model, spec)
     graph = ex.build()
     dtype = "fp16" if spec.fp16 else "fp32"
-    options = {"PotentialNorm": {}} | {n: {"from_draws": spec.noise == "input"} for n in ("Noise", "ResidualNoise")}
-    funcs = [op.to_function(spec.neuron, spec.opset, dtype, **options[name])
-             for name, op in FUNCTIONS.items() if name in ex.used]
+    funcs = [op.to_function(spec.neuron, spec.opset, dtype) for name, op in FUNCTIONS.items() if name in ex.used]
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", spec.opset), helper.make_opsetid(DOMAIN, 1)],
                              functions=funcs, producer_name="snndeploy")
 
 
 class _GraphOps:
     """``snndeploy.neuron.step`` emitting ONNX nodes: custom ops for noise and potential normalisation
-    (local functions), the rest inline; noise drawn by the graph, fed as inputs or frozen at export."""
+    (local functions), the rest inline. Noise is read from a bank at random offsets (graph), fed as raw
+    draws (input) or frozen at export."""
 
     def __init__(self, ex: _Exporter, layer: int, shape: tuple[int, ...]) -> None:
         self.ex, self.b, self.cfg = ex, ex.b, ex.spec.neuron
         self.layer, self.shape = layer, shape
-        self._fired: dict[str, str] = {}
+        self._unit: torch.Tensor | None = None
 
     def _call(self, op: type, x: str, hint: str) -> str:
         self.ex.used.add(op.function)
@@ -270,6 +274,8 @@ class _GraphOps:
         if spec.noise == "frozen":  # one draw for batch 1, broadcast over the batch
             z = draw_frozen(ex.gen, self.shape, self.cfg.noise)
             return self.b.init(op.torch(self.cfg, z).numpy(), f"frozen{self.layer}.{t}")
+        if spec.noise == "graph":
+            return self._window(op, like)
         if spec.noise == "input":
             name = noise_input_name(self.layer, t)
             dims = [spec.batch if spec.batch is not None else "batch", *self.shape]
@@ -280,8 +286,24 @@ class _GraphOps:
     def add(self, a: str, b: str) -> str:
         return self.b.op("Add", [a, b], "h")
 
+    def _window(self, op: type, like: str) -> str:
+        """A window of this layer's bank of ``op``'s noise at a random offset (``NoiseWindow``; one bank per op
+        and layer, shared by the steps). The bank holds the op's final values: nothing is left to compute."""
+        spec = self.ex.spec
+        key = f"bank{self.layer}.{op.__name__}"
+        if key not in self.ex.banks:
+            if self._unit is None:  # both ops of a layer map the same unit draws, read at independent offsets
+                n = int(np.prod(self.shape))
+                self._unit = unit_rows(self.cfg, bank_rows(spec.capacity), n, generator=self.ex.gen)
+            self.ex.banks[key] = self.b.init(op.from_unit(self.cfg, self._unit).reshape(-1).numpy(), key)
+        self.ex.used.add(NoiseWindow.function)
+        return self.b.op(NoiseWindow.function, [self.ex.banks[key], like], "drawn", domain=DOMAIN)
+
     def noisy(self, t: int, i: str) -> str:
         return self.add(i, self._noise(Noise, t, i, "noise"))
+
+    def noisy_fire(self, t: int, i: str) -> str:
+        return self.fire(self.noisy(t, i))
 
     def residual(self, t: int, i: str) -> str:
         return self._noise(ResidualNoise, t, i, "residual")
@@ -293,11 +315,10 @@ class _GraphOps:
         return Charge.onnx(self.b, self.cfg, v, i)
 
     def fire(self, h: str) -> str:
-        s, self._fired[s] = Fire.onnx(self.b, self.cfg, h)
-        return s
+        return Fire.onnx(self.b, self.cfg, h)
 
     def reset(self, h: str, s: str) -> str:
-        return Reset.onnx(self.b, self.cfg, h, s, self._fired.get(s))
+        return Reset.onnx(self.b, self.cfg, h, s)
 
 
 def draw_frozen(gen: torch.Generator, shape: tuple[int, ...], kind: str) -> torch.Tensor:

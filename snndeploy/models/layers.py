@@ -13,9 +13,10 @@ from torch import nn
 
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
-from ..neuron import draw, run_steps
+from ..neuron import NoiseBank, bank_for, draw, run_steps, unit
 
-# (node, t, like, kind) -> raw draws; lets tests and the exporter feed the same noise everywhere.
+# (node, t, like, kind) -> unit draws (snndeploy.neuron.unit); lets tests and the exporter feed the same
+# noise everywhere.
 DrawFn = Callable[["LIFNode", int, torch.Tensor, str], torch.Tensor]
 
 
@@ -33,26 +34,36 @@ class TimeFold(nn.Module):
 
 class LIFNode(nn.Module):
     """A layer of spiking neurons running ``snndeploy.neuron.step`` in one of MODES over ``[T, B, ...]``
-    input currents (``ann``: ReLU, for the ANN baseline of the same architecture)."""
+    input currents (``ann``: ReLU, for the ANN baseline of the same architecture).
 
-    def __init__(self, cfg: NeuronConfig) -> None:
+    Noise comes from a bank of pre-drawn unit draws read at random offsets (``draws = "bank"``, the default,
+    ``snndeploy.neuron.bank``) or is drawn afresh for every element at every call (``draws = "fresh"``).
+    """
+
+    DRAWS = ("bank", "fresh")
+
+    def __init__(self, cfg: NeuronConfig, draws: str = "bank") -> None:
         super().__init__()
         self.cfg = cfg
         self.mode = "stage1"
+        self.draws = draws
         self.draw_fn: DrawFn | None = None
-        # Raw draws are consumed at once (nothing saved for backward), so one buffer is reused.
-        self._buffer: torch.Tensor | None = None
+        self.bank: NoiseBank | None = None
 
     def extra_repr(self) -> str:
         return f"mode={self.mode}, noise={self.cfg.noise}[{self.cfg.noise_lo},{self.cfg.noise_hi}]"
 
+    def renew_noise(self) -> None:
+        """Drop the bank: the next call draws a new one from the global RNG (training does so every epoch)."""
+        self.bank = None
+
     def _draw(self, t: int, like: torch.Tensor) -> torch.Tensor:
         if self.draw_fn is not None:
             return self.draw_fn(self, t, like, self.cfg.noise)
-        buf = self._buffer
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.device != like.device:
-            buf = self._buffer = torch.empty_like(like, memory_format=torch.contiguous_format)
-        return draw(like, self.cfg.noise, out=buf)
+        if self.draws == "fresh":
+            return unit(self.cfg, draw(like, self.cfg.noise))
+        self.bank = bank_for(self.bank, self.cfg, like)
+        return self.bank.window(like)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "ann":

@@ -41,6 +41,20 @@ class SpikingNet(nn.Module):
             node.cfg = cfg
         return self
 
+    def set_draws(self, draws: str) -> SpikingNet:
+        """Noise from a bank read at random offsets ("bank") or drawn afresh every call ("fresh")."""
+        if draws not in LIFNode.DRAWS:
+            raise SnnDeployError(f"unknown noise draws '{draws}'; choose one of: {', '.join(LIFNode.DRAWS)}")
+        for node in self.lif_nodes():
+            node.draws = draws
+        return self
+
+    def renew_noise(self) -> SpikingNet:
+        """Every spiking layer draws a new noise bank on its next call."""
+        for node in self.lif_nodes():
+            node.renew_noise()
+        return self
+
     @contextlib.contextmanager
     def drawing(self, draw_fn: DrawFn) -> Iterator[SpikingNet]:
         """Inside the block every spiking layer takes its raw draws from ``draw_fn`` (fed noise, buffers a

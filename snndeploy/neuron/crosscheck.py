@@ -40,7 +40,7 @@ def op_model(op: type[NeuronOp], cfg: NeuronConfig, shapes: list[tuple[int, ...]
         functions = []
     b.nodes.append(helper.make_node("Identity", [out], ["y"]))
     inputs = [helper.make_tensor_value_info(n, onnx_type, list(s)) for n, s in zip(names, shapes, strict=True)]
-    output = helper.make_tensor_value_info("y", onnx_type, list(shapes[0]))
+    output = helper.make_tensor_value_info("y", onnx_type, list(shapes[op.shaped_like]))
     graph = helper.make_graph(b.nodes, op.__name__, inputs, [output], b.initializers)
     opsets = [helper.make_opsetid("", opset), helper.make_opsetid(DOMAIN, 1)]
     return helper.make_model(graph, opset_imports=opsets, functions=functions)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import numpy as np
 import onnx
 import torch
 from onnx import TensorProto, helper
@@ -31,6 +32,23 @@ def draw(like: torch.Tensor, kind: str = "gaussian", out: torch.Tensor | None = 
     return out.normal_() if kind == "gaussian" else out.uniform_()
 
 
+def unit(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
+    """Unit draws w in [-1, 1] from raw draws: z / max|z| per sample (gaussian) or 2u - 1 (uniform).
+
+    Every noise op is an affine map of unit draws, so a window of a bank of unit draws (``snndeploy.neuron.bank``)
+    stands for fresh ones."""
+    if cfg.noise == "gaussian":
+        return z / _per_sample_absmax(z)
+    return z * 2 - 1
+
+
+def unit_rows(cfg: NeuronConfig, rows: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``rows`` fresh samples of ``n`` unit draws each, [rows, n]: each row spans [-1, 1] as one sample does."""
+    if cfg.noise == "gaussian":
+        return unit(cfg, torch.randn(rows, n, generator=generator))
+    return unit(cfg, torch.rand(rows, n, generator=generator))
+
+
 def _per_sample_absmax(z: torch.Tensor) -> torch.Tensor:
     """max|z| per sample over all other axes, shaped to broadcast against z."""
     return z.abs().flatten(1).amax(dim=1).view(-1, *([1] * (z.dim() - 1)))
@@ -42,125 +60,134 @@ def _per_sample(b: Builder, x: str, fn: Any) -> str:
     return b.op("Reshape", [fn(flat), b.op("Shape", [x], "shape")], "out")
 
 
-def _absmax_scale(b: Builder, zf: str, factor: float) -> str:
-    """zf / max|zf| * factor, per sample."""
-    m = b.reduce("ReduceMax", b.op("Abs", [zf], "abs"), [1], hint="absmax")
-    return b.op("Mul", [b.op("Div", [zf, m], "unit"), b.const(factor, "factor")], "scaled")
-
-
-def _random_like(b: Builder, like: str, kind: str, lo: float, hi: float) -> str:
-    """Draws made by the graph itself: N(0,1), or U(lo, hi) directly."""
-    if kind == "gaussian":
-        return b.op("RandomNormalLike", [like], "z", dtype=b.onnx_dtype, mean=0.0, scale=1.0)
-    return b.op("RandomUniformLike", [like], "u", dtype=b.onnx_dtype, low=float(lo), high=float(hi))
-
-
 class NeuronOp:
     """Base of the ops: ``function`` names the local function an op is exported as (None: inline)."""
 
     function: ClassVar[str | None] = None
+    inputs: ClassVar[tuple[str, ...]] = ("x",)  # the local function's inputs
+    shaped_like: ClassVar[int] = 0  # the input whose shape the output has
 
     @classmethod
     def to_function(cls, cfg: NeuronConfig, opset: int, dtype: str, **options: Any) -> onnx.FunctionProto:
-        """The op as a local function with one input ``x`` and one output ``y``."""
+        """The op as a local function with inputs ``inputs`` and one output ``y``."""
         if cls.function is None:
             raise TypeError(f"{cls.__name__} is emitted inline, not as a function")
         b = Builder(opset, dtype, named_nodes=False)
-        out = cls.onnx(b, cfg, "x", **options)  # type: ignore[attr-defined]
+        out = cls.onnx(b, cfg, *cls.inputs, **options)  # type: ignore[attr-defined]
         b.nodes.append(helper.make_node("Identity", [out], ["y"]))
-        return helper.make_function(DOMAIN, cls.function, ["x"], ["y"], b.nodes, [helper.make_opsetid("", opset)])
+        return helper.make_function(DOMAIN, cls.function, list(cls.inputs), ["y"], b.nodes,
+                                    [helper.make_opsetid("", opset)])
 
 
 class Noise(NeuronOp):
-    """N_noise of stages 1 and 2: Gaussian draws scaled per sample to span [lo, hi] exactly, or uniform."""
+    """N_noise of stages 1 and 2: Gaussian draws scaled per sample to span [lo, hi] exactly, or uniform.
+
+    As an affine map of unit draws w (``unit``): N_noise = (hi + lo)/2 + w (hi - lo)/2."""
 
     function = "Noise"
 
     @staticmethod
-    def torch(cfg: NeuronConfig, z: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
-        """Noise from raw draws z (see ``draw``), added to ``base`` in the same pass when given."""
-        lo, hi = cfg.noise_lo, cfg.noise_hi
-        if cfg.noise == "gaussian":
-            scale = (hi - lo) / (2 * _per_sample_absmax(z))
-            if base is None:
-                base = torch.zeros((), dtype=z.dtype, device=z.device)
-            return torch.addcmul(base, z, scale).add_((hi + lo) / 2)
-        n = z * (hi - lo) + lo
-        return n if base is None else n + base
+    def from_unit(cfg: NeuronConfig, w: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """Noise from unit draws w, added to ``base`` in the same pass when given."""
+        half, mid = (cfg.noise_hi - cfg.noise_lo) / 2, (cfg.noise_hi + cfg.noise_lo) / 2
+        if base is None:
+            return w * half + mid
+        return torch.add(base, w, alpha=half).add_(mid)
 
     @staticmethod
-    def onnx(b: Builder, cfg: NeuronConfig, x: str, from_draws: bool = True) -> str:
-        """Noise from raw draws x (``from_draws``), or drawn by the graph in x's shape."""
-        lo, hi = cfg.noise_lo, cfg.noise_hi
-        if cfg.noise == "uniform":
-            if not from_draws:
-                return _random_like(b, x, "uniform", lo, hi)
-            return b.op("Add", [b.op("Mul", [x, b.const(hi - lo, "span")]), b.const(lo, "lo")], "noise")
-        z = x if from_draws else _random_like(b, x, "gaussian", lo, hi)
-        mid = (hi + lo) / 2
-        return _per_sample(b, z, lambda zf: b.op("Add", [_absmax_scale(b, zf, (hi - lo) / 2), b.const(mid, "mid")]))
+    def torch(cfg: NeuronConfig, z: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """Noise from raw draws z (see ``draw``), added to ``base`` when given."""
+        return Noise.from_unit(cfg, unit(cfg, z), base)
+
+    @staticmethod
+    def onnx(b: Builder, cfg: NeuronConfig, x: str) -> str:
+        """Noise from raw draws x (the ``--noise input`` feeds)."""
+        half, mid = (cfg.noise_hi - cfg.noise_lo) / 2, (cfg.noise_hi + cfg.noise_lo) / 2
+        return _affine(b, _unit_onnx(b, cfg, x), half, mid)
 
 
 class ResidualNoise(NeuronOp):
-    """Zero-mean residual noise N' of stage 3, spanning [-r, r] with r = (hi - lo)/2 - 1/alpha."""
+    """Zero-mean residual noise N' of stage 3, spanning [-r, r] with r = (hi - lo)/2 - 1/alpha: N' = w r."""
 
     function = "ResidualNoise"
 
     @staticmethod
-    def torch(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
-        r = cfg.residual
-        if cfg.noise == "gaussian":
-            return z / _per_sample_absmax(z) * r
-        return (z * 2 - 1) * r
+    def from_unit(cfg: NeuronConfig, w: torch.Tensor) -> torch.Tensor:
+        return w * cfg.residual
 
     @staticmethod
-    def onnx(b: Builder, cfg: NeuronConfig, x: str, from_draws: bool = True) -> str:
-        r = cfg.residual
-        if cfg.noise == "uniform":
-            if not from_draws:
-                return _random_like(b, x, "uniform", -r, r)
-            return b.op("Mul", [b.op("Sub", [b.op("Mul", [x, b.const(2.0, "two")]), b.const(1.0, "one")]),
-                                b.const(r, "r")])
-        z = x if from_draws else _random_like(b, x, "gaussian", -r, r)
-        return _per_sample(b, z, lambda zf: _absmax_scale(b, zf, r))
+    def torch(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
+        return ResidualNoise.from_unit(cfg, unit(cfg, z))
+
+    @staticmethod
+    def onnx(b: Builder, cfg: NeuronConfig, x: str) -> str:
+        return _affine(b, _unit_onnx(b, cfg, x), cfg.residual, 0.0)
+
+
+def _unit_onnx(b: Builder, cfg: NeuronConfig, z: str) -> str:
+    """``unit`` in ONNX: z / max|z| per sample, or 2u - 1."""
+    if cfg.noise == "uniform":
+        return b.op("Sub", [b.op("Mul", [z, b.const(2.0, "two")]), b.const(1.0, "one")], "unit")
+    return _per_sample(b, z, lambda zf: b.op("Div", [zf, b.reduce("ReduceMax", b.op("Abs", [zf], "abs"), [1],
+                                                                      hint="absmax")], "unit"))
+
+
+def _affine(b: Builder, w: str, scale: float, shift: float) -> str:
+    y = b.op("Mul", [w, b.const(scale, "scale")], "scaled")
+    return y if shift == 0 else b.op("Add", [y, b.const(shift, "shift")], "noise")
 
 
 class PotentialNorm(NeuronOp):
-    """N(lam V) of eqs. 9-10: decay, standardise per sample, squash into beta +- 1/alpha (finite alpha)."""
+    """N(lam V) of eqs. 8-10: decay, centre per sample, squash into beta +- 1/alpha (finite alpha).
+
+    With C = V - mean(V) per sample, eqs. 9-10 give lam C/(sigma+eps) / (alpha max|lam C|/(sigma+eps) + eps)
+    + beta: sigma cancels but for where eps enters, so the op computes the cancelled form
+    N = lam C / (alpha lam max|C| + eps) + beta (docs/design.md 1.3), as V k + (beta - mean(V) k) with one
+    factor k per sample; max|C| = max(max V - mean V, mean V - min V). One pass of statistics, one affine pass.
+    """
 
     function = "PotentialNorm"
 
     @staticmethod
+    def coefficients(cfg: NeuronConfig, mean: torch.Tensor, vmax: torch.Tensor, vmin: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, offset) with N = V k + offset, from the per-sample mean, max and min of V."""
+        m = torch.maximum(vmax - mean, mean - vmin)
+        k = cfg.lam / (m * (cfg.alpha * cfg.lam) + cfg.eps)
+        return k, cfg.beta_value - mean * k
+
+    @staticmethod
     def torch(cfg: NeuronConfig, v: torch.Tensor) -> torch.Tensor:
-        a = cfg.lam * v
-        flat = a.flatten(1)
-        shape = (-1, *([1] * (a.dim() - 1)))
-        mu = flat.mean(dim=1).view(shape)
-        sigma = flat.std(dim=1, unbiased=False).view(shape)
-        a_hat = (a - mu) / (sigma + cfg.eps)
-        return a_hat / (cfg.alpha * _per_sample_absmax(a_hat) + cfg.eps) + cfg.beta_value
+        flat = v.flatten(1)
+        vmin, vmax = torch.aminmax(flat, dim=1)
+        mean = flat.mean(dim=1)
+        k, _ = PotentialNorm.coefficients(cfg, mean, vmax, vmin)
+        shape = (-1, *([1] * (v.dim() - 1)))
+        return torch.sub(v, mean.view(shape)).mul_(k.view(shape)).add_(cfg.beta_value)
 
     @staticmethod
     def onnx(b: Builder, cfg: NeuronConfig, v: str, fp32_reductions: bool = True) -> str:
         """``fp32_reductions``: in an fp16 graph, take the statistics in fp32 (fp16 sums over a layer overflow)."""
         out_type = b.onnx_dtype
+        flat = b.op("Flatten", [v], "flat", axis=1)
+        s = b
+        stats_in = flat
         if fp32_reductions and out_type != TensorProto.FLOAT:
-            v = b.op("Cast", [v], "v32", to=TensorProto.FLOAT)
-            b = b.view("fp32")
-
-        def norm(af: str) -> str:
-            mu = b.reduce("ReduceMean", af, [1], hint="mu")
-            d = b.op("Sub", [af, mu], "centred")
-            sigma = b.op("Sqrt", [b.reduce("ReduceMean", b.op("Mul", [d, d], "sq"), [1], hint="var")], "sigma")
-            a_hat = b.op("Div", [d, b.op("Add", [sigma, b.const(cfg.eps, "eps")])], "a_hat")
-            m = b.reduce("ReduceMax", b.op("Abs", [a_hat], "abs"), [1], hint="absmax")
-            denom = b.op("Add", [b.op("Mul", [m, b.const(cfg.alpha, "alpha")]), b.const(cfg.eps, "eps")], "denom")
-            return b.op("Add", [b.op("Div", [a_hat, denom]), b.const(cfg.beta_value, "beta")], "normed")
-
-        out = _per_sample(b, b.op("Mul", [v, b.const(cfg.lam, "lam")], "decayed"), norm)
-        if out_type != b.onnx_dtype:
-            out = b.op("Cast", [out], "out_cast", to=out_type)
-        return out
+            stats_in = b.op("Cast", [flat], "v32", to=TensorProto.FLOAT)
+            s = b.view("fp32")
+        mean = s.reduce("ReduceMean", stats_in, [1], hint="mean")
+        vmax = s.reduce("ReduceMax", stats_in, [1], hint="vmax")
+        vmin = s.reduce("ReduceMin", stats_in, [1], hint="vmin")
+        m = s.op("Max", [s.op("Sub", [vmax, mean], "above"), s.op("Sub", [mean, vmin], "below")], "spread")
+        denom = s.op("Add", [s.op("Mul", [m, s.const(cfg.alpha * cfg.lam, "alpha_lam")]), s.const(cfg.eps, "eps")],
+                     "denom")
+        k = s.op("Div", [s.const(cfg.lam, "lam"), denom], "k")
+        if s is not b:
+            mean, k = (b.op("Cast", [x], "c16", to=out_type) for x in (mean, k))
+        # centred first: V k + (beta - mean k) would cancel where the spread is tiny and k large
+        scaled = b.op("Mul", [b.op("Sub", [flat, mean], "centred"), k], "scaled")
+        out = b.op("Add", [scaled, b.const(cfg.beta_value, "beta")], "normed")
+        return b.op("Reshape", [out, b.op("Shape", [v], "shape")], "out")
 
 
 class Charge(NeuronOp):
@@ -214,10 +241,11 @@ class Fire(NeuronOp):
         return (h > cfg.v_th).to(h.dtype)
 
     @staticmethod
-    def onnx(b: Builder, cfg: NeuronConfig, h: str) -> tuple[str, str]:
-        """(spikes in the graph's float type, the boolean mask a hard reset selects with)."""
+    def onnx(b: Builder, cfg: NeuronConfig, h: str) -> str:
+        """Spikes in the graph's float type (``Greater``, then ``Cast``: ONNX Runtime's ``Sign`` of a
+        ``ThresholdedRelu`` measured 6x slower on the CPU)."""
         fired = b.op("Greater", [h, b.const(cfg.v_th, "v_th")], "fired")
-        return b.op("Cast", [fired], "spikes", to=b.onnx_dtype), fired
+        return b.op("Cast", [fired], "spikes", to=b.onnx_dtype)
 
 
 class Reset(NeuronOp):
@@ -230,13 +258,48 @@ class Reset(NeuronOp):
         return h * (1 - s) + cfg.v_reset * s
 
     @staticmethod
-    def onnx(b: Builder, cfg: NeuronConfig, h: str, s: str, fired: str | None = None) -> str:
+    def onnx(b: Builder, cfg: NeuronConfig, h: str, s: str) -> str:
+        """Arithmetic rather than ``Where`` on the mask: ONNX Runtime's ``Where`` broadcasting a scalar measured
+        several element-wise passes' time."""
         if cfg.v_reset is None:
             return b.op("Sub", [h, b.op("Mul", [s, b.const(cfg.v_th, "v_th")], "spent")], "v")
-        if fired is None:
-            fired = b.op("Cast", [s], "fired", to=TensorProto.BOOL)
-        return b.op("Where", [fired, b.const(cfg.v_reset, "v_reset"), h], "v")
+        v = b.op("Mul", [h, b.op("Sub", [b.const(1.0, "one"), s], "keep")], "v")
+        if cfg.v_reset == 0:
+            return v
+        return b.op("Add", [v, b.op("Mul", [s, b.const(cfg.v_reset, "v_reset")], "reset_to")], "v")
 
 
-OPS: tuple[type[NeuronOp], ...] = (Noise, ResidualNoise, PotentialNorm, Charge, Fire, Reset)
+class NoiseWindow(NeuronOp):
+    """Noise read from a bank (``snndeploy.neuron.bank``): ``like.numel()`` consecutive values of the 1-D ``bank``
+    from a uniformly random offset, shaped like ``like``. The bank holds an op's final noise values."""
+
+    function = "NoiseWindow"
+    inputs = ("bank", "like")
+    shaped_like = 1
+
+    @staticmethod
+    def torch(cfg: NeuronConfig, bank: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """A view of the bank (no copy); the offset comes from the global RNG."""
+        count = like.numel()
+        start = int(torch.randint(0, bank.numel() - count + 1, ()))
+        return bank[start:start + count].view(like.shape)
+
+    @staticmethod
+    def onnx(b: Builder, cfg: NeuronConfig, bank: str, like: str) -> str:
+        """``RandomUniform`` -> offset -> dynamic ``Slice`` -> ``Reshape``: ops TensorRT parses."""
+        i64 = TensorProto.INT64
+        count = b.op("Reshape", [b.op("Size", [like], "numel"), b.const([1], "one", np.int64)], "count")
+        size = b.op("Shape", [bank], "size")
+        room = b.op("Cast", [b.op("Sub", [b.op("Add", [size, b.const([1], "one", np.int64)], "size1"), count],
+                                  "room")], "room_f", to=TensorProto.FLOAT)
+        u = b.op("RandomUniform", [], "u", dtype=TensorProto.FLOAT, low=0.0, high=1.0, shape=[1])
+        start = b.op("Cast", [b.op("Floor", [b.op("Mul", [u, room], "pos")], "pos_floor")], "start0", to=i64)
+        # float rounding must not push the window past the bank's end
+        start = b.op("Min", [start, b.op("Sub", [size, count], "last")], "start")
+        window = b.op("Slice", [bank, start, b.op("Add", [start, count], "end"), b.const([0], "axes", np.int64)],
+                      "window")
+        return b.op("Reshape", [window, b.op("Shape", [like], "shape")], "drawn")
+
+
+OPS: tuple[type[NeuronOp], ...] = (Noise, ResidualNoise, PotentialNorm, Charge, Fire, Reset, NoiseWindow)
 FUNCTIONS: dict[str, type[NeuronOp]] = {op.function: op for op in OPS if op.function is not None}

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import torch
 
 from ..core.neuron_config import NeuronConfig
+from .fused import noisy_fire
 from .ops import Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise
 
 # stage1: noisy single step (training, T = 1); stage2: fresh noise each step, no coupling;
@@ -28,6 +29,7 @@ class StepOps(Protocol):
 
     def add(self, a: Any, b: Any) -> Any: ...
     def noisy(self, t: int, i: Any) -> Any: ...  # i + N_noise
+    def noisy_fire(self, t: int, i: Any) -> Any: ...  # fire(noisy(t, i)), where H is not needed afterwards
     def residual(self, t: int, i: Any) -> Any: ...  # N', shaped like i
     def potential_norm(self, v: Any) -> Any: ...  # N(lam V)
     def charge(self, v: Any, i: Any) -> Any: ...  # lam V + I
@@ -58,18 +60,20 @@ def step(ops: StepOps, mode: str, cfg: NeuronConfig, t: int, i: Any, v: Any | No
         h = ops.add(ops.potential_norm(v), i)
         if cfg.residual > 0:
             h = ops.add(h, ops.residual(t, i))
+    elif not keep:
+        return ops.noisy_fire(t, i), None
     else:
         h = ops.noisy(t, i)
     s = ops.fire(h)
     return s, (ops.reset(h, s) if keep and need_v else None)
 
 
-# (t, like) -> raw draws shaped like ``like`` (N(0,1) or U[0,1) per cfg.noise)
+# (t, like) -> unit draws shaped like ``like`` (``snndeploy.neuron.ops.unit``: in [-1, 1])
 Draw = Callable[[int, torch.Tensor], torch.Tensor]
 
 
 class TorchOps:
-    """``step`` on PyTorch tensors ``[B, ...]``; raw draws come from ``draw``."""
+    """``step`` on PyTorch tensors ``[B, ...]``; unit draws come from ``draw``."""
 
     def __init__(self, cfg: NeuronConfig, draw: Draw | None = None) -> None:
         self.cfg, self.draw = cfg, draw
@@ -83,10 +87,13 @@ class TorchOps:
         return a + b
 
     def noisy(self, t: int, i: torch.Tensor) -> torch.Tensor:
-        return Noise.torch(self.cfg, self._draws(t, i), base=i)
+        return Noise.from_unit(self.cfg, self._draws(t, i), base=i)
+
+    def noisy_fire(self, t: int, i: torch.Tensor) -> torch.Tensor:
+        return noisy_fire(self.cfg, i, self._draws(t, i))
 
     def residual(self, t: int, i: torch.Tensor) -> torch.Tensor:
-        return ResidualNoise.torch(self.cfg, self._draws(t, i))
+        return ResidualNoise.from_unit(self.cfg, self._draws(t, i))
 
     def potential_norm(self, v: torch.Tensor) -> torch.Tensor:
         return PotentialNorm.torch(self.cfg, v)

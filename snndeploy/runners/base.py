@@ -99,8 +99,8 @@ class Runner(ABC):
 
     @property
     def max_batch(self) -> int | None:
-        """Largest batch ``infer`` takes (None: unbounded)."""
-        return self.fixed_batch
+        """Largest batch ``infer`` takes (None: unbounded): a fixed batch, or a graph-noise bank's capacity."""
+        return self.fixed_batch or self.facts.max_batch
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def activate(self) -> Runner:

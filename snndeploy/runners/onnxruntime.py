@@ -74,8 +74,8 @@ class OnnxRuntimeRunner(Runner):
     def max_batch(self) -> int | None:
         """The TensorRT provider builds for one profile; the CPU and CUDA providers take any dynamic batch."""
         if self.fixed_batch is None and self.device == "tensorrt":
-            return self.profile_max
-        return self.fixed_batch
+            return min(self.profile_max, self.facts.max_batch or self.profile_max)
+        return super().max_batch
 
     def profile(self) -> dict[str, dict[str, tuple[int, ...]]]:
         """min / opt / max shape of every input for the TensorRT provider (all inputs, noise included)."""

@@ -16,7 +16,7 @@ from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
 from ..export.graph import fed_noise, named_draws
 from ..models import LIFNode
-from ..neuron import draw
+from ..neuron import draw, unit
 from .base import Runner, TensorInfo
 
 
@@ -118,7 +118,7 @@ class TorchRunner(Runner):
             key = (id(node), tuple(like.shape))
             if key not in buffers:
                 buffers[key] = torch.empty_like(like, memory_format=torch.contiguous_format)
-            return draw(like, kind, out=buffers[key])
+            return unit(node.cfg, draw(like, kind, out=buffers[key]))  # fresh: a bank offset would be baked in
 
         draw_fn = named_draws(self.model, lambda name, like: static_noise[name]) if noise else own
         stream = torch.cuda.Stream()

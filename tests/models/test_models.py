@@ -8,6 +8,7 @@ import torch
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.models import MODELS, build_model
+from snndeploy.neuron import unit
 
 SHAPES = {"small-cnn": (1, 28, 28), "paper-cnn": (1, 28, 28), "vgg16": (3, 32, 32), "resnet18": (3, 32, 32)}
 
@@ -41,7 +42,8 @@ def replay(seed):
     """A draw function that gives the same numbers for the same (node, t)."""
     def draw(node, t, like, kind):
         g = torch.Generator().manual_seed(seed * 1000 + id(node) % 997 * 31 + t)
-        return torch.randn(like.shape, generator=g) if kind == "gaussian" else torch.rand(like.shape, generator=g)
+        z = torch.randn(like.shape, generator=g) if kind == "gaussian" else torch.rand(like.shape, generator=g)
+        return unit(node.cfg, z)
     return draw
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from snndeploy.core.neuron_config import NeuronConfig
-from snndeploy.neuron import OPS, Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise
+from snndeploy.neuron import OPS, Charge, Fire, Noise, NoiseWindow, PotentialNorm, Reset, ResidualNoise
 from snndeploy.neuron.crosscheck import crosscheck, op_model
 
 pytest.importorskip("onnxruntime")
@@ -26,6 +26,9 @@ def inputs(op, cfg: NeuronConfig, shape, gen: torch.Generator) -> list[torch.Ten
         return [torch.randn(shape, generator=gen) if cfg.noise == "gaussian" else torch.rand(shape, generator=gen)]
     if op is PotentialNorm:
         return [torch.rand(shape, generator=gen) * 3 - 0.5]
+    if op is NoiseWindow:  # a bank exactly one window long: the one offset is 0, so both sides agree
+        like = torch.empty(shape)
+        return [torch.rand(like.numel(), generator=gen), like]
     if op is Charge:
         return [torch.rand(shape, generator=gen) * 2 - 0.5, torch.rand(shape, generator=gen)]
     h = away_from_threshold(torch.rand(shape, generator=gen) * 2, cfg.v_th)
@@ -63,5 +66,25 @@ def test_reset_modes_match(soft):
 def test_custom_ops_are_local_functions_and_the_rest_inline():
     cfg = NeuronConfig()
     for op in OPS:
-        model = op_model(op, cfg, [(2, 3)] * (2 if op in (Charge, Reset) else 1))
+        shapes = [(6,), (2, 3)] if op is NoiseWindow else [(2, 3)] * (2 if op in (Charge, Reset) else 1)
+        model = op_model(op, cfg, shapes)
         assert [f.name for f in model.functions] == ([op.function] if op.function else [])
+
+
+def test_noise_window_is_a_contiguous_run_of_the_bank_at_a_varying_offset():
+    import onnxruntime as ort
+
+    bank = torch.arange(1000, dtype=torch.float32)
+    like = torch.empty(4, 3, 5)
+    model = op_model(NoiseWindow, NeuronConfig(), [(1000,), tuple(like.shape)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    starts = set()
+    for _ in range(30):
+        onnx_win = session.run(["y"], {"x0": bank.numpy(), "x1": like.numpy()})[0]
+        torch_win = NoiseWindow.torch(NeuronConfig(), bank, like)
+        for w in (onnx_win, torch_win.numpy()):
+            assert w.shape == tuple(like.shape)
+            flat = w.reshape(-1)
+            assert 0 <= flat[0] <= 1000 - 60 and np.array_equal(flat, np.arange(flat[0], flat[0] + 60))
+        starts.add(float(onnx_win.reshape(-1)[0]))
+    assert len(starts) > 20  # a fresh offset on every call

@@ -7,7 +7,7 @@ import torch
 
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.models.layers import LIFNode
-from snndeploy.neuron import TorchOps, step
+from snndeploy.neuron import TorchOps, step, unit
 
 CURRENT = [0.6, 0.2, 0.1]  # one sample, three neurons, the same input current at every step
 # Raw uniform draws per step. With noise U[0, 1) the stage-1/2 noise is the draw itself, and stage 3's
@@ -19,7 +19,7 @@ class Recording(TorchOps):
     """TorchOps that keeps every pre-spike potential H it fires on."""
 
     def __init__(self, cfg: NeuronConfig) -> None:
-        super().__init__(cfg, lambda t, like: torch.tensor([DRAWS[t]]))
+        super().__init__(cfg, lambda t, like: unit(cfg, torch.tensor([DRAWS[t]])))
         self.h: list[torch.Tensor] = []
 
     def fire(self, h: torch.Tensor) -> torch.Tensor:
@@ -31,7 +31,7 @@ def run(mode: str, cfg: NeuronConfig, T: int = 3) -> torch.Tensor:
     """Spikes [T, 3] of a LIF layer in ``mode`` fed CURRENT and DRAWS."""
     node = LIFNode(cfg)
     node.mode = mode
-    node.draw_fn = lambda n, t, like, kind: torch.tensor([DRAWS[t]])
+    node.draw_fn = lambda n, t, like, kind: unit(cfg, torch.tensor([DRAWS[t]]))
     with torch.no_grad():
         return node(torch.tensor([CURRENT]).expand(T, 1, 3))[:, 0]
 

@@ -1,7 +1,9 @@
 """Noisy T=1 training time per epoch against the same network as a ReLU ANN, side by side in one run.
 
-Each method's epochs are those `snndeploy train` runs (snndeploy.train.train_epoch, default optimizer,
-scheduler and seeding), interleaved round by round (snndeploy/bench/training.py).
+The noisy network runs twice: with its noise from a bank read at random offsets (the default) and with
+fresh draws (`--noise-draws fresh`). Each method's epochs are those `snndeploy train` runs
+(snndeploy.train.train_epoch, default optimizer, scheduler and seeding), interleaved round by round
+(snndeploy/bench/training.py).
 
     python benchmarks/train_speed.py [--model paper-cnn] [--rounds 3] [--bptt-T 10] [--json out.json]
 """
@@ -32,16 +34,18 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     data = load_dataset(args.dataset, args.data_dir)
-    methods = [Method("ann"), Method("noise")] + ([Method("bptt", args.bptt_T)] if args.bptt_T else [])
+    methods = [Method("ann"), Method("noise"), Method("noise", draws="fresh")]
+    methods += [Method("bptt", args.bptt_T)] if args.bptt_T else []
     rows = compare_epoch_time(args.model, methods, data, batch_size=args.batch_size, rounds=args.rounds,
                               max_batches=args.max_batches)
     part = f"first {rows[0]['images']} of {len(data.train)} images" if args.max_batches else f"{len(data.train)} images"
     table = Table(title=f"training time per epoch, {args.model} on {args.dataset} ({part}), "
                         f"batch {args.batch_size}, median of {args.rounds}")
-    for col in ("method", "s / epoch", "samples / s", "time vs ANN"):
+    for col in ("method", "s / epoch", "samples / s", "time vs ANN", "vs ANN, same round"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(r["label"], f"{r['epoch_s']:.2f}", f"{r['samples_per_s']:.0f}", f"{r['ratio_to_first']:.2f}x")
+        table.add_row(r["label"], f"{r['epoch_s']:.2f}", f"{r['samples_per_s']:.0f}", f"{r['ratio_to_first']:.2f}x",
+                      f"{r['round_ratio_to_first']:.2f}x")
     Console().print(table)
     machine = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
                "torch": torch.__version__}

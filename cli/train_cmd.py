@@ -38,6 +38,8 @@ def train_command(
     loss: str | None = typer.Option(None, help="mse (one-hot, default) or ce."),
     noise: str | None = typer.Option(None, help="gaussian (default) or uniform."),
     noise_range: str | None = typer.Option(None, "--noise-range", help="lo,hi of the noise [default: 0,1]"),
+    noise_draws: str | None = typer.Option(None, "--noise-draws",
+                                           help="bank (pre-drawn, read at random offsets; default) or fresh."),
     seed: int | None = typer.Option(None, help="random seed [default: 0]"),
     device: str | None = typer.Option(None, help="cpu (default) or cuda."),
     limit_train: int | None = typer.Option(None, "--limit-train", help="use only the first N training images."),
@@ -56,8 +58,8 @@ def train_command(
     lo, hi = _noise_range(noise_range)
     cfg = base.replace(model=model, dataset=dataset, data_dir=data_dir, method=method, T=T, epochs=epochs,
                        batch_size=batch_size, lr=lr, t0_epochs=t0_epochs, loss=loss, noise=noise, noise_lo=lo,
-                       noise_hi=hi, seed=seed, device=device, limit_train=limit_train, limit_test=limit_test,
-                       image_size=image_size, augment=augment, out=out)
+                       noise_hi=hi, noise_draws=noise_draws, seed=seed, device=device, limit_train=limit_train,
+                       limit_test=limit_test, image_size=image_size, augment=augment, out=out)
     result = train(cfg, resume=resume, show_progress=not quiet)
     if not result.main:
         return

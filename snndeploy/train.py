@@ -72,10 +72,11 @@ def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
 
 
 def seeded_model(name: str, spec: DataSpec, neuron: NeuronConfig, seed: int,
-                 device: str | torch.device = "cpu") -> SpikingNet:
-    """The network every training run starts from: global RNG seeded, then built."""
+                 device: str | torch.device = "cpu", draws: str = "bank") -> SpikingNet:
+    """The network every training run starts from: global RNG seeded, then built, taking its noise from
+    ``draws`` (a bank read at random offsets, or fresh draws)."""
     torch.manual_seed(seed)
-    return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device)
+    return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device).set_draws(draws)
 
 
 def make_optimizer(model: nn.Module, lr: float, t0_epochs: int) -> tuple[torch.optim.Adam, Scheduler]:
@@ -117,6 +118,8 @@ def train_epoch(model: SpikingNet, batches: Batches, opt: torch.optim.Optimizer,
     stats = EpochStats()
     _sync(device)
     t0 = time.perf_counter()
+    # A new noise bank every epoch, drawn from the global RNG: a resumed run draws the same one.
+    model.renew_noise()
     with model.using(mode, training=True):
         for i, (x, y) in enumerate(batches):
             logits = forward(x, T)
@@ -172,7 +175,8 @@ def restore_rng(state: dict[str, torch.Tensor], device: torch.device) -> None:
 
 def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run must train the same thing; only epochs, device and out may change."""
-    for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "batch_size"):
+    for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "noise_draws",
+                "batch_size"):
         if getattr(saved, key) != getattr(cfg, key):
             raise SnnDeployError(f"cannot resume: checkpoint has {key}={getattr(saved, key)!r}, "
                                  f"this run asks for {getattr(cfg, key)!r}")
@@ -194,7 +198,7 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                         image_size=cfg.image_size)
     neuron = cfg.neuron
-    model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device)
+    model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device, cfg.noise_draws)
     if job.main:
         check_writable(out)
     net = DistributedDataParallel(model) if job.active else model

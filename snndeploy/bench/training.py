@@ -31,13 +31,16 @@ from ..train import (
 
 @dataclass(frozen=True)
 class Method:
-    """One way to train: 'noise' (T=1), 'ann' (ReLU) or 'bptt' at T steps."""
+    """One way to train: 'noise' (T=1; noise from a bank or fresh draws), 'ann' (ReLU) or 'bptt' at T steps."""
 
     name: str
     T: int = 1
+    draws: str = "bank"
 
     @property
     def label(self) -> str:
+        if self.name == "noise":
+            return "noise" if self.draws == "bank" else f"noise ({self.draws} draws)"
         return self.name if self.name != "bptt" else f"bptt T={self.T}"
 
 
@@ -49,11 +52,12 @@ class TrainingRun:
     """
 
     def __init__(self, model_name: str, method: Method, data: Dataset, batch_size: int, seed: int) -> None:
-        self.cfg = TrainConfig(model=model_name, method=method.name, T=method.T, batch_size=batch_size, seed=seed)
+        self.cfg = TrainConfig(model=model_name, method=method.name, T=method.T, batch_size=batch_size, seed=seed,
+                               noise_draws=method.draws)
         self.data = data
         neuron = self.cfg.neuron
         with torch.random.fork_rng(devices=[]):
-            self.model: SpikingNet = seeded_model(model_name, data.spec, neuron, seed)
+            self.model: SpikingNet = seeded_model(model_name, data.spec, neuron, seed, draws=method.draws)
             self.rng = torch.get_rng_state()
         self.opt, self.sched = make_optimizer(self.model, self.cfg.lr, self.cfg.t0_epochs)
         self.steps = steps_per_epoch(len(data.train), batch_size, drop_last=False)
@@ -92,10 +96,15 @@ def compare_epoch_time(model_name: str, methods: list[Method], data: Dataset, *,
     rows = []
     for m, s in zip(methods, stats, strict=True):
         times = [e.seconds for e in s]
-        rows.append({"model": model_name, "method": m.name, "T": m.T, "label": m.label, "batch": batch_size,
+        rows.append({"model": model_name, "method": m.name, "T": m.T, "draws": m.draws, "label": m.label,
+                     "batch": batch_size,
                      "epoch_s": statistics.median(times), "epoch_s_all": times, "images": s[0].seen,
                      "samples_per_s": s[0].seen / statistics.median(times)})
     base = rows[0]["epoch_s"]
     for row in rows:
         row["ratio_to_first"] = row["epoch_s"] / base
+        # the same ratio within each round (epochs run back to back), then the median: robust to a machine whose
+        # speed drifts between rounds
+        row["round_ratio_to_first"] = statistics.median(
+            t / b for t, b in zip(row["epoch_s_all"], rows[0]["epoch_s_all"], strict=True))
     return rows

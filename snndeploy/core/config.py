@@ -20,6 +20,8 @@ C = TypeVar("C")
 
 METHODS = ("noise", "bptt", "ann")
 LOSSES = ("mse", "ce")
+# bank: pre-drawn unit draws read at random offsets (snndeploy/neuron/bank.py); fresh: new draws every call
+NOISE_DRAWS = ("bank", "fresh")
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:
@@ -90,6 +92,7 @@ class TrainConfig:
     noise: str = "gaussian"
     noise_lo: float = 0.0
     noise_hi: float = 1.0
+    noise_draws: str = "bank"
     seed: int = 0
     device: str = "cpu"
     limit_train: int | None = None
@@ -105,6 +108,8 @@ class TrainConfig:
             raise SnnDeployError(f"unknown loss '{self.loss}'; choose one of: {', '.join(LOSSES)}")
         if self.T < 1:
             raise SnnDeployError(f"T must be >= 1, got {self.T}")
+        if self.noise_draws not in NOISE_DRAWS:
+            raise SnnDeployError(f"unknown noise draws '{self.noise_draws}'; choose one of: {', '.join(NOISE_DRAWS)}")
         if self.method != "bptt" and self.T != 1:
             raise SnnDeployError(f"method '{self.method}' trains at T = 1; --T applies to --method bptt")
         for name in ("epochs", "batch_size", "t0_epochs"):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ..core.config import NOISE_DRAWS
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
 from ..neuron import NoiseBank, bank_for, draw, run_steps, unit
@@ -40,7 +41,7 @@ class LIFNode(nn.Module):
     ``snndeploy.neuron.bank``) or is drawn afresh for every element at every call (``draws = "fresh"``).
     """
 
-    DRAWS = ("bank", "fresh")
+    DRAWS = NOISE_DRAWS
 
     def __init__(self, cfg: NeuronConfig, draws: str = "bank") -> None:
         super().__init__()

@@ -44,7 +44,10 @@ def _kernels(cfg: NeuronConfig, device: str) -> tuple[Callable[..., Any], Callab
     if key not in _KERNELS:
         forward, backward = _eager(cfg)
         if compile_enabled() and device not in _FAILED:
-            # static shapes: each layer's few shapes get their own vectorised kernel
+            # Static shapes: each layer's few shapes get their own vectorised kernel, so a deep network needs
+            # more compiled variants than dynamo's default limit of 8 (beyond it, calls would run eagerly).
+            dynamo_config = torch._dynamo.config
+            dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
             forward, backward = (torch.compile(f, dynamic=False) for f in (forward, backward))
         _KERNELS[key] = (forward, backward)
     return _KERNELS[key]

@@ -45,8 +45,10 @@ def unit(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
 def unit_rows(cfg: NeuronConfig, rows: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``rows`` fresh samples of ``n`` unit draws each, [rows, n]: each row spans [-1, 1] as one sample does."""
     if cfg.noise == "gaussian":
-        return unit(cfg, torch.randn(rows, n, generator=generator))
-    return unit(cfg, torch.rand(rows, n, generator=generator))
+        z = torch.randn(rows, n, generator=generator)
+        low, high = torch.aminmax(z, dim=1, keepdim=True)
+        return z.div_(torch.maximum(high, -low))  # unit() in place: max|z| from one pass, no |z| copy
+    return torch.rand(rows, n, generator=generator).mul_(2).sub_(1)
 
 
 def _per_sample_absmax(z: torch.Tensor) -> torch.Tensor:

@@ -91,10 +91,14 @@ def test_every_caller_goes_through_train_epoch(tmp_path, data, calls, monkeypatc
     monkeypatch.setattr(sys, "argv", ["train_speed.py", "--model", "small-cnn", "--max-batches", "2", "--rounds", "2",
                                       "--json", str(out)])
     bench.main()
-    assert calls["benchmark"] == 2 * (1 + 2)  # ann and noise: a warm-up and two rounds each
+    assert calls["benchmark"] == 3 * (1 + 2)  # ann, noise (bank) and noise (fresh): a warm-up and two rounds each
     rows = json.loads(out.read_text())["results"]
-    assert [(r["label"], r["images"], len(r["epoch_s_all"])) for r in rows] == [("ann", 128, 2), ("noise", 128, 2)]
+    assert [(r["label"], r["images"], len(r["epoch_s_all"])) for r in rows] == [
+        ("ann", 128, 2), ("noise", 128, 2), ("noise (fresh draws)", 128, 2)]
+    assert [r["draws"] for r in rows] == ["bank", "bank", "fresh"]
     assert rows[0]["ratio_to_first"] == 1.0 and rows[1]["ratio_to_first"] == rows[1]["epoch_s"] / rows[0]["epoch_s"]
+    per_round = [a / b for a, b in zip(rows[1]["epoch_s_all"], rows[0]["epoch_s_all"], strict=True)]
+    assert rows[1]["round_ratio_to_first"] == pytest.approx(sum(per_round) / 2)
 
 
 def test_compare_epoch_time_rejects_bad_input(data):

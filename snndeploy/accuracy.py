@@ -93,6 +93,7 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
                 accs = []
                 for rep in range(repeats):
                     torch.manual_seed(seed + rep)
+                    model.renew_noise()  # each repeat's noise bank from its own seed
                     accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
                 row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
                        "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats}

@@ -90,7 +90,7 @@ class SpikingJellyRunner(TorchRunner):
                                  f"{', '.join(backends)}")
         if (why := backends[lif_backend]) is not None:
             raise BackendUnavailable(why)
-        super().__init__(path, T=T, stage=3)
+        super().__init__(path, T=T, stage=3, compiled=False)  # SpikingJelly as it runs itself
         self.lif_backend = lif_backend
         self.net = spikingjelly_net(self.checkpoint.model, lif_backend).eval()
         self.head = self.checkpoint.model.head

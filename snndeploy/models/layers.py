@@ -28,8 +28,13 @@ class TimeFold(nn.Module):
         super().__init__()
         self.op = layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
+    channels_last = False  # feed 4-D inputs channels-last (SpikingNet.inference_layout)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.op(x.flatten(0, 1))
+        folded = x.flatten(0, 1)
+        if self.channels_last and folded.dim() == 4:
+            folded = folded.contiguous(memory_format=torch.channels_last)
+        y = self.op(folded)
         return y.unflatten(0, x.shape[:2])
 
 
@@ -48,6 +53,7 @@ class LIFNode(nn.Module):
         self.cfg = cfg
         self.mode = "stage1"
         self.draws = draws
+        self.compiled = False  # inference steps through torch.compile (SpikingNet.inference_layout)
         self.draw_fn: DrawFn | None = None
         self.bank: NoiseBank | None = None
 
@@ -71,4 +77,4 @@ class LIFNode(nn.Module):
             return torch.relu(x)
         if self.mode == "stage1" and x.shape[0] != 1:
             raise SnnDeployError(f"stage1 is the single-step network (T = 1), got T = {x.shape[0]}")
-        return run_steps(self.mode, self.cfg, x, self._draw)[0]
+        return run_steps(self.mode, self.cfg, x, self._draw, compiled=self.compiled)[0]

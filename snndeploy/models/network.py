@@ -12,7 +12,7 @@ from torch import nn
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
 from ..neuron import MODES
-from .layers import DrawFn, LIFNode
+from .layers import DrawFn, LIFNode, TimeFold
 
 
 class SpikingNet(nn.Module):
@@ -22,6 +22,7 @@ class SpikingNet(nn.Module):
         super().__init__()
         self.stem, self.body, self.head = stem, body, head
         self.input_shape = tuple(input_shape)
+        self.channels_last = False  # see inference_layout
 
     def lif_nodes(self) -> list[LIFNode]:
         """Every spiking layer, in order."""
@@ -47,6 +48,21 @@ class SpikingNet(nn.Module):
             raise SnnDeployError(f"unknown noise draws '{draws}'; choose one of: {', '.join(LIFNode.DRAWS)}")
         for node in self.lif_nodes():
             node.draws = draws
+        return self
+
+    def inference_layout(self, fast: bool = True) -> SpikingNet:
+        """For inference on the CPU: convolutions and pooling channels-last (PyTorch's fast CPU kernels), and
+        every neuron step compiled (``torch.compile``, plain ops where it is unavailable). Training is unaffected
+        by the step compilation, which only runs with gradients off."""
+        fmt = torch.channels_last if fast else torch.contiguous_format
+        self.channels_last = fast
+        for m in self.modules():
+            if isinstance(m, TimeFold):
+                m.channels_last = fast
+            elif isinstance(m, nn.Conv2d):
+                m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+        for node in self.lif_nodes():
+            node.compiled = fast
         return self
 
     def renew_noise(self) -> SpikingNet:
@@ -107,7 +123,7 @@ class SpikingNet(nn.Module):
         for m in self.modules():  # layers that carry state between chunks start every sequence afresh
             if hasattr(m, "reset_state"):
                 m.reset_state()
-        current = self.stem(x)
+        current = self.stem(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x)
         for start in range(0, T, chunk):
             steps = min(chunk, T - start)
             h = self.body(current.unsqueeze(0).expand(steps, *current.shape))

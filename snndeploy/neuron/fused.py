@@ -39,15 +39,35 @@ def _eager(cfg: NeuronConfig) -> tuple[Callable[..., Any], Callable[..., Any]]:
     return forward, backward
 
 
+def compile_available(device: str) -> bool:
+    """Whether to compile for ``device`` (enabled, and no earlier compilation failed there)."""
+    return compile_enabled() and device not in _FAILED
+
+
+def compile_failed(device: str, exc: Exception) -> None:
+    """Record that compiling for ``device`` failed: say so once, then run the plain ops there."""
+    if not compile_available(device):
+        raise exc
+    warnings.warn(f"torch.compile is unavailable here ({type(exc).__name__}: {exc}); the neuron runs its plain "
+                  f"PyTorch ops", RuntimeWarning, stacklevel=3)
+    _FAILED.add(device)
+    for key in [k for k in _KERNELS if k[1] == device]:
+        del _KERNELS[key]
+
+
+def allow_compiled_variants() -> None:
+    """Static shapes give each layer's shapes their own vectorised kernel, so a deep network needs more compiled
+    variants of one function than dynamo's default limit of 8 (beyond it, calls would run uncompiled)."""
+    dynamo_config = torch._dynamo.config
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
+
+
 def _kernels(cfg: NeuronConfig, device: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     key = (cfg, device)
     if key not in _KERNELS:
         forward, backward = _eager(cfg)
-        if compile_enabled() and device not in _FAILED:
-            # Static shapes: each layer's few shapes get their own vectorised kernel, so a deep network needs
-            # more compiled variants than dynamo's default limit of 8 (beyond it, calls would run eagerly).
-            dynamo_config = torch._dynamo.config
-            dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
+        if compile_available(device):
+            allow_compiled_variants()
             forward, backward = (torch.compile(f, dynamic=False) for f in (forward, backward))
         _KERNELS[key] = (forward, backward)
     return _KERNELS[key]
@@ -59,13 +79,7 @@ def _run(which: int, cfg: NeuronConfig, *args: torch.Tensor) -> torch.Tensor:
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - a compiler that cannot run here: fall back, once, loudly
-        if device in _FAILED or not compile_enabled():
-            raise
-        warnings.warn(f"torch.compile is unavailable here ({type(exc).__name__}); the fused noisy step runs "
-                      f"eagerly", RuntimeWarning, stacklevel=3)
-        _FAILED.add(device)
-        for key in [k for k in _KERNELS if k[1] == device]:
-            del _KERNELS[key]
+        compile_failed(device, exc)
         return _kernels(cfg, device)[which](*args)
 
 

@@ -284,7 +284,10 @@ class NoiseWindow(NeuronOp):
         """A view of the bank (no copy); the offset comes from the global RNG."""
         count = like.numel()
         start = int(torch.randint(0, bank.numel() - count + 1, ()))
-        return bank[start:start + count].view(like.shape)
+        window = bank[start:start + count]
+        if not like.is_contiguous() and like.is_contiguous(memory_format=torch.channels_last):
+            return window.as_strided(like.shape, like.stride())  # the layout of ``like``: element-wise ops stay linear
+        return window.view(like.shape)
 
     @staticmethod
     def onnx(b: Builder, cfg: NeuronConfig, bank: str, like: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import torch
 
 from ..core.neuron_config import NeuronConfig
-from .fused import noisy_fire
+from .fused import allow_compiled_variants, compile_available, compile_failed, noisy_fire
 from .ops import Charge, Fire, Noise, PotentialNorm, Reset, ResidualNoise
 
 # stage1: noisy single step (training, T = 1); stage2: fresh noise each step, no coupling;
@@ -108,14 +108,69 @@ class TorchOps:
         return Reset.torch(self.cfg, h, s)
 
 
+_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _compiled_step(mode: str, cfg: NeuronConfig, first: bool, need_v: bool) -> Callable[..., Any]:
+    """``step`` compiled for inference: (i, v, unit draws) -> (spikes, v), one kernel per reduction and one
+    for the element-wise rest. The draws come in as a tensor, so a new noise window does not recompile."""
+    key = (mode, cfg, first, need_v)
+    if key not in _COMPILED:
+        def one(i: torch.Tensor, v: torch.Tensor | None, w: torch.Tensor | None, out: torch.Tensor) -> Any:
+            s, v = step(TorchOps(cfg, lambda t, like: w), mode, cfg, 0 if first else 1, i, v, need_v)
+            out.copy_(s)  # written in place by the same kernel: no stacking of the steps afterwards
+            return v
+
+        allow_compiled_variants()
+        _COMPILED[key] = torch.compile(one, dynamic=False)
+    return _COMPILED[key]
+
+
 def run_steps(mode: str, cfg: NeuronConfig, x: torch.Tensor, draw: Draw | None = None,
-              v: torch.Tensor | None = None, keep_last: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+              v: torch.Tensor | None = None, keep_last: bool = False,
+              compiled: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``step`` over every t of ``x`` [T, B, ...] from potential ``v``: spikes [T, B, ...] and, with
-    ``keep_last`` (to continue in another call), the potential after the last step."""
+    ``keep_last`` (to continue in another call), the potential after the last step.
+
+    ``compiled`` (inference only, gradients off): each step runs as a compiled kernel (``torch.compile``),
+    falling back to the plain ops where compilation is unavailable (``snndeploy.neuron.fused``)."""
+    if compiled and not torch.is_grad_enabled() and compile_available(x.device.type):
+        try:
+            return _run_compiled(mode, cfg, x, draw, v, keep_last)
+        except Exception as exc:  # noqa: BLE001 - no compiler here: start again with the plain ops
+            compile_failed(x.device.type, exc)
     ops = TorchOps(cfg, draw)
     spikes = []
     T = x.shape[0]
     for t in range(T):
         s, v = step(ops, mode, cfg, t, x[t], v, need_v=keep_last or t < T - 1)
         spikes.append(s)
-    return (spikes[0].unsqueeze(0) if len(spikes) == 1 else torch.stack(spikes)), v
+    return spikes[0].unsqueeze(0) if len(spikes) == 1 else torch.stack(spikes), v
+
+
+def _run_compiled(mode: str, cfg: NeuronConfig, x: torch.Tensor, draw: Draw | None, v: torch.Tensor | None,
+                  keep_last: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``run_steps`` through ``_compiled_step``, each step writing its spikes into one output tensor."""
+    # Compiled per-sample reductions are fast on contiguous memory and slow across channels-last strides
+    # (27x measured). A step is per element or over a whole sample, so it runs on [B, H, W, C], the
+    # contiguous view of channels-last memory, and the spikes go back as a channels-last view: no copies.
+    cl = x.dim() == 5 and not x[0].is_contiguous() and x[0].is_contiguous(memory_format=torch.channels_last)
+    given = x
+    if cl:
+        x = x.permute(0, 1, 3, 4, 2)
+        v = None if v is None else v.permute(0, 2, 3, 1)
+    x = x[0].contiguous().unsqueeze(0).expand_as(x) if x.stride(0) == 0 else x.contiguous()
+    out = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+
+    def drawn(t: int) -> torch.Tensor | None:  # draws are made (and fed) in the layer's own layout
+        if mode == "lif" or draw is None:
+            return None
+        w = draw(t, given[t])
+        return w.permute(0, 2, 3, 1) if cl else w
+
+    T = x.shape[0]
+    for t in range(T):
+        v = _compiled_step(mode, cfg, v is None, keep_last or t < T - 1)(x[t], v, drawn(t), out[t])
+    if cl:
+        return out.permute(0, 1, 4, 2, 3), (None if v is None else v.permute(0, 3, 1, 2))
+    return out, v

@@ -33,10 +33,11 @@ class Captured:
 
 
 class TorchRunner(Runner):
-    """PyTorch inference of a checkpoint: eager on the CPU, replayed CUDA graphs on a GPU."""
+    """PyTorch inference of a checkpoint: channels-last convolutions and compiled neuron steps (``compiled``),
+    replayed through CUDA graphs on a GPU."""
 
     def __init__(self, path: str | Path, T: int = 5, stage: int = 3, alpha: float | None = None,
-                 device: str = "cpu", cuda_graphs: bool = True) -> None:
+                 device: str = "cpu", cuda_graphs: bool = True, compiled: bool = True) -> None:
         super().__init__()
 
         self.path, self.device = Path(path), pick_device(device)
@@ -45,6 +46,8 @@ class TorchRunner(Runner):
         neuron = dataclasses.replace(neuron, alpha=math.inf if stage == 2 else (alpha or neuron.alpha))
         check_alpha(neuron.alpha, neuron.noise_lo, neuron.noise_hi)
         self.model = self.checkpoint.model.set_neuron(neuron).set_mode(f"stage{stage}")
+        # channels-last convolutions and compiled neuron steps (plain ops where torch.compile cannot run)
+        self.model.inference_layout(compiled)
         self._facts = dataclasses.replace(self.checkpoint.facts, T=T, stage=stage, neuron=neuron, noise="graph",
                                           precision="fp32")
         self.backend = f"pytorch-{self.device.type}"

@@ -69,7 +69,11 @@ def plan_shapes(facts: ArtifactFacts, cfg: BuildConfig) -> dict[str, dict[str, l
     fixed = None if facts.batch == "dynamic" else int(facts.batch)
     if fixed is not None and cfg.batch is not None and cfg.batch != (fixed, fixed, fixed):
         raise SnnDeployError(f"the graph has a fixed batch of {fixed}; export with --batch dynamic for a range")
-    lo, opt, hi = (fixed,) * 3 if fixed is not None else (cfg.batch or (1, 1, DEFAULT_MAX_BATCH))
+    cap = facts.max_batch  # a --noise graph bank serves batches up to its capacity
+    lo, opt, hi = (fixed,) * 3 if fixed is not None else (cfg.batch or (1, 1, min(DEFAULT_MAX_BATCH, cap or 10**9)))
+    if cap is not None and hi > cap:
+        raise SnnDeployError(f"the graph's noise bank serves batches up to {cap}; build with a max batch <= {cap} "
+                             f"or export with --max-batch {hi}")
     per_sample = {"images": list(facts.data.input_shape)}
     per_sample.update({k: list(v) for k, v in facts.noise_inputs.items()})
     return {k: {"min": [lo, *s], "opt": [opt, *s], "max": [hi, *s]} for k, s in per_sample.items()}

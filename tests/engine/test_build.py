@@ -52,6 +52,10 @@ def test_profile_shapes_cover_every_input():
     assert plan_shapes(fixed, BuildConfig())["images"]["min"] == [4, 1, 28, 28]
     with pytest.raises(SnnDeployError, match="fixed batch of 4"):
         plan_shapes(fixed, BuildConfig(batch=(1, 4, 8)))
+    banked = dataclasses.replace(FACTS, noise="graph", noise_inputs={}, max_batch=16)  # a bank for 16 samples
+    assert plan_shapes(banked, BuildConfig())["images"]["max"] == [16, 1, 28, 28]
+    with pytest.raises(SnnDeployError, match="noise bank serves batches up to 16"):
+        plan_shapes(banked, BuildConfig(batch=(1, 8, 32)))
 
 
 def test_precision_must_come_from_the_graph(tmp_path):

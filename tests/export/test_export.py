@@ -197,3 +197,16 @@ def test_bad_export_input(tiny_run, tmp_path):
     with pytest.raises(SnnDeployError, match="cannot write"):
         export(tiny_run.path, ExportConfig(out=str(tmp_path / "file" / "sub")))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_graph_noise_bank_sets_the_largest_batch(tiny_run, tmp_path):
+    (e,) = export(tiny_run.path, ExportConfig(T=(3,), noise="graph", max_batch=8, out=str(tmp_path)))
+    assert e.path.name == "small-cnn_T3_noise-graph_maxbatch8.onnx"
+    facts = onnx_meta.read(onnx.load(e.path))
+    assert facts.max_batch == 8 and facts.seed == 0
+    x = np.random.default_rng(0).standard_normal((20, 1, 28, 28)).astype(np.float32)
+    with OnnxRuntimeRunner(e.path) as runner:
+        assert runner.max_batch == 8
+        assert runner.infer_batches(x, np.random.default_rng(0)).shape == (20, 10)  # split into chunks of 8
+        first, second = runner.infer(x[:8]), runner.infer(x[:8])
+        assert not np.array_equal(first, second)  # fresh noise on every call

@@ -67,8 +67,8 @@ def _spikingjelly(lif_backend: str, path: Path, T: int, tmp: Path) -> Runner:
     return SpikingJellyRunner(path, T=T, lif_backend=lif_backend)
 
 
-def _pytorch(path: Path, T: int, tmp: Path) -> Runner:
-    return TorchRunner(path, T=T, stage=3)
+def _pytorch(compiled: bool, path: Path, T: int, tmp: Path) -> Runner:
+    return TorchRunner(path, T=T, stage=3, compiled=compiled)
 
 
 def _onnxruntime(noise: str, path: Path, T: int, tmp: Path) -> Runner:
@@ -81,7 +81,8 @@ def backends() -> dict[str, Opener]:
     installed)."""
     sj = spikingjelly_backends() or {"torch": None}
     out: dict[str, Opener] = {f"spikingjelly ({b})": partial(_spikingjelly, b) for b in sj}
-    out["snndeploy pytorch (stage 3)"] = _pytorch
+    out["snndeploy pytorch (stage 3)"] = partial(_pytorch, True)
+    out["snndeploy pytorch, plain ops"] = partial(_pytorch, False)
     out["snndeploy onnxruntime, frozen noise"] = partial(_onnxruntime, "frozen")
     out["snndeploy onnxruntime, noise in graph"] = partial(_onnxruntime, "graph")
     return out

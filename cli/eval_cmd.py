@@ -38,6 +38,9 @@ def eval_command(
     device: str = typer.Option("cpu", "--device"),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
     repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws."),
+    compiled: bool = typer.Option(False, "--compile/--no-compile",
+                                  help="checkpoints: compiled neuron steps and channels-last convolutions (about 1.5x "
+                                       "faster once PyTorch has cached the kernels; the first run compiles)."),
     json_path: str | None = typer.Option(None, "--json", help="write the results as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
 ) -> None:
@@ -50,7 +53,7 @@ def eval_command(
         results = evaluate_graph(artifact, Ts or None, stage, alphas, **common)
         title = f"{results[0]['backend']}, stage {results[0]['stage']}"
     else:
-        results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, **common)
+        results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, compiled=compiled, **common)
         title = f"pytorch, stage {stage or 3}"
     console.print(accuracy_table(results, title))
     if json_path:

@@ -29,9 +29,10 @@ def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
 
 def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[float] | None = None, *,
                         data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
-                        device: str = "cpu", seed: int = 0, repeats: int = 1,
+                        device: str = "cpu", seed: int = 0, repeats: int = 1, compiled: bool = False,
                         on_result: Any = None) -> list[dict[str, Any]]:
-    """Accuracy table of a checkpoint over T (and alpha) on its own test data."""
+    """Accuracy table of a checkpoint over T (and alpha) on its own test data; ``compiled``: the PyTorch
+    runner's fast path (``SpikingNet.inference_layout``)."""
     # checkpoints are PyTorch models: imported here, so that evaluating graphs and engines needs no PyTorch
     from . import checkpoint
     from .accuracy import sweep
@@ -39,6 +40,7 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
 
     dev = pick_device(device)
     ck = checkpoint.load(path, dev)
+    ck.model.inference_layout(compiled)
     split, spec = test_split_for(ck.facts, data_dir, limit_test)
     neuron = ck.neuron
     return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,

@@ -271,6 +271,9 @@ class Reset(NeuronOp):
         return b.op("Add", [v, b.op("Mul", [s, b.const(cfg.v_reset, "v_reset")], "reset_to")], "v")
 
 
+ALIGN = 16  # elements: PyTorch's bank windows start on 64-byte boundaries
+
+
 class NoiseWindow(NeuronOp):
     """Noise read from a bank (``snndeploy.neuron.bank``): ``like.numel()`` consecutive values of the 1-D ``bank``
     from a uniformly random offset, shaped like ``like``. The bank holds an op's final noise values."""
@@ -281,9 +284,10 @@ class NoiseWindow(NeuronOp):
 
     @staticmethod
     def torch(cfg: NeuronConfig, bank: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """A view of the bank (no copy); the offset comes from the global RNG."""
+        """A view of the bank (no copy); the offset comes from the global RNG, a multiple of 16 elements
+        (64 bytes): compiled kernels copy inputs that are not aligned so, which would cost a pass."""
         count = like.numel()
-        start = int(torch.randint(0, bank.numel() - count + 1, ()))
+        start = ALIGN * int(torch.randint(0, (bank.numel() - count) // ALIGN + 1, ()))
         window = bank[start:start + count]
         if not like.is_contiguous() and like.is_contiguous(memory_format=torch.channels_last):
             return window.as_strided(like.shape, like.stride())  # the layout of ``like``: element-wise ops stay linear

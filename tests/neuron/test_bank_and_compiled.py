@@ -26,7 +26,7 @@ def test_bank_rows_are_unit_samples_and_windows_are_contiguous_views(kind):
         offset = (w.data_ptr() - bank.data.data_ptr()) // 4
         assert torch.equal(w.reshape(-1), bank.data[offset:offset + like.numel()])
         starts.add(offset)
-    assert len(starts) > 15
+    assert len(starts) > 10 and all(o % 16 == 0 for o in starts)  # aligned for compiled kernels
 
 
 def test_bank_is_rebuilt_when_it_no_longer_fits():

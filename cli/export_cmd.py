@@ -35,7 +35,8 @@ def export_command(
     trt: str | None = typer.Option(None, "--trt", help="TensorRT to check against: 8.5, 8.6, 10.3, 10 (= 10.15) "
                                    "or 11 [default: 10]"),
     fmt: str | None = typer.Option(None, "--format", help="onnx (default) or triton (a Triton model repository)."),
-    max_batch: int | None = typer.Option(None, "--max-batch", help="Triton max_batch_size [default: 64; for an "
+    max_batch: int | None = typer.Option(None, "--max-batch", help="largest batch of a dynamic-batch graph: Triton "
+                                         "max_batch_size, and what a --noise graph bank holds [default: 64; for an "
                                          "engine, its profile's maximum]"),
     out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
 ) -> None:

@@ -1,9 +1,22 @@
 """Shared fixtures: one tiny trained checkpoint for the whole session."""
 
+import os
+
 import pytest
 
 from snndeploy.core.config import TrainConfig
 from snndeploy.train import train
+
+# Compiling a kernel per layer shape takes seconds, and most tests build new shapes: the suite runs the plain
+# ops, and the tests of the compiled paths turn compilation on themselves (``compiled`` below). Subprocesses
+# (the CLI tests) inherit the setting.
+os.environ.setdefault("SNNDEPLOY_COMPILE", "0")
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Compile the neuron kernels in this test (torch.compile with its C++ backend)."""
+    monkeypatch.setenv("SNNDEPLOY_COMPILE", "1")
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def test_fused_noisy_fire_matches_the_ops(monkeypatch, compile_on):
 
 @pytest.mark.parametrize("mode", ["stage2", "stage3", "lif"])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_compiled_steps_match_the_plain_ops(mode, channels_last):
+def test_compiled_steps_match_the_plain_ops(mode, channels_last, compiled):
     cfg = NeuronConfig(alpha=3.0 if mode == "stage3" else 4.0)
     g = torch.Generator().manual_seed(2)
     folded = torch.rand(4 * 3, 5, 6, 7, generator=g) * 2 - 0.5
@@ -81,7 +81,7 @@ def test_compiled_steps_match_the_plain_ops(mode, channels_last):
         assert fast.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
 
 
-def test_compiled_steps_fall_back_to_the_plain_ops(monkeypatch):
+def test_compiled_steps_fall_back_to_the_plain_ops(monkeypatch, compiled):
     import importlib
 
     from snndeploy.neuron import fused

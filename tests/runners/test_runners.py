@@ -23,7 +23,9 @@ def parity_graph(tiny_run, tmp_path_factory):
     return export(tiny_run.path, ExportConfig(T=(4,), noise="input", inline=True, out=str(out)))[0].path
 
 
-def test_runners_agree_on_fed_noise(tiny_run, parity_graph):
+@pytest.mark.parametrize("compile_on", [False, True])
+def test_runners_agree_on_fed_noise(tiny_run, parity_graph, monkeypatch, compile_on):
+    monkeypatch.setenv("SNNDEPLOY_COMPILE", "1" if compile_on else "0")  # compiled steps, channels-last convs
     ort_runner = OnnxRuntimeRunner(parity_graph).activate()
     torch_runner = open_runner(tiny_run.path, T=4).activate()
     assert isinstance(torch_runner, TorchRunner) and ort_runner.T == torch_runner.T == 4

@@ -47,20 +47,33 @@ def train_command(
     image_size: int | None = typer.Option(None, "--image-size", help="resize folder datasets to N x N."),
     augment: bool | None = typer.Option(None, "--augment/--no-augment", help="random crop + flip (RGB data)."),
     out: str | None = typer.Option(None, "--out", "-o", help="run folder for the checkpoint [default: runs/train]"),
-    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last epoch."),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last epoch; only "
+                                "--epochs (and -q) may differ from the run's own options."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a finished run in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
 ) -> None:
     """Train an SNN: by default the paper's noisy single-step (T=1) network on the bundled MNIST sample."""
     # PyTorch: the other commands run without it
-    from snndeploy.train import train
+    from snndeploy.train import resume_config, train
 
-    base = from_mapping(TrainConfig, load_yaml(config), "train", str(config)) if config else TrainConfig()
+    if resume and overwrite:
+        raise SnnDeployError("--resume continues a run and --overwrite replaces it: give one")
+    yaml = load_yaml(config) if config else {}
     lo, hi = _noise_range(noise_range)
-    cfg = base.replace(model=model, dataset=dataset, data_dir=data_dir, method=method, T=T, epochs=epochs,
-                       batch_size=batch_size, lr=lr, t0_epochs=t0_epochs, loss=loss, noise=noise, noise_lo=lo,
-                       noise_hi=hi, noise_draws=noise_draws, seed=seed, device=device, limit_train=limit_train,
-                       limit_test=limit_test, image_size=image_size, augment=augment, out=out)
-    result = train(cfg, resume=resume, show_progress=not quiet)
+    flags = {"model": model, "dataset": dataset, "data_dir": data_dir, "method": method, "T": T, "epochs": epochs,
+             "batch_size": batch_size, "lr": lr, "t0_epochs": t0_epochs, "loss": loss, "noise": noise,
+             "noise_lo": lo, "noise_hi": hi, "noise_draws": noise_draws, "seed": seed, "device": device,
+             "limit_train": limit_train, "limit_test": limit_test, "image_size": image_size, "augment": augment,
+             "out": out}
+    if resume:  # the run's own options, with only those the user gave (file or flags) checked against them
+        if config:
+            from_mapping(TrainConfig, yaml, "train", str(config))  # unknown keys and bad values: one line
+        given = {**yaml, **{k: v for k, v in flags.items() if v is not None}}
+        cfg = resume_config(given.pop("out", TrainConfig.out), given)
+    else:
+        base = from_mapping(TrainConfig, yaml, "train", str(config)) if config else TrainConfig()
+        cfg = base.replace(**flags)
+    result = train(cfg, resume=resume, overwrite=overwrite, show_progress=not quiet)
     if not result.main:
         return
     rows = [[h["epoch"], f"{h['train_loss']:.4f}", f"{100 * h['train_acc']:.2f}", f"{100 * h['val_acc']:.2f}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import time
@@ -18,6 +20,7 @@ from torch.nn.parallel import DistributedDataParallel
 from . import checkpoint as ckpt
 from . import distributed
 from .accuracy import count_correct
+from .core import atomic
 from .core.atomic import check_writable
 from .core.config import TrainConfig
 from .core.device import pick_device
@@ -173,20 +176,41 @@ def restore_rng(state: dict[str, torch.Tensor], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["rng.cuda"], device)
 
 
+# What a resumed run may change: how long it trains, and where things are (not what they are).
+RESUMABLE = ("epochs", "out", "data_dir")
+
+
 def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
-    """A resumed run must train the same thing; only epochs, device and out may change."""
-    for key in ("model", "dataset", "method", "T", "loss", "noise", "noise_lo", "noise_hi", "noise_draws",
-                "batch_size"):
-        if getattr(saved, key) != getattr(cfg, key):
-            raise SnnDeployError(f"cannot resume: checkpoint has {key}={getattr(saved, key)!r}, "
-                                 f"this run asks for {getattr(cfg, key)!r}")
+    """A resumed run trains the same thing: every option but RESUMABLE must equal the checkpoint's."""
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(cfg, f.name):
+            raise SnnDeployError(f"cannot resume with a different --{f.name.replace('_', '-')}: the run has "
+                                 f"{getattr(saved, f.name)!r}, this command asks for {getattr(cfg, f.name)!r}")
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, show_progress: bool = True, log: Any = None) -> TrainResult:
-    """Train per ``cfg``, writing a checkpoint to ``cfg.out`` after every epoch."""
+def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:
+    """The configuration to resume the run in ``out`` with: the run's own, with the options the user gave
+    (``given``, unset ones left out) applied; one line naming any given option that would change the result."""
+    loaded = ckpt.read_meta(out)[1].training
+    if loaded is None:
+        raise SnnDeployError(f"cannot resume: {out} holds no training configuration")
+    cfg = loaded.replace(**given, out=str(out))
+    _resume_config(cfg, loaded)
+    return cfg
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, show_progress: bool = True,
+          log: Any = None) -> TrainResult:
+    """Train per ``cfg``, committing a checkpoint to ``cfg.out`` after every epoch. The run folder is locked
+    for the run; a folder that already holds a checkpoint is refused unless ``resume`` or ``overwrite``."""
     job = distributed.setup(cfg.device)
     try:
-        return _train(cfg, job, resume=resume, show_progress=show_progress and job.main, log=log)
+        lock = atomic.RunLock(cfg.out) if job.main else contextlib.nullcontext()
+        with lock:
+            if job.main and not resume and not overwrite and (Path(cfg.out) / ckpt.META).exists():
+                raise SnnDeployError(f"{cfg.out} already holds a trained run; --resume continues it, --overwrite "
+                                     "replaces it")
+            return _train(cfg, job, resume=resume, show_progress=show_progress and job.main, log=log)
     finally:
         distributed.teardown(job)
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 import shutil
 
 import pytest
@@ -23,9 +24,18 @@ def test_roundtrip_gives_identical_outputs(tiny_run):
         assert ckpt.resolve(form) == tiny_run.path
 
 
+def weights_file(folder):
+    """The weights file the folder's checkpoint JSON names."""
+    return folder / json.loads((folder / "model.json").read_text())["weights"]["file"]
+
+
 def test_no_temporary_files_left(tiny_run):
-    names = sorted(p.name for p in tiny_run.path.parent.iterdir())
-    assert names == ["model.json", "model.safetensors", "train_state.safetensors"]
+    names = sorted(p.name for p in tiny_run.path.parent.iterdir() if p.name != ".lock")
+    meta = json.loads(tiny_run.path.read_text())
+    # the JSON names content-addressed tensor files; the previous epoch's are kept one generation
+    assert re.fullmatch(r"model\.[0-9a-f]{16}\.safetensors", meta["weights"]["file"])
+    assert meta["weights"]["file"] in names and meta["train_state"]["file"] in names and "model.json" in names
+    assert not [n for n in names if n.endswith(".tmp")] and len(names) <= 5
 
 
 @pytest.fixture
@@ -36,19 +46,62 @@ def copy(tiny_run, tmp_path):
 
 
 def test_truncated_weights(copy):
-    w = copy / "model.safetensors"
+    w = weights_file(copy)
     w.write_bytes(w.read_bytes()[:1000])
     with pytest.raises(SnnDeployError, match="does not match its checkpoint JSON"):
         ckpt.load(copy)
 
 
-def test_garbage_weights_without_hash(copy):
+def test_weights_must_carry_a_hash_and_be_a_bare_file_name(copy):
     meta = json.loads((copy / "model.json").read_text())
-    del meta["weights"]["sha256"]
+    cases = [({**meta["weights"], "sha256": None}, "must be the file's sha256"),
+             ({"file": meta["weights"]["file"]}, "must be the file's sha256"),
+             ({**meta["weights"], "file": "/etc/passwd.safetensors"}, "file name in the run folder"),
+             ({**meta["weights"], "file": "../other/model.safetensors"}, "file name in the run folder"),
+             ({**meta["weights"], "file": ["model.safetensors"]}, "file name in the run folder"),
+             ("model.safetensors", "must be a mapping")]
+    for weights, message in cases:
+        (copy / "model.json").write_text(json.dumps({**meta, "weights": weights}))
+        with pytest.raises(SnnDeployError, match=message):
+            ckpt.load(copy)
+
+
+def test_garbage_weights_with_their_hash(copy):
+    meta = json.loads((copy / "model.json").read_text())
+    garbage = copy / "model.0000000000000000.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    meta["weights"] = {"file": garbage.name, "sha256": ckpt.sha256(garbage)}
     (copy / "model.json").write_text(json.dumps(meta))
-    (copy / "model.safetensors").write_bytes(b"\x00" * 64)
     with pytest.raises(SnnDeployError, match="not valid safetensors"):
         ckpt.load(copy)
+
+
+@pytest.mark.parametrize("poison", ["nan", "inf", "int32"])
+def test_weights_must_be_finite_floats_of_the_models_types(copy, poison):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(weights_file(copy)))
+    name = "head.weight"
+    t = tensors[name]
+    tensors[name] = t.to(torch.int32) if poison == "int32" else torch.full_like(t, float(poison))
+    bad = copy / "model.bad.safetensors"
+    save_file(tensors, str(bad))
+    meta = json.loads((copy / "model.json").read_text())
+    meta["weights"] = {"file": bad.name, "sha256": ckpt.sha256(bad)}
+    (copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(SnnDeployError, match="int32, the model needs|NaN or infinite"):
+        ckpt.load(copy)
+
+
+def test_train_state_json_is_checked(copy):
+    meta = json.loads((copy / "model.json").read_text())
+    for change, message in [({"epoch": "two"}, "epoch' must be a non-negative integer"),
+                            ({"epoch": -1}, "epoch' must be a non-negative integer"),
+                            ({"param_groups": {"lr": 1}}, "param_groups' must be a list"),
+                            ({"scheduler": []}, "scheduler' must be a mapping")]:
+        (copy / "model.json").write_text(json.dumps({**meta, "train_state": {**meta["train_state"], **change}}))
+        with pytest.raises(SnnDeployError, match=message):
+            ckpt.load(copy, with_train_state=True)
 
 
 def test_foreign_json(copy):
@@ -102,13 +155,17 @@ def test_version_1_checkpoint_still_loads(tiny_run, copy):
     assert old.extra["train_state"]["epoch"] == 2 and old.facts.training.epochs == 2  # what resume reads
 
 
-def test_version_1_checkpoint_without_training_or_hash(copy):
-    """The first release's test checkpoints had neither training options nor (when edited) a weights hash."""
+def test_version_1_checkpoint_without_training(copy):
+    """The first release's test checkpoints had no training options; a weights hash is required all the same."""
     v1 = as_version_1(json.loads((copy / "model.json").read_text()))
-    del v1["training"], v1["weights"]["sha256"]
+    del v1["training"]
     (copy / "model.json").write_text(json.dumps(v1))
     facts = ckpt.load(copy).facts
-    assert facts.training is None and facts.weights_sha256 is None and facts.is_checkpoint
+    assert facts.training is None and facts.is_checkpoint
+    del v1["weights"]["sha256"]
+    (copy / "model.json").write_text(json.dumps(v1))
+    with pytest.raises(SnnDeployError, match="must be the file's sha256"):
+        ckpt.load(copy)
 
 
 def test_bad_version_1_checkpoints(copy):

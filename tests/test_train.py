@@ -70,7 +70,7 @@ def test_resume_errors(tmp_path):
     train(cfg, show_progress=False)
     with pytest.raises(SnnDeployError, match="already trained 1 of 1"):
         train(cfg, resume=True, show_progress=False)
-    with pytest.raises(SnnDeployError, match="cannot resume: checkpoint has model"):
+    with pytest.raises(SnnDeployError, match="cannot resume with a different --model"):
         train(dataclasses.replace(cfg, model="paper-cnn", epochs=2), resume=True, show_progress=False)
 
 

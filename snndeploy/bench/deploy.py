@@ -68,10 +68,10 @@ def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
     if kind_of(path).name != "checkpoint":
         return path.stat().st_size / 1e6
-    from ..checkpoint import WEIGHTS, read_meta  # checkpoints need PyTorch; graphs and engines do not
+    from ..checkpoint import read_meta  # checkpoints need PyTorch; graphs and engines do not
 
     meta_path, _, extra = read_meta(path)
-    return (meta_path.parent / extra["weights"].get("file", WEIGHTS)).stat().st_size / 1e6
+    return (meta_path.parent / extra["weights"]["file"]).stat().st_size / 1e6
 
 
 def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:

@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file in the same folder, fsynced, then renamed over the target."""
+"""Atomic file writes (a temporary file in the same folder, fsynced, then renamed over the target), the
+cleanup of what killed writes leave, and an advisory lock for folders with one writer."""
 
 from __future__ import annotations
 
@@ -8,31 +9,109 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import SnnDeployError
 
+TEMP_SUFFIX = ".tmp"  # temporary files are ".<target name>.<random>.tmp" beside their target
 
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``target``, on failure it vanishes."""
-    target = Path(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise SnnDeployError(f"cannot write {target}: {exc.strerror or exc}") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
+
+def _file_mode() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are shared like any other file
+    return 0o666 & ~umask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path | Callable[[Path], Path], folder: str | Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``target``, on failure it vanishes.
+
+    ``target`` may be a function of the written temporary file (a name from its hash), given ``folder``.
+    """
+    where = Path(folder) if callable(target) else Path(target).parent
+    label = "file" if callable(target) else Path(target).name
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{label}.", suffix=TEMP_SUFFIX, dir=where)
+    except OSError as exc:
+        raise SnnDeployError(f"cannot write in {where}: {exc.strerror or exc}") from None
+    os.close(fd)
+    tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes 0600 and a writer may have made the file anew: artifacts are shared like any other file
+        os.chmod(tmp_path, _file_mode())
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
+        os.replace(tmp_path, target(tmp_path) if callable(target) else target)
+        _fsync_dir(where)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that killed writes left in ``folder`` (call only while no one else writes
+    there: the run lock). Returns what was removed."""
+    removed = []
+    for path in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+class RunLock:
+    """An advisory lock on a folder (``.lock`` inside it, ``flock``): one writer at a time. The lock file holds
+    the owner's process id, for the message a second writer gets. Where ``fcntl`` is missing (Windows) it
+    does nothing."""
+
+    def __init__(self, folder: str | Path, what: str = "run folder") -> None:
+        self.folder, self.what = Path(folder), what
+        self._fh: Any = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no advisory locks
+            return self
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 - held until __exit__
+        except OSError as exc:
+            raise SnnDeployError(f"cannot lock {self.folder}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            owner = fh.read().strip() or "another process"
+            fh.close()
+            raise SnnDeployError(f"{self.what} {self.folder} is in use by another snndeploy process (pid {owner}); "
+                                 "wait for it or choose another folder") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing releases the flock
+            self._fh = None
 
 
 def write_with(target: str | Path, writer: Callable[[Path], None]) -> Path:

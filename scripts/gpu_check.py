@@ -67,8 +67,11 @@ def probe_resume(w: Path) -> dict:
     r = python(f"""
         import json, torch
         from safetensors.torch import load_file
-        a = load_file({str(w / "straight" / "model.safetensors")!r})
-        b = load_file({str(w / "resumed" / "model.safetensors")!r})
+        from pathlib import Path
+        def weights(run):  # the file the run's checkpoint JSON names
+            return load_file(str(Path(run) / json.loads((Path(run) / "model.json").read_text())["weights"]["file"]))
+        a = weights({str(w / "straight")!r})
+        b = weights({str(w / "resumed")!r})
         diff = max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
         print(json.dumps({{"max_abs_weight_diff": diff, "bit_identical": diff == 0.0}}))
     """)

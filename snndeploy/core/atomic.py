@@ -82,6 +82,7 @@ class RunLock:
     def __init__(self, folder: str | Path, what: str = "run folder") -> None:
         self.folder, self.what = Path(folder), what
         self._fh: Any = None
+        self._created = False
 
     def __enter__(self) -> RunLock:
         try:
@@ -89,10 +90,11 @@ class RunLock:
         except ImportError:  # not POSIX: no advisory locks
             return self
         try:
+            self._created = not self.folder.exists()
             self.folder.mkdir(parents=True, exist_ok=True)
             fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 - held until __exit__
         except OSError as exc:
-            raise SnnDeployError(f"cannot lock {self.folder}: {exc.strerror or exc}") from None
+            raise SnnDeployError(f"cannot write in {self.folder}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -110,6 +112,10 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fh is not None:
+            if self._created and [p.name for p in self.folder.iterdir()] == [".lock"]:
+                # a folder made for a run that wrote nothing (it failed first): leave nothing behind
+                (self.folder / ".lock").unlink(missing_ok=True)
+                self.folder.rmdir()
             self._fh.close()  # closing releases the flock
             self._fh = None
 

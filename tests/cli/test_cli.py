@@ -9,7 +9,7 @@ def test_train_then_eval(tmp_path):
     out = tmp_path / "run"
     r = invoke("train", "--epochs", 1, "--limit-train", 256, "--limit-test", 100, "--lr", 1e-3, "-o", out, "-q")
     assert r.exit_code == 0, r.output
-    assert (out / "model.safetensors").is_file() and (out / "curves.png").stat().st_size > 1000
+    assert list(out.glob("model.*.safetensors")) and (out / "curves.png").stat().st_size > 1000
     js, png = tmp_path / "acc.json", tmp_path / "acc.png"
     r = invoke("eval", out, "--T", "1,5", "--T", 10, "--alpha", 4, "--alpha", "inf", "--limit-test", 100,
                "--repeats", 2, "--json", js, "--plot", png)
@@ -68,7 +68,7 @@ def test_bad_checkpoints(tmp_path, tiny_run):
     trunc.mkdir()
     for f in tiny_run.path.parent.iterdir():
         (trunc / f.name).write_bytes(f.read_bytes())
-    w = trunc / "model.safetensors"
+    w = trunc / json.loads((trunc / "model.json").read_text())["weights"]["file"]
     w.write_bytes(w.read_bytes()[:-100])
     assert "truncated or replaced" in bad("eval", trunc)
     assert "artifact not found" in bad("eval", tmp_path / "nothing")
@@ -169,3 +169,20 @@ def test_missing_optional_package_is_one_line(capsys):
 
 def test_pytorch_device_names_are_checked(tiny_run):
     assert "PyTorch runs on 'cpu' or 'cuda'" in bad("eval", tiny_run.path.parent, "--device", "tensorrt", "--T", 1)
+
+
+def test_resume_and_overwrite_from_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    small = ("--limit-train", 128, "--limit-test", 64, "--lr", 1e-3, "-q")
+    assert invoke("train", "--epochs", 1, "-o", out, *small).exit_code == 0
+    assert "already holds a trained run" in bad("train", "--epochs", 1, "-o", out, *small)
+    assert "give one" in bad("train", "--resume", "--overwrite", "-o", out)
+    # only the options given are checked against the run's: --limit-train etc. come from the run itself
+    r = invoke("train", "--resume", "--epochs", 2, "-o", out, "-q")
+    assert r.exit_code == 0, r.output
+    saved = json.loads((out / "model.json").read_text())
+    assert saved["facts"]["training"]["limit_train"] == 128 and saved["train_state"]["epoch"] == 2
+    assert "cannot resume with a different --seed: the run has 0" in bad("train", "--resume", "--epochs", 3,
+                                                                         "--seed", 5, "-o", out)
+    assert invoke("train", "--overwrite", "--epochs", 1, "--seed", 2, "-o", out, *small).exit_code == 0
+    assert json.loads((out / "model.json").read_text())["facts"]["training"]["seed"] == 2

@@ -127,8 +127,8 @@ def save(folder: str | Path, model: SpikingNet, facts: ArtifactFacts, extra: dic
         extra["train_state"] = {**extra.get("train_state", {}), "file": state_name, "sha256": state_digest}
     path = atomic.write_json(folder / META, envelope(CONTAINER, facts, extra))
     keep |= _named_files(folder)
-    for old in [*folder.glob("model*.safetensors"), *folder.glob("train_state*.safetensors")]:
-        if old.name not in keep:
+    for old in folder.iterdir():
+        if _OURS.fullmatch(old.name) and old.name not in keep:
             old.unlink(missing_ok=True)
     return path
 
@@ -166,6 +166,8 @@ def _file_entry(entry: Any, key: str, where: Path) -> tuple[str, str]:
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# the tensor files this module writes (and the fixed names of earlier releases), the only ones it removes
+_OURS = re.compile(r"(model|train_state)(\.[0-9a-f]{16})?\.safetensors")
 
 
 def read_meta(path: str | Path) -> tuple[Path, ArtifactFacts, dict[str, Any]]:

@@ -162,3 +162,17 @@ def test_resume_keeps_the_runs_settings(tmp_path):
         with pytest.raises(SnnDeployError, match=f"cannot resume with a different {name}: the run has"):
             resume_config(out, {"epochs": 2, **given})
     assert resume_config(out, {"epochs": 3, "seed": 0, "lr": 1e-3}).epochs == 3  # equal values are fine
+
+
+def test_saving_removes_only_its_own_old_files(tiny_run, tmp_path):
+    loaded = ckpt.load(tiny_run.path)
+    folder = tmp_path / "ck"
+    folder.mkdir()
+    mine = [folder / "model_backup.safetensors", folder / "notes.txt", folder / "model.safetensors.bak"]
+    for f in mine:
+        f.write_text("the user's")
+    legacy = folder / "model.safetensors"  # the fixed name of earlier releases
+    legacy.write_text("old")
+    for _ in range(3):
+        ckpt.save(folder, loaded.model, loaded.facts)
+    assert all(f.read_text() == "the user's" for f in mine) and not legacy.exists()

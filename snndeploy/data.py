@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.images import read_image, to_array
 from snndeploy.core.lazy import lazy_import
 from snndeploy.core.spec import DataSpec
 
@@ -23,7 +24,6 @@ SAMPLE_FILE = "mnist_sample.npz"
 SAMPLE_TRAIN = 4000  # the bundled npz holds 4000 train images followed by 1000 test images
 SPLIT_SEED = 0  # seed of every split/shuffle this module makes itself
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _MNIST_FILES = [f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
 _CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
 # dataset name -> (torchvision class, folder under torchvision's root holding the files, files, mean, std)
@@ -243,9 +243,11 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     test_dir = next((root / t for t in ("test", "val") if (root / t).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
         class_names, train_items = _scan_classes(root / "train", None)
+        _check_classes(root / "train", class_names)
         test_items = _scan_classes(test_dir, class_names)[1]
     else:
         class_names, items = _scan_classes(root, None)
+        _check_classes(root, class_names)
         g = torch.Generator().manual_seed(SPLIT_SEED)
         train_items, test_items = [], []
         for k in range(len(class_names)):
@@ -260,12 +262,15 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     arrays = []
     for path, _ in train_items + test_items:
         try:
-            with Image.open(path) as im:
-                im = im.convert("L" if im.mode in GRAY_MODES else "RGB")
-                size = size or im.size
-                arrays.append(np.asarray(im if im.size == size else im.resize(size, Image.Resampling.BILINEAR)))
-        except (OSError, ValueError) as e:
-            raise SnnDeployError(f"folder dataset: cannot read image {path} ({_one_line(e)})") from None
+            im = read_image(path)  # size limit, 16-bit and float gray scaled to [0, 1]: snndeploy.core.images
+        except SnnDeployError as e:
+            raise SnnDeployError(f"folder dataset: {e}") from None
+        size = size or im.size
+        if im.size != size:
+            im = im.resize(size, Image.Resampling.BILINEAR)
+        if im.mode == "F":  # the dataset is kept as uint8
+            im = Image.fromarray(np.round(to_array(im) * 255).astype(np.uint8))
+        arrays.append(np.asarray(im))
     if all(a.ndim == 2 for a in arrays):
         images = np.stack(arrays)[:, None]
     else:  # any colour image makes the whole dataset RGB
@@ -279,6 +284,13 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
     spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
     return Dataset(spec, train, test)
+
+
+def _check_classes(root: Path, class_names: tuple[str, ...]) -> None:
+    """A classifier needs at least two classes: one class folder is a layout mistake, not a dataset."""
+    if len(class_names) < 2:
+        raise SnnDeployError(f"folder dataset: {root} has one class folder ({class_names[0]!r}); a classifier needs "
+                             "at least two (one subfolder of images per class)")
 
 
 def _scan_classes(root: Path, class_names: tuple[str, ...] | None) -> tuple[tuple[str, ...], list[tuple[Path, int]]]:

@@ -220,8 +220,47 @@ def test_folder_errors(tmp_path):
     with pytest.raises(SnnDeployError, match="notes.txt is not a PNG/JPEG"):
         load_dataset("folder", tmp_path)
     (tmp_path / "a" / "notes.txt").unlink()
+    with pytest.raises(SnnDeployError, match="has one class folder .'a'.; a classifier needs at least two"):
+        load_dataset("folder", tmp_path)
+    for i in range(5):
+        _png(tmp_path / "b" / f"{i}.png", 100 + i)
     (tmp_path / "a" / "2.png").write_text("not really a png")
-    with pytest.raises(SnnDeployError, match=r"cannot read image .*2\.png"):
+    with pytest.raises(SnnDeployError, match=r"folder dataset: .*2\.png is not a readable image"):
+        load_dataset("folder", tmp_path)
+
+
+def test_folder_one_class_with_train_test_refused(tmp_path):
+    _png(tmp_path / "train" / "only" / "x.png", 10)
+    _png(tmp_path / "test" / "only" / "y.png", 20)
+    with pytest.raises(SnnDeployError, match=r"train has one class folder \('only'\)"):
+        load_dataset("folder", tmp_path)
+
+
+def test_folder_16bit_float_and_oversized_images(tmp_path, monkeypatch):
+    """16-bit PNGs keep their scale (Pillow's own conversion saturates them), float TIFFs in [0, 1] are read
+    as intensities, and images over the pixel limit are refused from their header in one line."""
+    from fakes import png_header_only
+
+    for i, v in enumerate((1000, 30000, 65535)):
+        (tmp_path / "a").mkdir(exist_ok=True)
+        Image.fromarray(np.full((5, 6), v, np.uint16)).save(tmp_path / "a" / f"{i}.png")
+        (tmp_path / "b").mkdir(exist_ok=True)
+        Image.fromarray(np.full((5, 6), v / 65535, np.float32)).save(tmp_path / "b" / f"{i}.tif")
+    # .tif is not a dataset suffix: name them .png (Pillow reads by content)
+    for f in (tmp_path / "b").iterdir():
+        f.rename(f.with_suffix(".png"))
+    ds = load_dataset("folder", tmp_path)
+    values = sorted(set(np.concatenate([ds.train.images, ds.test.images]).ravel().tolist()))
+    assert values == [4, 117, 255], values  # round(v / 65535 * 255), both for 16-bit and float
+    monkeypatch.setenv("SNNDEPLOY_MAX_PIXELS", "29")
+    with pytest.raises(SnnDeployError, match=r"is 6x5 = 30 pixels, more than the limit of 29 "
+                                             r"\(set SNNDEPLOY_MAX_PIXELS to raise it\)") as err:
+        load_dataset("folder", tmp_path)
+    assert "\n" not in str(err.value)
+    monkeypatch.delenv("SNNDEPLOY_MAX_PIXELS")
+    png_header_only(tmp_path / "a" / "bomb.png", 20000, 20000)
+    with pytest.raises(SnnDeployError, match=r"bomb\.png is 20000x20000 = 400,000,000 pixels, more than the "
+                                             r"limit of 50,000,000"):
         load_dataset("folder", tmp_path)
 
 

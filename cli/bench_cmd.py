@@ -11,9 +11,10 @@ from typer.core import TyperGroup
 
 from snndeploy.bench import output
 from snndeploy.bench.deploy import OK, BenchConfig, run_bench
+from snndeploy.core.errors import SnnDeployError
 
 from .bench_train_cmd import bench_train_command
-from .common import console, json_safe, one_line_errors, parse_values, table
+from .common import check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 class BenchGroup(TyperGroup):
@@ -56,6 +57,10 @@ def bench_run_command(
     work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go."),
 ) -> None:
     """Accuracy, latency p50/p90/p99, throughput and size for every backend, precision, T and batch."""
+    for path, option in ((json_path, "--json"), (csv_path, "--csv"), (md_path, "--md"), (plot, "--plot")):
+        check_output_file(path, option)
+    if iters < 1:
+        raise SnnDeployError(f"--iters must be >= 1, got {iters}")
     cfg = BenchConfig(backends=tuple(parse_values(backend, str, "--backend")) or BenchConfig.backends,
                       batches=tuple(parse_values(batch, int, "--batch")) or BenchConfig.batches,
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,

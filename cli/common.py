@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -34,28 +37,122 @@ EXTRAS = {
 }
 
 
+SEED_MAX = 2**63 - 1  # seeds go to PyTorch, NumPy and ONNX Runtime: non-negative and within a signed 64-bit int
+INT_MAX = 2**63 - 1  # any integer option: what the libraries below take without overflowing
+# OSErrors a user's machine or paths cause (not bugs): one line instead of a traceback
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+USER_OS_ERRORS = frozenset({*NO_SPACE, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR,
+                            errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.ENAMETOOLONG, errno.ELOOP,
+                            errno.EFBIG, errno.EBUSY, errno.ETXTBSY, errno.EXDEV})
+_debug = False  # `snndeploy --debug`: re-raise instead of one line, with the traceback
+
+
+def set_debug(on: bool) -> None:
+    """Show tracebacks (``--debug``) instead of one-line errors, for this process."""
+    global _debug
+    _debug = on
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def os_error_line(exc: BaseException) -> str | None:
+    """The one-line message of an error a user's disk or paths caused, or None for anything else.
+
+    A full disk counts wherever it surfaces (an OSError, or a library error that wraps one or quotes it, like
+    safetensors' SafetensorError); other OSErrors only when raised as such with an errno of USER_OS_ERRORS."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if (isinstance(e, OSError) and e.errno in NO_SPACE) or "No space left on device" in str(e) or \
+                "Disk quota exceeded" in str(e):
+            where = f" (writing {e.filename})" if isinstance(e, OSError) and e.filename else ""
+            return f"no space left on device{where}; free some space and run again"
+        e = e.__cause__ or e.__context__
+    if isinstance(exc, OSError) and exc.errno in USER_OS_ERRORS:
+        what = (exc.strerror or type(exc).__name__).lower()
+        where = f": {exc.filename}" if exc.filename else ""
+        where += f" -> {exc.filename2}" if exc.filename2 else ""
+        return f"{what}{where}"
+    return None
+
+
+def _option_label(name: str) -> str:
+    """'--batch-size' for the parameter batch_size of the running command."""
+    ctx = click.get_current_context(silent=True)
+    for p in ctx.command.params if ctx is not None else []:
+        if p.name == name:
+            return next((o for o in p.opts if o.startswith("--")), p.human_readable_name)
+    return f"--{name.replace('_', '-')}"
+
+
+def check_option_values(values: dict[str, Any]) -> None:
+    """Refuse option values no command can use before any work: floats that are NaN or infinite, integers
+    beyond 64 bits, seeds outside [0, SEED_MAX]."""
+    for name, value in values.items():
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, float) and not math.isfinite(v):
+                raise SnnDeployError(f"{_option_label(name)} must be a finite number, got {v}")
+            if isinstance(v, int) and name == "seed" and not 0 <= v <= SEED_MAX:
+                raise SnnDeployError(f"{_option_label(name)} must be an integer from 0 to {SEED_MAX}, got {v}")
+            if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX:
+                raise SnnDeployError(f"{_option_label(name)} is out of range: {v}")
+
+
+def check_output_file(path: str | None, option: str) -> None:
+    """Refuse an output file path that cannot become a file (a folder, a FIFO, a path under a file) before any
+    work; '-' (stdout) and None pass."""
+    if path is None or path == "-":
+        return
+    p = Path(path).expanduser()
+    if path.endswith(("/", "\\")) or p.is_dir():
+        raise SnnDeployError(f"{option} {path} is a folder; give a file path")
+    if p.exists() and not p.is_file():
+        raise SnnDeployError(f"{option} {path} is not a regular file")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SnnDeployError(f"cannot write {option} {path}: {parent} is not a folder")
+            break
+
+
 def one_line_errors(fn: F) -> F:
-    """Turn SnnDeployError, a missing optional package (and interrupted runs) into one line on stderr and exit
-    code 2."""
+    """Turn SnnDeployError, a missing optional package, a full disk or another OSError a user causes, and
+    interrupted runs into one line on stderr and exit code 2 (130 when interrupted); option values are checked
+    first (check_option_values). ``snndeploy --debug`` re-raises them with the traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            check_option_values(kwargs)
             return fn(*args, **kwargs)
         except SnnDeployError as exc:
-            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            if _debug:
+                raise
+            raise _fail(str(exc)) from None
         except ModuleNotFoundError as exc:
             # an optional dependency of this command is not installed: say which extra provides it
             top = (exc.name or "").split(".")[0]
-            if top not in EXTRAS:
+            if top not in EXTRAS or _debug:
                 raise
-            err_console.print(f"[red]error:[/red] {escape(f'{top} is not installed: {EXTRAS[top]}')}",
-                              highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise _fail(f"{top} is not installed: {EXTRAS[top]}") from None
         except KeyboardInterrupt:
+            if _debug:
+                raise
             err_console.print("interrupted", highlight=False)
             raise typer.Exit(130) from None
+        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            line = os_error_line(exc)
+            if line is None or _debug:
+                raise
+            raise _fail(line) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -90,7 +187,12 @@ def parse_values(values: Iterable[str] | None, kind: type, what: str) -> list[An
             if not part:
                 continue
             try:
-                out.append(kind(part))
+                value = kind(part)
             except ValueError:
                 raise SnnDeployError(f"{what} must be {kind.__name__} values, got '{part}'") from None
+            if isinstance(value, int) and not -INT_MAX - 1 <= value <= INT_MAX:
+                raise SnnDeployError(f"{what} is out of range: {part}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SnnDeployError(f"{what} must be finite numbers, got '{part}'")
+            out.append(value)
     return out

@@ -11,9 +11,9 @@ from snndeploy.core import atomic
 from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
 from snndeploy.export.quantize import quantize_onnx
 from snndeploy.inputs import load_inputs
-from snndeploy.runners import open_runner
+from snndeploy.runners import kind_of, open_runner
 
-from .common import console, json_safe, one_line_errors, table
+from .common import check_output_file, console, json_safe, one_line_errors, table
 
 
 @one_line_errors
@@ -59,12 +59,25 @@ def infer_command(
     inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
     T: int = typer.Option(5, "--T", help="time steps (checkpoints only; graphs and engines have theirs)."),
     device: str = typer.Option("cpu", "--device"),
-    seed: int = typer.Option(0, "--seed", help="seed for noise fed to --noise input graphs."),
+    seed: int = typer.Option(0, "--seed", help="seed of the noise: checkpoints (PyTorch's generator) and --noise "
+                             "input graphs (the draws fed) repeat exactly; --noise graph graphs seed ONNX Runtime's "
+                             "random ops (same results for the same ONNX Runtime version); TensorRT engines draw "
+                             "unseeded."),
     json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
     resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
 ) -> None:
-    """Predicted class and confidence for each input, preprocessed as the artifact's metadata says."""
-    runner = open_runner(artifact, T=T, device=device)
+    """Predicted class and confidence for each input, preprocessed as the artifact's metadata says.
+
+    Inputs: 8-bit or 16-bit PNG/JPEG (float TIFF in [0, 1] or [0, 255]); .npy/.npz arrays of uint8, uint16 or
+    floats in [0, 1]. Images over 50 million pixels are refused (environment variable SNNDEPLOY_MAX_PIXELS)."""
+    check_output_file(json_path, "--json")
+    if kind_of(artifact).name == "checkpoint":
+        # a checkpoint's noise (draws and noise-bank offsets) comes from PyTorch's global generator: seeded
+        # before the runner exists, everything it draws repeats
+        import torch
+
+        torch.manual_seed(seed)
+    runner = open_runner(artifact, T=T, device=device, seed=seed)
     names, x = load_inputs(inputs, runner.spec, adapt=resize)
     with runner:
         logits = runner.infer_batches(x, np.random.default_rng(seed))  # chunks of at most runner.max_batch

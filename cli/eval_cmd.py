@@ -12,7 +12,7 @@ from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_graph
 from snndeploy.runners import kind_of
 
-from .common import console, json_safe, one_line_errors, parse_values, table
+from .common import check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
@@ -45,6 +45,8 @@ def eval_command(
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
 ) -> None:
     """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
+    check_output_file(json_path, "--json")
+    check_output_file(plot, "--plot")
     Ts = parse_values(T, int, "--T")
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,

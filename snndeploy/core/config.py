@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -24,6 +25,10 @@ LOSSES = ("mse", "ce")
 NOISE_DRAWS = ("bank", "fresh")
 
 
+# a plain decimal number (what a YAML float field may hold as a string): no NaN, no hex, no underscores
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _coerce(name: str, value: Any, hint: Any) -> Any:
     """Check (and gently convert int -> float) one value against its type hint."""
     options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
@@ -39,6 +44,9 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return float(value)
         if opt is float and isinstance(value, str) and value.lower() in ("inf", "infinity"):
             return math.inf
+        if opt is float and isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+            # YAML 1.1 (PyYAML) reads 1e-3 as a string: it needs a dot (1.0e-3) to be a float
+            return float(value)
         if opt in (int, str, bool) and type(value) is opt:
             return value
     wanted = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))

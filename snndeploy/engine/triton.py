@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
-from ..export.triton import model_name, read_config, write_model
+from ..export.triton import COMPUTE_CAPABILITY, model_name, read_config, show, write_model
 from . import sidecar
 
 PLATFORM = "tensorrt_plan"
@@ -52,6 +52,10 @@ def _kept_plans(config: Path, facts: ArtifactFacts) -> tuple[dict[str, str], int
         if not same:
             raise SnnDeployError(f"{config.parent} holds engines of another graph (other weights or export options); "
                                  "remove that folder or use another repository")
+    for cc, file in old.cc_model_filenames.items():  # kept entries are written back: they must be plain
+        if not COMPUTE_CAPABILITY.fullmatch(cc) or file in ("", ".", "..") or file != Path(file).name:
+            raise SnnDeployError(f"{config} lists plan {show(file)} for compute capability {show(cc)}, which is not "
+                                 "a plan file of its version folder; remove that entry or the folder")
     versions = config.parent / "1"  # a plan listed but no longer there would fail the model in Triton: drop it
     kept = {cc: f for cc, f in old.cc_model_filenames.items() if (versions / f).is_file()}
     return kept, (int(old.max_batch_size) or None) if kept else None
@@ -59,11 +63,12 @@ def _kept_plans(config: Path, facts: ArtifactFacts) -> tuple[dict[str, str], int
 
 def write_engine(repo: str | Path, engine: str | Path, max_batch: int | None = None) -> Path:
     """Add a TensorRT engine (with its sidecar JSON) as a `tensorrt_plan` model, one plan per compute capability;
-    ``max_batch`` (default: the profile's maximum) must fit the profile of every plan in the model."""
+    ``max_batch`` (default: the profile's maximum) must fit the profile of every plan in the model. The plan must be
+    the one its sidecar describes (plan_sha256); the model folder is replaced as a whole."""
     engine = Path(engine)
-    facts, side = sidecar.read(engine)
+    facts, side = sidecar.read(engine)  # validated: the compute capability names a file, the facts the model
     batch = _max_batch(engine, facts, side, max_batch)
-    cc = str(side["compute_capability"])
+    cc = side["compute_capability"]
     plan = f"model_sm{cc.replace('.', '')}.plan"
     config = Path(repo) / model_name(facts, PLATFORM) / "config.pbtxt"
     cc_files, kept_batch = _kept_plans(config, facts)
@@ -74,4 +79,6 @@ def write_engine(repo: str | Path, engine: str | Path, max_batch: int | None = N
                                  f"for compute capability {', '.join(sorted(cc_files))} in {config.parent} take")
         batch = min(batch, kept_batch)
     cc_files[cc] = plan
-    return write_model(repo, facts, PLATFORM, {plan: engine}, max_batch=batch, cc_files=cc_files)
+    # the bytes checked are the bytes written: a plan swapped after the check cannot slip in
+    data = sidecar.check_plan(engine, side)
+    return write_model(repo, facts, PLATFORM, {plan: data}, max_batch=batch, cc_files=cc_files)

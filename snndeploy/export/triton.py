@@ -8,8 +8,15 @@ read with Triton's own model-config protobuf (from the optional `tritonclient` p
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
+import os
+import re
 import shutil
+import sys
+import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +28,18 @@ from .naming import graph_name
 
 PLATFORMS = {"onnxruntime_onnx": "", "tensorrt_plan": "_trt"}  # platform -> model name suffix
 _INSTALL = "pip install 'snndeploy[triton]'"
+# NVIDIA's sm_XY naming: one or two major digits, one minor digit; "8.7" -> model_sm87.plan, never ambiguous
+COMPUTE_CAPABILITY = re.compile(r"[1-9][0-9]?\.[0-9]")
+# control characters (newline, carriage return, tab, NUL, ...), line and paragraph separators, lone surrogates
+_NOT_IN_A_LINE = ("Cc", "Zl", "Zp", "Cs")
 model_config_pb2 = lazy_import("tritonclient.grpc.model_config_pb2", _INSTALL)
 text_format = lazy_import("google.protobuf.text_format", _INSTALL)
+
+
+def show(value: Any) -> str:
+    """A value for a one-line message: its repr (line breaks escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def model_name(facts: ArtifactFacts, platform: str = "onnxruntime_onnx") -> str:
@@ -36,6 +53,12 @@ def model_name(facts: ArtifactFacts, platform: str = "onnxruntime_onnx") -> str:
 def model_config(name: str, platform: str, facts: ArtifactFacts, *, max_batch: int = DEFAULT_MAX_BATCH,
                  cc_files: dict[str, str] | None = None, default_file: str | None = None) -> Any:
     """The ``inference.ModelConfig`` message of one artifact."""
+    for cc, file in (cc_files or {}).items():
+        if not isinstance(cc, str) or not COMPUTE_CAPABILITY.fullmatch(cc):
+            raise SnnDeployError(f"compute capability must be major.minor digits like \"8.7\", got {show(cc)}")
+        _check_file_name(file, f"the plan for compute capability {cc}")
+    if default_file is not None:
+        _check_file_name(default_file, "the default model file")
     pb = model_config_pb2.load()
     data = facts.data
     static = facts.batch != "dynamic"
@@ -66,27 +89,180 @@ def read_config(path: Path) -> Any:
     pb, tf = model_config_pb2.load(), text_format.load()
     try:
         return tf.Parse(path.read_text(encoding="utf-8"), pb.ModelConfig())
+    except OSError as exc:
+        raise SnnDeployError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (tf.ParseError, UnicodeDecodeError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SnnDeployError(f"{path} is not a Triton model config ({why}); move it away or use another "
                              "repository") from None
 
 
+def check_class_names(names: Any) -> tuple[str, ...]:
+    """The class names as labels.txt lists them, one per line in output order: each a non-empty string on one line
+    (no control character or line separator) and every one different, or a one-line error."""
+    if not isinstance(names, (tuple, list)) or not names:
+        raise SnnDeployError(f"a Triton model needs its class names for labels.txt, got {show(names)}")
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            raise SnnDeployError(f"class name {i} must be a non-empty string, got {show(name)}; labels.txt holds one "
+                                 "name per line")
+        if any(unicodedata.category(c) in _NOT_IN_A_LINE for c in name):
+            raise SnnDeployError(f"class name {i} {show(name)} holds a line break or another control character; "
+                                 "labels.txt holds one name per line, so it would misalign every label after it")
+        if name in seen:
+            raise SnnDeployError(f"class name {show(name)} appears twice; labels.txt needs one name per class")
+        seen.add(name)
+    return tuple(names)
+
+
+def _check_file_name(name: Any, what: str) -> str:
+    """A plain file name inside a version folder (no folder part)."""
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name \
+            or not name.isprintable():
+        raise SnnDeployError(f"{what} must be a plain file name, got {show(name)}")
+    return name
+
+
 def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: dict[str, bytes | Path], *,
                 max_batch: int = DEFAULT_MAX_BATCH, cc_files: dict[str, str] | None = None,
                 default_file: str | None = None) -> Path:
-    """Write one model folder (config, labels, version 1 files), every file atomically."""
-    if max_batch < 1:
-        raise SnnDeployError(f"max batch must be >= 1, got {max_batch}")
+    """Write one model folder (config, labels, version 1 files) as a whole: it is assembled in a temporary folder
+    inside the repository and renamed into place, so a failure leaves the repository as it was. Files of an
+    existing folder that this model does not write (other versions, other GPUs' plans) are kept."""
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise SnnDeployError(f"max batch must be >= 1, got {show(max_batch)}")
+    names = check_class_names(facts.data.class_names)
+    for file in files:
+        _check_file_name(file, "a model file")
     name = model_name(facts, platform)
     text = config_pbtxt(name, platform, facts, max_batch=max_batch, cc_files=cc_files, default_file=default_file)
+    contents: dict[str, bytes | Path] = {"config.pbtxt": text.encode("utf-8"),
+                                         "labels.txt": ("\n".join(names) + "\n").encode("utf-8")}
+    contents.update({f"1/{file}": content for file, content in files.items()})
     folder = Path(repo) / name
-    for file, content in files.items():
-        target = folder / "1" / file
-        if isinstance(content, Path):
-            atomic.write_with(target, lambda tmp, src=content: shutil.copyfile(src, tmp))
-        else:
-            atomic.write_bytes(target, content)
-    atomic.write_text(folder / "labels.txt", "\n".join(facts.data.class_names) + "\n")
-    atomic.write_text(folder / "config.pbtxt", text)
+    _publish(folder, contents)
     return folder
+
+
+def _publish(folder: Path, contents: dict[str, bytes | Path]) -> None:
+    """Assemble ``folder`` (relative path -> bytes or a file to copy) beside it, keep what an existing ``folder``
+    holds besides, then swap it into place. On any failure the repository is left as it was."""
+    staging: Path | None = None
+    created: list[Path] = []  # folders above the model that this call makes, removed again on failure
+    try:
+        try:
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                raise SnnDeployError(f"{folder} is not a model folder (a file or a link); move it away or use "
+                                     "another repository")
+            created = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; Triton may run as another user
+            for rel, content in contents.items():
+                target = staging / rel
+                if isinstance(content, Path):
+                    atomic.write_with(target, lambda tmp, src=content: shutil.copyfile(src, tmp))
+                else:
+                    atomic.write_bytes(target, content)
+            if folder.is_dir():
+                _carry_over(folder, staging, set(contents))
+            _fsync_tree(staging)
+            _swap_in(staging, folder)
+            _fsync_dir(folder.parent)
+        except OSError as exc:
+            raise SnnDeployError(f"cannot write {folder}: {exc.strerror or exc}") from None
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        for path in created:  # innermost first: only folders this call made, and only while empty
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
+    shutil.rmtree(staging, ignore_errors=True)  # after a swap it holds the old folder
+
+
+def _carry_over(old: Path, new: Path, written: set[str], prefix: str = "") -> None:
+    """Hard-link (or copy) into ``new`` everything in ``old`` that this write does not replace."""
+    for entry in sorted(old.iterdir()):
+        rel = prefix + entry.name
+        if rel in written:
+            continue
+        target = new / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        elif entry.is_dir():
+            if target.is_dir():  # a folder this write adds files to (the version folder)
+                _carry_over(entry, target, written, rel + "/")
+            else:
+                shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, target)
+
+
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """A hard link (same file system: no bytes copied, and never written through), else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a folder's entries durable where the platform allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # not every file system fsyncs folders
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every folder under ``root`` (the files were fsynced as they were written)."""
+    for here, _, _ in os.walk(root):
+        _fsync_dir(Path(here))
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Put ``staging`` at ``folder``. An existing folder is exchanged with it in one step where the system can
+    (Linux renameat2 RENAME_EXCHANGE), leaving the old one at ``staging``; elsewhere it is moved aside first and
+    moved back if the second rename fails."""
+    if not os.path.lexists(folder):
+        os.rename(staging, folder)
+        return
+    if _exchange(staging, folder):
+        return
+    aside = staging.with_name(staging.name + ".old")
+    os.rename(folder, aside)
+    try:
+        os.rename(staging, folder)
+    except BaseException:
+        os.rename(aside, folder)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False  # a C library older than glibc 2.28
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False  # a kernel or file system without RENAME_EXCHANGE
+    raise OSError(err, os.strerror(err), str(b))

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
-from ..core.hashing import sha256_bytes
 from ..engine import cuda, sidecar
 from ..engine.build import _tensorrt
 from .base import BackendUnavailable, Runner
@@ -86,10 +85,7 @@ class TensorRTRunner(Runner):
         except SnnDeployError as exc:  # no TensorRT, no cuda-bindings, no driver or no GPU here
             raise BackendUnavailable(str(exc)) from None
         sidecar.check_compatible(self.info, trt.__version__, cc, self.name)
-        plan = self.path.read_bytes()
-        if sha256_bytes(plan) != self.info["plan_sha256"]:
-            raise SnnDeployError(f"{self.name} is not the plan its sidecar describes (SHA-256 differs); rebuild it "
-                                 "with `snndeploy build`")
+        plan = sidecar.check_plan(self.path, self.info)
         self._logger = _logger(trt)
         self._runtime = trt.Runtime(self._logger)
         if self.dla_core is not None:

@@ -1,5 +1,6 @@
 """Triton model repositories: config.pbtxt parses with Triton's own protobuf and matches the graph; every graph
-option gets its own model; tritonclient stays optional."""
+option gets its own model; class names are checked before labels.txt; a model folder is written as a whole;
+tritonclient stays optional."""
 
 import dataclasses
 import json
@@ -11,9 +12,14 @@ import onnx
 import pytest
 
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.facts import ArtifactFacts
+from snndeploy.core.hashing import sha256
+from snndeploy.core.neuron_config import NeuronConfig
+from snndeploy.core.spec import DataSpec
 from snndeploy.engine import sidecar
 from snndeploy.engine.triton import write_engine
 from snndeploy.export import metadata as onnx_meta
+from snndeploy.export import triton
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.export.naming import graph_name
 
@@ -87,7 +93,8 @@ def write_plan(tmp_path, facts, cc, lo=1, hi=32):
     plan.write_bytes(b"plan bytes " + cc.encode())
     shapes = {"images": {"min": [lo, 1, 28, 28], "opt": [lo, 1, 28, 28], "max": [hi, 1, 28, 28]}}
     sidecar.write(plan, facts, {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": cc,
-                                "shapes": shapes, "onnx_sha256": "x", "plan_sha256": "y", "max_batch": hi})
+                                "shapes": shapes, "onnx_sha256": "0" * 64, "plan_sha256": sha256(plan),
+                                "max_batch": hi})
     return plan
 
 
@@ -211,6 +218,7 @@ import sys
 sys.modules["tritonclient"] = None  # import tritonclient now raises ImportError
 from pathlib import Path
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.hashing import sha256
 from snndeploy.export.exporter import ExportConfig, export
 import snndeploy.export.triton
 ckpt, out = sys.argv[1], Path(sys.argv[2])
@@ -230,3 +238,137 @@ def test_tritonclient_is_optional(tiny_run, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "error: tritonclient.grpc.model_config_pb2 is not installed: pip install 'snndeploy[triton]'" in r.stdout
     assert "wrote: ['onnx', 'small-cnn_T5.onnx']" in r.stdout
+
+
+# Model folders are written as a whole: assembled beside the old one, then swapped in.
+SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
+FACTS = ArtifactFacts("small-cnn", SPEC, NeuronConfig(), T=5, stage=3, noise="frozen")
+
+
+def tree(root):
+    """Every path under ``root`` with the bytes of its files: the repository's whole state."""
+    if not root.exists():
+        return None
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+
+
+def with_class_names(names):
+    """FACTS with class names the DataSpec would refuse: the writer must not trust its input."""
+    spec = DataSpec("sample", 1, 28, 28, ("a",), (0.1307,), (0.3081,))
+    object.__setattr__(spec, "class_names", tuple(names))
+    return dataclasses.replace(FACTS, data=spec)
+
+
+@pytest.mark.parametrize("names, why", [
+    (["cat", "dog\nbird", "fish"], "class name 1 'dog\\\\nbird' holds a line break"),
+    (["cat", "dog\r", "fish"], "class name 1 'dog\\\\r' holds a line break"),
+    (["cat", "a\u2028b"], "class name 1 .* holds a line break"),
+    (["cat", "tab\there"], "holds a line break or another control character"),
+    (["cat", ""], "class name 1 must be a non-empty string"),
+    (["cat", "   "], "class name 1 must be a non-empty string"),
+    (["cat", 3], "class name 1 must be a non-empty string, got 3"),
+    (["cat", "dog", "cat"], "class name 'cat' appears twice"),
+    ([], "needs its class names"),
+])
+def test_class_names_are_checked_before_labels_txt(pb, tmp_path, names, why):
+    repo = tmp_path / "repo"
+    triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    before = tree(repo)
+    with pytest.raises(SnnDeployError, match=why) as info:
+        triton.write_model(repo, with_class_names(names), "onnxruntime_onnx", {"model.onnx": b"other"})
+    assert len(str(info.value).splitlines()) == 1
+    assert tree(repo) == before
+    folder = triton.write_model(tmp_path / "ok", with_class_names(["a cat", "chien", "猫"]), "onnxruntime_onnx",
+                                {"model.onnx": b"graph"})
+    assert (folder / "labels.txt").read_text(encoding="utf-8").split("\n") == ["a cat", "chien", "猫", ""]
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), RuntimeError("killed")])
+@pytest.mark.parametrize("fail_at", [1, 2, 3])
+def test_failure_between_file_writes_leaves_the_repository_as_it_was(pb, tmp_path, monkeypatch, failure, fail_at):
+    repo = tmp_path / "repo"
+    folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"old graph"})
+    (folder / "2").mkdir()
+    (folder / "2" / "model.onnx").write_bytes(b"a version someone added")
+    before = tree(repo)
+    real, calls = triton.atomic.write_bytes, []
+
+    def fail_on_call(target, data):
+        calls.append(target.name)
+        if len(calls) == fail_at:
+            raise failure
+        return real(target, data)
+
+    monkeypatch.setattr(triton.atomic, "write_bytes", fail_on_call)
+    expect = SnnDeployError if isinstance(failure, OSError) else RuntimeError
+    with pytest.raises(expect):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert tree(repo) == before  # no half model folder, no temporary folder
+    # a repository that did not exist is not left behind either
+    calls.clear()
+    with pytest.raises(expect):
+        triton.write_model(tmp_path / "new" / "repo", FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+    triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert (folder / "1" / "model.onnx").read_bytes() == b"new graph"
+    assert (folder / "2" / "model.onnx").read_bytes() == b"a version someone added"  # kept, as before
+    assert sorted(p.name for p in repo.iterdir()) == [folder.name]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_an_existing_folder_is_exchanged_in_one_step(pb, tmp_path, monkeypatch):
+    real, swaps = triton._exchange, []
+    monkeypatch.setattr(triton, "_exchange", lambda a, b: swaps.append(real(a, b)) or swaps[-1])
+    folder = triton.write_model(tmp_path, FACTS, "onnxruntime_onnx", {"model.onnx": b"old graph"})
+    assert swaps == []  # a new folder is simply renamed into place
+    triton.write_model(tmp_path, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert swaps == [True] and (folder / "1" / "model.onnx").read_bytes() == b"new graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+
+
+def test_swap_without_an_atomic_exchange(pb, tmp_path, monkeypatch):
+    # where renameat2 is missing, the old folder is moved aside, the new one in, and the old one back on failure
+    repo = tmp_path / "repo"
+    folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"old graph"})
+    monkeypatch.setattr(triton, "_exchange", lambda a, b: False)
+    triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph 2"})
+    assert (folder / "1" / "model.onnx").read_bytes() == b"graph 2"
+    assert sorted(p.name for p in repo.iterdir()) == [folder.name]
+    before = tree(repo)
+    real = os.rename
+
+    def fail_moving_in(src, dst):
+        if str(dst) == str(folder) and str(src).endswith(".tmp"):  # the new folder, not the old one moving back
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(triton.os, "rename", fail_moving_in)
+    with pytest.raises(SnnDeployError, match="cannot write .*: Input/output error"):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph 3"})
+    assert tree(repo) == before
+
+
+def test_model_folder_that_is_a_file_or_a_link_is_refused(pb, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    name = triton.model_name(FACTS)
+    (repo / name).write_text("x")
+    with pytest.raises(SnnDeployError, match="is not a model folder"):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    (repo / name).unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (repo / name).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SnnDeployError, match="is not a model folder"):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    assert not list((tmp_path / "elsewhere").iterdir())
+
+
+def test_nothing_is_formatted_into_config_pbtxt(pb, tmp_path):
+    # names and values reach config.pbtxt only through Triton's protobuf: quotes and newlines stay in their string
+    facts = dataclasses.replace(FACTS)
+    object.__setattr__(facts, "model", 'm" }\nplatform: "x')
+    folder = triton.write_model(tmp_path, facts, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    cfg = parse(pb, folder / "config.pbtxt")
+    assert cfg.platform == "onnxruntime_onnx" and cfg.name == folder.name == "m____platform___x_T5"
+    assert json.loads(cfg.parameters["snndeploy"].string_value)["model"] == 'm" }\nplatform: "x'

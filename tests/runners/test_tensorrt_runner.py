@@ -123,7 +123,7 @@ def test_deserialization_failures_are_one_line(stub, graph, tmp_path, failure, w
 def test_plan_and_sidecar_must_agree(stub, graph, tmp_path):
     engine = make_engine(stub, graph, tmp_path)
     engine.write_bytes(engine.read_bytes() + b" ")
-    with pytest.raises(SnnDeployError, match="m.plan is not the plan its sidecar describes"):
+    with pytest.raises(SnnDeployError, match=r"m.plan does not match its sidecar m.plan.json \(rebuilt or"):
         TensorRTRunner(engine).activate()
     _, facts = metadata.load(graph)
     other = stub.trt.make_plan(graph, plan_shapes(facts, BuildConfig(batch=(1, 4, 32))))

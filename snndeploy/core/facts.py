@@ -3,11 +3,13 @@ and the one reader that checks the format and version of the files that embed it
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from . import validate as v
 from .config import TrainConfig, from_mapping
 from .errors import SnnDeployError
 from .neuron_config import NeuronConfig
@@ -21,7 +23,8 @@ PRECISIONS = ("fp32", "fp16", "int8")
 # the largest batch of a dynamic-batch artifact unless asked otherwise: engine profiles, ONNX Runtime's
 # TensorRT provider, Triton's max_batch_size
 DEFAULT_MAX_BATCH = 64
-STAGES = (1, 2, 3)
+STAGES = (1, 2, 3)  # a PyTorch runner also runs stage 1
+GRAPH_STAGES = (2, 3)  # what graphs and engines are unrolled for
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -53,7 +56,6 @@ class ArtifactFacts:
 
     def __post_init__(self) -> None:
         _check(self)
-        object.__setattr__(self, "noise_inputs", {k: tuple(v) for k, v in self.noise_inputs.items()})
 
     @property
     def is_checkpoint(self) -> bool:
@@ -72,106 +74,95 @@ class ArtifactFacts:
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "") -> ArtifactFacts:
-        """Rebuild from ``to_dict``'s output; unknown or missing keys and wrong types are one-line errors."""
+        """Rebuild from ``to_dict``'s output; unknown or missing keys and wrong types or values are one-line
+        errors that name the field (prefixed with ``where``)."""
         prefix = f"{where}: " if where else ""
+        try:
+            return cls._from_dict(d)
+        except SnnDeployError as exc:
+            raise SnnDeployError(prefix + _one_line(str(exc))) from None
+
+    @classmethod
+    def _from_dict(cls, d: Any) -> ArtifactFacts:
         if not isinstance(d, dict):
-            raise SnnDeployError(f"{prefix}artifact facts must be a mapping, got {type(d).__name__}")
-        names = {"version"} | {f.name for f in fields(cls)}
-        if unknown := sorted(set(map(str, d)) - names):
-            raise SnnDeployError(f"{prefix}artifact facts have unknown key(s): {', '.join(unknown)}")
+            raise SnnDeployError(f"artifact facts must be a mapping, got {type(d).__name__}")
+        names = [f.name for f in fields(cls)]
+        if unknown := sorted(set(map(str, d)) - {"version", *names}):
+            raise SnnDeployError(f"artifact facts have unknown key(s): {_names(unknown)}")
         d = {"max_batch": None, **d}  # added within version 2: files written before it lack the key
-        if missing := sorted(names - set(d)):
-            raise SnnDeployError(f"{prefix}artifact facts lack key(s): {', '.join(missing)}")
-        if d["version"] != VERSION:
-            raise SnnDeployError(f"{prefix}artifact facts have version {d['version']!r}; this snndeploy reads "
+        if missing := [k for k in ("version", *names) if k not in d]:
+            raise SnnDeployError(f"artifact facts lack key(s): {', '.join(missing)}")
+        version = d["version"]
+        if type(version) is not int or version != VERSION:
+            raise SnnDeployError(f"artifact facts have version {v.show(version)}; this snndeploy reads "
                                  f"version {VERSION}")
-        shapes = d["noise_inputs"]
-        if not isinstance(shapes, dict) or not all(isinstance(v, list) for v in shapes.values()):
-            raise SnnDeployError(f"{prefix}facts field 'noise_inputs' must map names to lists of sizes")
-        try:
-            data = DataSpec.from_dict(d["data"])
-            neuron = _neuron(d["neuron"])
-            training = None if d["training"] is None else from_mapping(TrainConfig, d["training"], "training")
-        except SnnDeployError as exc:
-            raise SnnDeployError(f"{prefix}{exc}") from None
-        plain = {k: d[k] for k in ("model", "T", "stage", "noise", "precision", "batch", "max_batch", "opset", "inline",
-                                   "seed", "weights_sha256")}
-        _check_types(plain, shapes, prefix)
-        try:
-            return cls(data=data, neuron=neuron, training=training, noise_inputs=shapes, **plain)
-        except SnnDeployError as exc:
-            raise SnnDeployError(f"{prefix}{exc}") from None
+        training = d["training"]
+        record = {**{k: d[k] for k in names}, "data": DataSpec.from_dict(d["data"]),
+                  "neuron": NeuronConfig.from_dict(d["neuron"]),
+                  "training": None if training is None else from_mapping(TrainConfig, training, "training")}
+        return cls(**record)
 
 
-def _neuron(d: Any) -> NeuronConfig:
-    if not isinstance(d, dict):
-        raise SnnDeployError(f"neuron options must be a mapping, got {type(d).__name__}")
-    beta = d.get("beta")
-    if beta is not None and (isinstance(beta, bool) or not isinstance(beta, (int, float))):
-        raise SnnDeployError(f"beta must be a number or null, got {beta!r}")
-    try:
-        return NeuronConfig.from_dict(d)
-    except TypeError as exc:
-        raise SnnDeployError(f"neuron options are badly typed: {exc}") from None
+def _one_line(message: str) -> str:
+    """A message that quotes a file's text, kept on one line (control characters escaped)."""
+    return v.CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
 
 
-_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "model": ((str,), "a string"),
-    "T": ((int, type(None)), "an integer or null"),
-    "stage": ((int, type(None)), "an integer or null"),
-    "noise": ((str, type(None)), "a string or null"),
-    "precision": ((str,), "a string"),
-    "batch": ((str, int), "'dynamic' or an integer"),
-    "max_batch": ((int, type(None)), "an integer or null"),
-    "opset": ((int, type(None)), "an integer or null"),
-    "inline": ((bool, type(None)), "true, false or null"),
-    "seed": ((int, type(None)), "an integer or null"),
-    "weights_sha256": ((str, type(None)), "a hex string or null"),
-}
+def _names(keys: list[str]) -> str:
+    """Key names for a message: one line, each cut to 40 characters."""
+    return ", ".join(repr(k)[1:-1][:40] if v.CONTROL.search(k) or len(k) > 40 else k for k in keys)
 
 
-def _check_types(plain: dict[str, Any], shapes: dict[str, Any], prefix: str) -> None:
-    """JSON types of the plain fields (bool is not an integer here)."""
-    for name, value in plain.items():
-        kinds, what = _TYPES[name]
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            raise SnnDeployError(f"{prefix}facts field '{name}' must be {what}, got {value!r}")
-    for name, shape in shapes.items():
-        if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
-            raise SnnDeployError(f"{prefix}facts field 'noise_inputs' entry '{name}' must be integer sizes, "
-                                 f"got {shape!r}")
+def _shape(value: Any, what: str) -> tuple[int, ...]:
+    return v.items(value, what, lambda s, w: v.integer(s, w, 1, v.DIM_MAX))
 
 
 def _check(f: ArtifactFacts) -> None:
-    """Values that no artifact can have, whether built in code or read from a file."""
-    if not isinstance(f.model, str) or not f.model:
-        raise SnnDeployError(f"model name must be a non-empty string, got {f.model!r}")
-    if not isinstance(f.data, DataSpec) or not isinstance(f.neuron, NeuronConfig):
-        raise SnnDeployError("facts need a DataSpec and a NeuronConfig")
+    """Every field's type and range, whether built in code or read from a file (one check for both); lists
+    become tuples and numpy integers Python ints."""
+    if not isinstance(f.data, DataSpec):
+        raise SnnDeployError(f"facts' data must be a DataSpec, got {type(f.data).__name__}")
+    if not isinstance(f.neuron, NeuronConfig):
+        raise SnnDeployError(f"facts' neuron must be a NeuronConfig, got {type(f.neuron).__name__}")
     if f.training is not None and not isinstance(f.training, TrainConfig):
-        raise SnnDeployError("facts' training must be a TrainConfig or None")
-    if (f.T is None) != (f.stage is None) or (f.T is None) != (f.noise is None):
+        raise SnnDeployError(f"facts' training must be a TrainConfig or null, got {type(f.training).__name__}")
+    checked: dict[str, Any] = {
+        "model": v.text(f.model, "model"),
+        "T": v.optional(f.T, v.integer, "T", 1, v.DIM_MAX),
+        "stage": v.optional(f.stage, v.choice, "stage", STAGES),
+        "noise": v.optional(f.noise, v.choice, "noise", NOISE_MODES),
+        "precision": v.choice(f.precision, "precision", PRECISIONS),
+        "batch": f.batch if isinstance(f.batch, str) and f.batch == "dynamic" else _batch(f.batch),
+        "max_batch": v.optional(f.max_batch, v.integer, "max_batch", 1, v.DIM_MAX),
+        "opset": v.optional(f.opset, v.integer, "opset", 1, v.DIM_MAX),
+        "inline": v.optional(f.inline, v.flag, "inline"),
+        "seed": v.optional(f.seed, v.integer, "seed", v.SEED_MIN, v.SEED_MAX),
+        "weights_sha256": v.optional(f.weights_sha256, _sha256, "weights_sha256"),
+    }
+    shapes = v.mapping(f.noise_inputs, "noise_inputs")
+    for name in shapes:
+        v.text(name, "noise_inputs name")
+    checked["noise_inputs"] = {k: _shape(s, f"noise_inputs[{v.show(k)}]") for k, s in shapes.items()}
+    T, stage, noise = checked["T"], checked["stage"], checked["noise"]
+    if (T is None) != (stage is None) or (T is None) != (noise is None):
         raise SnnDeployError(f"T, stage and noise mode are set together or not at all (a checkpoint), "
-                             f"got T={f.T!r}, stage={f.stage!r}, noise={f.noise!r}")
-    if f.T is not None and (isinstance(f.T, bool) or not isinstance(f.T, int) or f.T < 1):
-        raise SnnDeployError(f"T must be >= 1, got {f.T!r}")
-    if f.stage is not None and f.stage not in STAGES:
-        raise SnnDeployError(f"stage must be one of {', '.join(map(str, STAGES))}, got {f.stage!r}")
-    if f.noise is not None and f.noise not in NOISE_MODES:
-        raise SnnDeployError(f"unknown noise mode {f.noise!r}; choose one of: {', '.join(NOISE_MODES)}")
-    if f.noise_inputs and f.noise != "input":
-        raise SnnDeployError(f"only a --noise input graph has noise inputs, this one is noise={f.noise!r}")
-    for name, shape in f.noise_inputs.items():
-        if not isinstance(name, str) or not all(isinstance(s, int) and s > 0 for s in shape):
-            raise SnnDeployError(f"noise input {name!r} must have a positive per-sample shape, got {list(shape)!r}")
-    if f.precision not in PRECISIONS:
-        raise SnnDeployError(f"precision must be one of {', '.join(PRECISIONS)}, got {f.precision!r}")
-    if f.batch != "dynamic" and (isinstance(f.batch, bool) or not isinstance(f.batch, int) or f.batch < 1):
-        raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got {f.batch!r}")
-    if f.opset is not None and (isinstance(f.opset, bool) or not isinstance(f.opset, int) or f.opset < 1):
-        raise SnnDeployError(f"opset must be a positive integer, got {f.opset!r}")
-    if f.weights_sha256 is not None and not _SHA256.fullmatch(str(f.weights_sha256)):
-        raise SnnDeployError(f"weights_sha256 must be 64 lowercase hex digits, got {f.weights_sha256!r}")
+                             f"got T={T!r}, stage={stage!r}, noise={noise!r}")
+    if checked["noise_inputs"] and noise != "input":
+        raise SnnDeployError(f"only a --noise input graph has noise inputs, this one is noise={noise!r}")
+    for key, value in checked.items():
+        object.__setattr__(f, key, value)
+
+
+def _batch(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= v.DIM_MAX:
+        v.fail("batch", "'dynamic' or an integer >= 1", value)
+    return int(value)
+
+
+def _sha256(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        v.fail(what, "64 lowercase hex digits or null", value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -205,22 +196,25 @@ def read_facts(obj: Any, where: str, container: Container) -> tuple[ArtifactFact
     if not isinstance(obj, dict) or obj.get("format") != container.format:
         raise SnnDeployError(f"{where} is not {container.what} (format is not '{container.format}')")
     version = obj.get("version")
-    if version == 1:
+    if type(version) is int and version == 1:
         if container.v1 is None:
             raise SnnDeployError(f"{where} was written by an older snndeploy (format version 1); {container.redo}")
         return container.v1(obj, where)
-    if version != VERSION:
-        newer = isinstance(version, int) and not isinstance(version, bool) and version > VERSION
+    if type(version) is not int or version != VERSION:
+        newer = type(version) is int and version > VERSION
         hint = "upgrade snndeploy to read it" if newer else container.redo
-        raise SnnDeployError(f"{where}: unsupported {container.format} version {version!r} (this snndeploy "
+        raise SnnDeployError(f"{where}: unsupported {container.format} version {v.show(version)} (this snndeploy "
                              f"reads {VERSION}); {hint}")
-    extra = {k: v for k, v in obj.items() if k not in ("format", "version", "facts")}
+    extra = {k: value for k, value in obj.items() if k not in ("format", "version", "facts")}
     if unknown := sorted(set(map(str, extra)) - container.own_keys):
-        raise SnnDeployError(f"{where} has unknown key(s): {', '.join(unknown)}")
+        raise SnnDeployError(f"{where} has unknown key(s): {_names(unknown)}")
     if missing := [k for k in ("facts", *container.required) if k not in obj]:
         raise SnnDeployError(f"{where} lacks '{missing[0]}'")
     facts = ArtifactFacts.from_dict(obj["facts"], where)
     if facts.is_checkpoint != container.checkpoint:
         kind = "a checkpoint's" if facts.is_checkpoint else "a graph's"
         raise SnnDeployError(f"{where} holds {kind} facts, which do not fit {container.what}")
+    if not container.checkpoint and facts.stage not in GRAPH_STAGES:
+        raise SnnDeployError(f"{where}: stage must be one of {', '.join(map(str, GRAPH_STAGES))} for "
+                             f"{container.what}, got {facts.stage}")
     return facts, extra

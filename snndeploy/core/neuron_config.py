@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
+from . import validate as v
 from .errors import SnnDeployError
 
 NOISE_TYPES = ("gaussian", "uniform")
@@ -12,7 +14,11 @@ NOISE_TYPES = ("gaussian", "uniform")
 
 @dataclass(frozen=True)
 class NeuronConfig:
-    """LIF and noise parameters (docs/design.md); alpha/beta only matter for stage 3."""
+    """LIF and noise parameters (docs/design.md); alpha/beta only matter for stage 3.
+
+    Every field is checked on construction: finite numbers (alpha may be +inf, beta and v_reset None),
+    lam in [0, 1], v_th, surrogate_a and eps > 0, noise_hi > noise_lo, alpha >= 2/(hi-lo).
+    """
 
     lam: float = 0.5
     v_th: float = 1.0
@@ -26,23 +32,26 @@ class NeuronConfig:
     eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        if self.noise not in NOISE_TYPES:
-            raise SnnDeployError(f"unknown noise type '{self.noise}'; choose one of: {', '.join(NOISE_TYPES)}")
-        for name in ("lam", "v_th", "v_reset", "surrogate_a", "noise_lo", "noise_hi", "alpha", "eps"):
-            value = getattr(self, name)
-            if name == "v_reset" and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-                raise SnnDeployError(f"{name} must be a number, got {value!r}")
-        if not 0.0 <= self.lam <= 1.0:
+        if not isinstance(self.noise, str) or self.noise not in NOISE_TYPES:
+            raise SnnDeployError(f"unknown noise type {v.show(self.noise)}; choose one of: {', '.join(NOISE_TYPES)}")
+        checked = {
+            "lam": v.number(self.lam, "neuron.lam"),
+            "v_th": v.number(self.v_th, "neuron.v_th", above=0.0),
+            "v_reset": v.optional(self.v_reset, v.number, "neuron.v_reset"),
+            "surrogate_a": v.number(self.surrogate_a, "neuron.surrogate_a", above=0.0),
+            "noise_lo": v.number(self.noise_lo, "neuron.noise_lo"),
+            "noise_hi": v.number(self.noise_hi, "neuron.noise_hi"),
+            "alpha": v.number(self.alpha, "neuron.alpha", inf=True),
+            "beta": v.optional(self.beta, v.number, "neuron.beta"),
+            "eps": v.number(self.eps, "neuron.eps", above=0.0),
+        }
+        if not 0.0 <= checked["lam"] <= 1.0:
             raise SnnDeployError(f"lam (decay) must be in [0, 1], got {self.lam}")
-        if not self.noise_hi > self.noise_lo:
+        if not checked["noise_hi"] > checked["noise_lo"]:
             raise SnnDeployError(f"noise range must have hi > lo, got [{self.noise_lo}, {self.noise_hi}]")
-        if math.isinf(self.noise_lo) or math.isinf(self.noise_hi):
-            raise SnnDeployError("noise range must be finite")
-        if self.surrogate_a <= 0 or self.eps <= 0:
-            raise SnnDeployError("surrogate_a and eps must be > 0")
-        check_alpha(self.alpha, self.noise_lo, self.noise_hi)
+        check_alpha(checked["alpha"], checked["noise_lo"], checked["noise_hi"])
+        for key, value in checked.items():  # numpy scalars -> Python floats
+            object.__setattr__(self, key, value)
 
     @property
     def beta_value(self) -> float:
@@ -62,24 +71,31 @@ class NeuronConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> NeuronConfig:
-        """Build from a dict, rejecting unknown keys."""
+    def from_dict(cls, d: Any) -> NeuronConfig:
+        """Build from a dict, rejecting unknown keys and bad values; alpha may be the string 'inf'.
+        Missing keys take their defaults (the first release wrote fewer of them)."""
+        if not isinstance(d, dict):
+            raise SnnDeployError(f"neuron options must be a mapping, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
+        if unknown := sorted(set(map(str, d)) - known):
             raise SnnDeployError(f"unknown neuron option(s): {', '.join(unknown)}")
         d = dict(d)
-        if "alpha" in d:
-            d["alpha"] = parse_alpha(d["alpha"])
+        if isinstance(d.get("alpha"), str):  # to_dict writes alpha = inf as 'inf'; no other string is a number here
+            if d["alpha"].lower() not in ("inf", "infinity"):
+                v.fail("neuron.alpha", "a number or 'inf'", d["alpha"])
+            d["alpha"] = math.inf
         return cls(**d)
 
 
 def parse_alpha(value: float | str) -> float:
-    """Accept a number or 'inf'."""
+    """Accept a number or 'inf' (not NaN)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise SnnDeployError(f"alpha must be a number or 'inf', got {value!r}") from None
+        alpha = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise SnnDeployError(f"alpha must be a number or 'inf', got {v.show(value)}") from None
+    if math.isnan(alpha):
+        raise SnnDeployError(f"alpha must be a number or 'inf', got {v.show(value)}")
+    return alpha
 
 
 def residual_radius(alpha: float, lo: float, hi: float) -> float:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
+from . import validate as v
 from .errors import SnnDeployError
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """What a model needs to know about its input data."""
+    """What a model needs to know about its input data.
+
+    Every field is checked on construction, whether built in code or read from a file: positive (C, H, W),
+    one or more unique one-line class names, a finite mean and a finite std > 0 for each channel.
+    """
 
     name: str
     channels: int
@@ -18,6 +24,26 @@ class DataSpec:
     class_names: tuple[str, ...]
     mean: tuple[float, ...]  # per channel, in [0,1] pixel units
     std: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        checked: dict[str, Any] = {"name": v.text(self.name, "data.name")}
+        for dim in ("channels", "height", "width"):
+            checked[dim] = v.integer(getattr(self, dim), f"data.{dim}", 1, v.DIM_MAX)
+        names = v.items(self.class_names, "data.class_names", v.text)
+        if not names:
+            raise SnnDeployError("data.class_names must name at least one class, got []")
+        if len(set(names)) != len(names):
+            twice = next(n for i, n in enumerate(names) if n in names[:i])
+            raise SnnDeployError(f"data.class_names must be unique, got {v.show(twice)} twice")
+        checked["class_names"] = names
+        checked["mean"] = v.items(self.mean, "data.mean", v.number)
+        checked["std"] = v.items(self.std, "data.std", lambda x, what: v.number(x, what, above=0.0))
+        for key in ("mean", "std"):
+            if len(checked[key]) != checked["channels"]:
+                raise SnnDeployError(f"data spec is inconsistent: {len(checked[key])} {key} value(s) for "
+                                     f"{checked['channels']} channel(s)")
+        for key, value in checked.items():  # lists -> tuples, numpy scalars -> Python numbers
+            object.__setattr__(self, key, value)
 
     @property
     def num_classes(self) -> int:
@@ -34,28 +60,13 @@ class DataSpec:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> DataSpec:
-        """Rebuild a spec from to_dict's output, rejecting unknown or missing keys."""
+    def from_dict(cls, d: Any) -> DataSpec:
+        """Rebuild a spec from to_dict's output, rejecting unknown or missing keys and bad values."""
         if not isinstance(d, dict):
             raise SnnDeployError(f"data spec must be a mapping, got {type(d).__name__}")
-        names = {f.name for f in fields(cls)}
-        if unknown := sorted(set(d) - names):
-            raise SnnDeployError(f"data spec has unknown keys: {', '.join(map(str, unknown))}")
-        if missing := sorted(names - set(d)):
+        names = [f.name for f in fields(cls)]
+        if unknown := sorted(set(map(str, d)) - set(names)):
+            raise SnnDeployError(f"data spec has unknown keys: {', '.join(unknown)}")
+        if missing := [n for n in names if n not in d]:
             raise SnnDeployError(f"data spec is missing keys: {', '.join(missing)}")
-        try:
-            spec = cls(
-                str(d["name"]),
-                int(d["channels"]),
-                int(d["height"]),
-                int(d["width"]),
-                tuple(map(str, d["class_names"])),
-                tuple(map(float, d["mean"])),
-                tuple(map(float, d["std"])),
-            )
-        except (TypeError, ValueError) as e:
-            raise SnnDeployError(f"data spec has a badly typed value: {e}") from None
-        ok = min(spec.input_shape) > 0 and spec.class_names and len(spec.mean) == len(spec.std) == spec.channels
-        if not ok or min(spec.std) <= 0:
-            raise SnnDeployError(f"data spec is inconsistent: {spec.to_dict()}")
-        return spec
+        return cls(**{n: d[n] for n in names})

@@ -1,0 +1,116 @@
+"""Checks of one field's value (type, range, finiteness), shared by every record read from a file or built in
+code: each failure is one SnnDeployError line that names the field and shows the value, short."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Callable, Collection
+from typing import Any, NoReturn, TypeVar
+
+from .errors import SnnDeployError
+
+T = TypeVar("T")
+
+# Sizes, steps and batches travel as int64 through ONNX, numpy and TensorRT.
+INT64_MAX = 2**63 - 1
+# Dimensions, steps and batch sizes: TensorRT and Triton keep many of them in 32 bits.
+DIM_MAX = 2**31 - 1
+# Seeds as torch.Generator.manual_seed takes them.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+# C0 and C1 controls (newline, tab, escape, ...) and the Unicode line and paragraph separators: a name with one
+# would break a line-per-name file (Triton's labels.txt) or a one-line message.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters (a repr is one line, whatever the value holds)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def fail(what: str, wanted: str, value: Any) -> NoReturn:
+    """Raise '<what> must be <wanted>, got <value>'."""
+    raise SnnDeployError(f"{what} must be {wanted}, got {show(value)}")
+
+
+def integer(value: Any, what: str, lo: int | None = None, hi: int = INT64_MAX) -> int:
+    """An int (not a bool; numpy integers are taken) in [lo, hi]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        fail(what, "an integer", value)
+    value = int(value)
+    if lo is not None and value < lo:
+        fail(what, f">= {lo}", value)
+    if value > hi:
+        fail(what, f"<= {hi}", value)
+    return value
+
+
+def number(value: Any, what: str, *, lo: float | None = None, above: float | None = None,
+           hi: float | None = None, inf: bool = False) -> float:
+    """A finite int or float (not a bool) with lo <= value, above < value, value <= hi; ``inf``: +inf is taken."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        fail(what, "a number", value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond any float
+        fail(what, "a finite number", value)
+    if math.isnan(x) or (math.isinf(x) and not (inf and x > 0)):
+        fail(what, "a finite number" if not inf else "a number or inf (not NaN or -inf)", value)
+    if lo is not None and x < lo:
+        fail(what, f">= {lo:g}", value)
+    if above is not None and not x > above:
+        fail(what, f"> {above:g}", value)
+    if hi is not None and x > hi:
+        fail(what, f"<= {hi:g}", value)
+    return x
+
+
+def text(value: Any, what: str) -> str:
+    """A non-empty string on one line, without control characters."""
+    if not isinstance(value, str):
+        fail(what, "a string", value)
+    if not value:
+        fail(what, "a non-empty string", value)
+    if CONTROL.search(value):
+        fail(what, "a string without newlines or control characters", value)
+    return value
+
+
+def choice(value: Any, what: str, options: Collection[Any]) -> Any:
+    """One of ``options`` (compared by type and value, so an unhashable or a bool never slips through)."""
+    for option in options:
+        if type(value) is type(option) and value == option:
+            return option
+    fail(what, "one of " + ", ".join(map(str, options)), value)
+
+
+def flag(value: Any, what: str) -> bool:
+    """true or false."""
+    if not isinstance(value, bool):
+        fail(what, "true or false", value)
+    return value
+
+
+def items(value: Any, what: str, check: Callable[[Any, str], T], length: int | None = None) -> tuple[T, ...]:
+    """A list or tuple whose items pass ``check(item, f'{what}[i]')``, of ``length`` items if given."""
+    if not isinstance(value, (list, tuple)):
+        fail(what, "a list", value)
+    if length is not None and len(value) != length:
+        raise SnnDeployError(f"{what} must have {length} item(s), got {len(value)}")
+    return tuple(check(v, f"{what}[{i}]") for i, v in enumerate(value))
+
+
+def mapping(value: Any, what: str) -> dict[str, Any]:
+    """A dict with string keys."""
+    if not isinstance(value, dict):
+        raise SnnDeployError(f"{what} must be a mapping, got {type(value).__name__}")
+    if bad := [k for k in value if not isinstance(k, str)]:
+        raise SnnDeployError(f"{what} has a key that is not a string: {show(bad[0])}")
+    return value
+
+
+def optional(value: Any, check: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+    """None, or ``check(value, *args, **kwargs)``."""
+    return None if value is None else check(value, *args, **kwargs)

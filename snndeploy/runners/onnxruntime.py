@@ -127,6 +127,10 @@ class OnnxRuntimeRunner(Runner):
             raise BackendUnavailable(f"ONNX Runtime could not start {wanted} here (the session would run on "
                                      f"{', '.join(used) or 'nothing'}); check the CUDA/TensorRT libraries, or "
                                      "use --device cpu")
+        # The session's own view of the inputs and outputs against the metadata, so that a disagreement is
+        # one line here rather than an INVALID_ARGUMENT from the first run.
+        metadata.check_io(self.facts, {a.name: list(a.shape) for a in session.get_inputs()},
+                          {a.name: list(a.shape) for a in session.get_outputs()}, self.path)
         self.session = session
 
     def _deactivate_impl(self) -> None:

@@ -2,9 +2,10 @@
 checked (no silent CPU fallback), and the TensorRT provider gets a profile and engine and timing caches."""
 
 import sys
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
+import onnx
 import pytest
 
 from snndeploy.export.exporter import ExportConfig, export
@@ -31,6 +32,15 @@ def fake_ort(monkeypatch, available, session_providers):
     class InferenceSession:
         def __init__(self, model, options, providers=None, provider_options=None):
             mod.created.append({"providers": providers, "provider_options": provider_options})
+            self.graph = onnx.load_from_string(model).graph
+
+        def get_inputs(self):  # ONNX Runtime's NodeArgs: name and shape (a size, or a name where dynamic)
+            return [SimpleNamespace(name=i.name, shape=[d.dim_param or d.dim_value for d in
+                                                        i.type.tensor_type.shape.dim]) for i in self.graph.input]
+
+        def get_outputs(self):
+            return [SimpleNamespace(name=o.name, shape=[d.dim_param or d.dim_value for d in
+                                                        o.type.tensor_type.shape.dim]) for o in self.graph.output]
 
         def get_providers(self):
             return list(session_providers)

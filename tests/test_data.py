@@ -250,8 +250,10 @@ def test_folder_16bit_float_and_oversized_images(tmp_path, monkeypatch):
     for f in (tmp_path / "b").iterdir():
         f.rename(f.with_suffix(".png"))
     ds = load_dataset("folder", tmp_path)
-    values = sorted(set(np.concatenate([ds.train.images, ds.test.images]).ravel().tolist()))
-    assert values == [4, 117, 255], values  # round(v / 65535 * 255), both for 16-bit and float
+    images = np.concatenate([ds.train.images, ds.test.images])
+    labels = np.concatenate([ds.train.labels, ds.test.labels])
+    for k in (0, 1):  # round(v / 65535 * 255), for the 16-bit (class a) and the float images (class b)
+        assert sorted(set(images[labels == k].ravel().tolist())) == [4, 117, 255], k
     monkeypatch.setenv("SNNDEPLOY_MAX_PIXELS", "29")
     with pytest.raises(SnnDeployError, match=r"is 6x5 = 30 pixels, more than the limit of 29 "
                                              r"\(set SNNDEPLOY_MAX_PIXELS to raise it\)") as err:

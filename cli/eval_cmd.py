@@ -36,7 +36,8 @@ def eval_command(
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
     batch_size: int = typer.Option(256, "--batch-size", help="images per step (split to the artifact's max batch)."),
     device: str = typer.Option("cpu", "--device"),
-    seed: int = typer.Option(0, "--seed", help="seed for the inference noise."),
+    seed: int = typer.Option(0, "--seed", help="seed for the inference noise (repeat r uses seed + r); --noise "
+                             "graph graphs seed ONNX Runtime's random ops, TensorRT engines draw unseeded."),
     repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws."),
     compiled: bool = typer.Option(False, "--compile/--no-compile",
                                   help="checkpoints: compiled neuron steps and channels-last convolutions (about 1.5x "

@@ -176,3 +176,35 @@ def test_saving_removes_only_its_own_old_files(tiny_run, tmp_path):
     for _ in range(3):
         ckpt.save(folder, loaded.model, loaded.facts)
     assert all(f.read_text() == "the user's" for f in mine) and not legacy.exists()
+
+
+def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    from cli_helpers import bad
+
+    from snndeploy import checkpoint as ckpt_mod
+
+    out = tmp_path / "run"
+    real, calls = ckpt_mod.save_file, [0]
+
+    def save_file(tensors, path, metadata=None):  # epoch 2's weights hit a full disk halfway
+        calls[0] += 1
+        if calls[0] == 3:  # epoch 1 wrote weights and training state
+            with open(path, "wb") as fh:
+                fh.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(tensors, path, metadata=metadata)
+
+    monkeypatch.setattr(ckpt_mod, "save_file", save_file)
+    message = bad("train", "--epochs", 2, "--limit-train", 128, "--limit-test", 64, "-q", "-o", out)
+    assert "no space left on device" in message and message.count("\n") == 1
+    loaded = ckpt.load(out, with_train_state=True)
+    assert loaded.extra["train_state"]["epoch"] == 1  # the last whole checkpoint
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_atomic_writes_refuse_a_folder_as_target(tmp_path):
+    with pytest.raises(SnnDeployError, match="it is a folder"):
+        atomic.write_json(tmp_path, {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

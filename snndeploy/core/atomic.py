@@ -42,6 +42,8 @@ def atomic_path(target: str | Path | Callable[[Path], Path], folder: str | Path 
 
     ``target`` may be a function of the written temporary file (a name from its hash), given ``folder``.
     """
+    if not callable(target) and Path(target).is_dir():
+        raise SnnDeployError(f"cannot write {target}: it is a folder; give a file name")
     where = Path(folder) if callable(target) else Path(target).parent
     label = "file" if callable(target) else Path(target).name
     try:

@@ -10,8 +10,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
+
+try:  # Typer 0.2x vendors Click (its commands run on typer._click); older Typer depends on the click package
+    from typer._click.exceptions import Abort, ClickException
+    from typer._click.exceptions import Exit as ClickExit
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older Typer
+    from click import Abort, ClickException, get_current_context
+    from click.exceptions import Exit as ClickExit
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -82,7 +89,7 @@ def os_error_line(exc: BaseException) -> str | None:
 
 def _option_label(name: str) -> str:
     """'--batch-size' for the parameter batch_size of the running command."""
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     for p in ctx.command.params if ctx is not None else []:
         if p.name == name:
             return next((o for o in p.opts if o.startswith("--")), p.human_readable_name)
@@ -146,7 +153,7 @@ def one_line_errors(fn: F) -> F:
                 raise
             err_console.print("interrupted", highlight=False)
             raise typer.Exit(130) from None
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, ClickExit, ClickException, Abort):
             raise
         except Exception as exc:
             line = os_error_line(exc)

@@ -28,6 +28,9 @@ KILLER = textwrap.dedent("""
     from snndeploy.train import train
     out, kill_at = sys.argv[1], int(sys.argv[2])
     train(TrainConfig(epochs=1, out=out, limit_train=128, limit_test=64, lr=1e-3), show_progress=False)
+    if kill_at == 0:  # the reference run: keep a copy of epoch 1
+        import shutil
+        shutil.copytree(out, out + "_epoch1", ignore=shutil.ignore_patterns(".lock"))
     real, count = os.replace, [0]
     def replace(src, dst):
         real(src, dst)
@@ -39,36 +42,48 @@ KILLER = textwrap.dedent("""
     train(TrainConfig(epochs=2, out=out, limit_train=128, limit_test=64, lr=1e-3), resume=True, show_progress=False)
 """)
 WRITES_PER_CHECKPOINT = 3  # weights, training state, JSON
+RESUME = textwrap.dedent("""
+    import sys
+    from snndeploy.core.config import TrainConfig
+    from snndeploy.train import train
+    train(TrainConfig(epochs=2, out=sys.argv[1], limit_train=128, limit_test=64, lr=1e-3), resume=True,
+          show_progress=False)
+""")
+
+
+def child(out, kill_at):
+    """Run KILLER in a fresh process (the same environment for every run, so the same float results)."""
+    return subprocess.run([sys.executable, "-c", KILLER, str(out), str(kill_at)], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """Epochs 1 and 2 of the run the children make, uninterrupted."""
-    out = tmp_path_factory.mktemp("ref")
-    train(TrainConfig(epochs=1, out=str(out), **SMALL), show_progress=False)
-    one = ckpt.load(out).model.state_dict()
-    train(TrainConfig(epochs=2, out=str(out), **SMALL), resume=True, show_progress=False)
-    return one, ckpt.load(out).model.state_dict()
+    """Epochs 1 and 2 of the run the children make, uninterrupted (made by a child too)."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    done = child(out, 0)
+    assert done.returncode == 0, done.stderr
+    return ckpt.load(f"{out}_epoch1").model.state_dict(), ckpt.load(out).model.state_dict()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_at", range(1, WRITES_PER_CHECKPOINT + 1))
 def test_killed_at_every_write_boundary_leaves_a_loadable_checkpoint_that_resumes(tmp_path, reference, kill_at):
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-c", KILLER, str(out), str(kill_at)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    done = child(out, kill_at)
     assert done.returncode == 137, done.stderr
     loaded = ckpt.load(out, with_train_state=True)  # what `eval` and `--resume` read
     epoch = loaded.extra["train_state"]["epoch"]
     assert epoch == (2 if kill_at == WRITES_PER_CHECKPOINT else 1)  # before the JSON: still epoch 1, whole
     state = loaded.model.state_dict()
     assert all(torch.equal(state[k], reference[epoch - 1][k]) for k in state)
-    resumed = train(TrainConfig(epochs=2, out=str(out), **SMALL), resume=True, show_progress=False) \
-        if epoch == 1 else None
+    if epoch == 1:  # resume in a fresh process, as a user would after the kill
+        resume = subprocess.run([sys.executable, "-c", RESUME, str(out)], capture_output=True, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert resume.returncode == 0, resume.stderr
+        assert [h["epoch"] for h in ckpt.load(out).extra["history"]] == [1, 2]
     final = ckpt.load(out).model.state_dict()
     assert all(torch.equal(final[k], reference[1][k]) for k in final)  # as if never killed
-    if resumed is not None:
-        assert [h["epoch"] for h in resumed.history] == [1, 2]
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # the killed write's temp file is gone
 
 

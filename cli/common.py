@@ -13,12 +13,10 @@ from typing import Any, TypeVar
 import typer
 
 try:  # Typer 0.2x vendors Click (its commands run on typer._click); older Typer depends on the click package
-    from typer._click.exceptions import Abort, ClickException
-    from typer._click.exceptions import Exit as ClickExit
+    from typer._click import ClickException
     from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover - older Typer
-    from click import Abort, ClickException, get_current_context
-    from click.exceptions import Exit as ClickExit
+    from click import ClickException, get_current_context
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -92,7 +90,7 @@ def _option_label(name: str) -> str:
     ctx = get_current_context(silent=True)
     for p in ctx.command.params if ctx is not None else []:
         if p.name == name:
-            return next((o for o in p.opts if o.startswith("--")), p.human_readable_name)
+            return next((o for o in getattr(p, "opts", []) if o.startswith("--")), f"--{name.replace('_', '-')}")
     return f"--{name.replace('_', '-')}"
 
 
@@ -153,7 +151,7 @@ def one_line_errors(fn: F) -> F:
                 raise
             err_console.print("interrupted", highlight=False)
             raise typer.Exit(130) from None
-        except (typer.Exit, ClickExit, ClickException, Abort):
+        except (typer.Exit, typer.Abort, ClickException):
             raise
         except Exception as exc:
             line = os_error_line(exc)

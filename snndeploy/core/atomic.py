@@ -22,7 +22,7 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename durable (POSIX); a no-op where directories cannot be opened."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -60,7 +60,7 @@ def atomic_path(target: str | Path | Callable[[Path], Path], folder: str | Path 
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target(tmp_path) if callable(target) else target)
-        _fsync_dir(where)
+        fsync_dir(where)
     finally:
         tmp_path.unlink(missing_ok=True)
 

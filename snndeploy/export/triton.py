@@ -171,7 +171,7 @@ def _publish(folder: Path, contents: dict[str, bytes | Path]) -> None:
                 _carry_over(folder, staging, set(contents))
             _fsync_tree(staging)
             _swap_in(staging, folder)
-            _fsync_dir(folder.parent)
+            atomic.fsync_dir(folder.parent)
         except OSError as exc:
             raise SnnDeployError(f"cannot write {folder}: {exc.strerror or exc}") from None
     except BaseException:
@@ -212,24 +212,10 @@ def _link_or_copy(src: str | Path, dst: str | Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a folder's entries durable where the platform allows it."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # not every file system fsyncs folders
-    finally:
-        os.close(fd)
-
-
 def _fsync_tree(root: Path) -> None:
     """fsync every folder under ``root`` (the files were fsynced as they were written)."""
     for here, _, _ in os.walk(root):
-        _fsync_dir(Path(here))
+        atomic.fsync_dir(Path(here))
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.errors import SnnDeployError, first_line
 from snndeploy.core.images import read_image, to_array
 from snndeploy.core.lazy import lazy_import
 from snndeploy.core.spec import DataSpec
@@ -202,7 +202,7 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
             root.mkdir(parents=True, exist_ok=True)
             train, test = (getattr(datasets, cls_name)(str(root), train=t, download=True) for t in (True, False))
         except Exception as e:  # torchvision raises assorted errors when offline
-            why = f"could not download {name} into {root} ({_one_line(e)})"
+            why = f"could not download {name} into {root} ({first_line(e)})"
             raise SnnDeployError(f"{why}; pass --data-dir DIR holding torchvision's files") from None
     else:
         given = Path(data_dir).expanduser().resolve()
@@ -218,7 +218,7 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
         try:
             train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
         except Exception as e:  # corrupt or foreign files
-            raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({_one_line(e)})") from None
+            raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({first_line(e)})") from None
     splits = []
     for ds in (train, test):
         data = np.asarray(ds.data)
@@ -226,12 +226,6 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
         splits.append(Split(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)))
     c, h, w = splits[0].images.shape[1:]
     return Dataset(DataSpec(name, c, h, w, tuple(train.classes), mean, std), *splits)
-
-
-def _one_line(e: BaseException) -> str:
-    """The first line of an exception's message, with its type."""
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
 
 
 def _load_folder(root: Path, image_size: int | None) -> Dataset:

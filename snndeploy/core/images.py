@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import SnnDeployError
+from .errors import SnnDeployError, first_line
 
 DEFAULT_MAX_PIXELS = 50_000_000
 MAX_PIXELS_ENV = "SNNDEPLOY_MAX_PIXELS"
@@ -61,11 +61,6 @@ def check_regular_file(path: Path) -> None:
         raise SnnDeployError(f"{path} is not a regular file")
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def read_image(path: str | Path) -> Image.Image:
     """The image at ``path`` as a loaded PIL image in mode "L", "RGB" or "F" (see the module docstring)."""
     path = Path(path)
@@ -86,7 +81,7 @@ def read_image(path: str | Path) -> Image.Image:
     except SnnDeployError:
         raise
     except Exception as exc:  # Pillow's decoders raise many types on bad bytes (OSError, SyntaxError, struct.error)
-        raise SnnDeployError(f"{path} is not a readable image ({_one_line(exc)})") from None
+        raise SnnDeployError(f"{path} is not a readable image ({first_line(exc)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = saved
 

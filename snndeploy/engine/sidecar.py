@@ -13,7 +13,8 @@ from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 from ..core.hashing import sha256_bytes
-from ..export.triton import COMPUTE_CAPABILITY, show
+from ..core.validate import show
+from ..export.triton import COMPUTE_CAPABILITY
 
 FORMAT = "snndeploy-engine"
 CONTAINER = Container(FORMAT, "an snndeploy engine sidecar",

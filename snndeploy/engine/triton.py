@@ -9,7 +9,8 @@ from typing import Any
 
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
-from ..export.triton import COMPUTE_CAPABILITY, model_name, read_config, show, write_model
+from ..core.validate import show
+from ..export.triton import COMPUTE_CAPABILITY, model_name, read_config, write_model
 from . import sidecar
 
 PLATFORM = "tensorrt_plan"

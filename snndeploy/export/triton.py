@@ -24,6 +24,7 @@ from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.lazy import lazy_import
+from ..core.validate import show
 from .naming import graph_name
 
 PLATFORMS = {"onnxruntime_onnx": "", "tensorrt_plan": "_trt"}  # platform -> model name suffix
@@ -34,12 +35,6 @@ COMPUTE_CAPABILITY = re.compile(r"[1-9][0-9]?\.[0-9]")
 _NOT_IN_A_LINE = ("Cc", "Zl", "Zp", "Cs")
 model_config_pb2 = lazy_import("tritonclient.grpc.model_config_pb2", _INSTALL)
 text_format = lazy_import("google.protobuf.text_format", _INSTALL)
-
-
-def show(value: Any) -> str:
-    """A value for a one-line message: its repr (line breaks escaped), cut short."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def model_name(facts: ArtifactFacts, platform: str = "onnxruntime_onnx") -> str:

@@ -29,12 +29,12 @@ class NoiseBank:
 
     def __init__(self, cfg: NeuronConfig, n: int, rows: int, *, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32, generator: torch.Generator | None = None) -> None:
-        self.cfg, self.kind, self.n, self.rows = cfg, cfg.noise, n, rows
+        self.cfg, self.n, self.rows = cfg, n, rows
         self.data = unit_rows(cfg, rows, n, generator).to(device=device, dtype=dtype).reshape(-1)
 
     def fits(self, cfg: NeuronConfig, like: torch.Tensor) -> bool:
         """Whether this bank serves unit draws shaped like ``like`` ([B, ...]) for ``cfg``'s noise kind."""
-        return (self.kind == cfg.noise and like[0].numel() == self.n and like.shape[0] <= self.rows
+        return (self.cfg.noise == cfg.noise and like[0].numel() == self.n and like.shape[0] <= self.rows
                 and self.data.device == like.device and self.data.dtype == like.dtype)
 
     def window(self, like: torch.Tensor) -> torch.Tensor:

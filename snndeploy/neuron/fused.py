@@ -29,9 +29,13 @@ def compile_enabled() -> bool:
     return os.environ.get("SNNDEPLOY_COMPILE", "1") != "0"
 
 
+def _spikes(cfg: NeuronConfig, i: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return (Noise.from_unit(cfg, w, i) > cfg.v_th).to(i.dtype)
+
+
 def _eager(cfg: NeuronConfig) -> tuple[Callable[..., Any], Callable[..., Any]]:
     def forward(i: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return (Noise.from_unit(cfg, w, i) > cfg.v_th).to(i.dtype)
+        return _spikes(cfg, i, w)
 
     def backward(g: torch.Tensor, i: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return g * surrogate_grad(Noise.from_unit(cfg, w, i), cfg.v_th, cfg.surrogate_a)
@@ -101,4 +105,4 @@ def noisy_fire(cfg: NeuronConfig, i: torch.Tensor, w: torch.Tensor) -> torch.Ten
     in ``i`` through the surrogate of eq. 4; fused when gradients are on, plain ops otherwise."""
     if i.requires_grad and torch.is_grad_enabled():
         return _NoisyFire.apply(i.contiguous(), w, cfg)
-    return (Noise.from_unit(cfg, w, i) > cfg.v_th).to(i.dtype)
+    return _spikes(cfg, i, w)

@@ -144,26 +144,24 @@ class PotentialNorm(NeuronOp):
 
     With C = V - mean(V) per sample, eqs. 9-10 give lam C/(sigma+eps) / (alpha max|lam C|/(sigma+eps) + eps)
     + beta: sigma cancels but for where eps enters, so the op computes the cancelled form
-    N = lam C / (alpha lam max|C| + eps) + beta (docs/design.md 1.3), as V k + (beta - mean(V) k) with one
+    N = lam C / (alpha lam max|C| + eps) + beta (docs/design.md 1.3), as (V - mean(V)) k + beta with one
     factor k per sample; max|C| = max(max V - mean V, mean V - min V). One pass of statistics, one affine pass.
     """
 
     function = "PotentialNorm"
 
     @staticmethod
-    def coefficients(cfg: NeuronConfig, mean: torch.Tensor, vmax: torch.Tensor, vmin: torch.Tensor
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(k, offset) with N = V k + offset, from the per-sample mean, max and min of V."""
+    def scale(cfg: NeuronConfig, mean: torch.Tensor, vmax: torch.Tensor, vmin: torch.Tensor) -> torch.Tensor:
+        """k with N = (V - mean) k + beta, from the per-sample mean, max and min of V."""
         m = torch.maximum(vmax - mean, mean - vmin)
-        k = cfg.lam / (m * (cfg.alpha * cfg.lam) + cfg.eps)
-        return k, cfg.beta_value - mean * k
+        return cfg.lam / (m * (cfg.alpha * cfg.lam) + cfg.eps)
 
     @staticmethod
     def torch(cfg: NeuronConfig, v: torch.Tensor) -> torch.Tensor:
         flat = v.flatten(1)
         vmin, vmax = torch.aminmax(flat, dim=1)
         mean = flat.mean(dim=1)
-        k, _ = PotentialNorm.coefficients(cfg, mean, vmax, vmin)
+        k = PotentialNorm.scale(cfg, mean, vmax, vmin)
         shape = (-1, *([1] * (v.dim() - 1)))
         return torch.sub(v, mean.view(shape)).mul_(k.view(shape)).add_(cfg.beta_value)
 

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from .core import atomic
 from .core.errors import SnnDeployError
 from .core.facts import VERSION, ArtifactFacts, Container, envelope, read_facts
-from .core.hashing import sha256, sha256_bytes
+from .core.hashing import SHA256_HEX, sha256, sha256_bytes
 from .core.neuron_config import NeuronConfig
 from .core.spec import DataSpec
 from .models import SpikingNet, build_model
@@ -160,12 +160,11 @@ def _file_entry(entry: Any, key: str, where: Path) -> tuple[str, str]:
     if not isinstance(name, str) or not name.endswith(".safetensors") or Path(name).name != name \
             or name in (".", "..") or "\\" in name:
         raise SnnDeployError(f"{where}: '{key}.file' must be a .safetensors file name in the run folder, got {name!r}")
-    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+    if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
         raise SnnDeployError(f"{where}: '{key}.sha256' must be the file's sha256 (64 hex digits), got {digest!r}")
     return name, digest
 
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 # the tensor files this module writes (and the fixed names of earlier releases), the only ones it removes
 _OURS = re.compile(r"(model|train_state)(\.[0-9a-f]{16})?\.safetensors")
 

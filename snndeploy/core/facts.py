@@ -4,7 +4,6 @@ and the one reader that checks the format and version of the files that embed it
 from __future__ import annotations
 
 import numbers
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -12,6 +11,7 @@ from typing import Any, ClassVar
 from . import validate as v
 from .config import TrainConfig, from_mapping
 from .errors import SnnDeployError
+from .hashing import SHA256_HEX
 from .neuron_config import NeuronConfig
 from .spec import DataSpec
 
@@ -25,7 +25,6 @@ PRECISIONS = ("fp32", "fp16", "int8")
 DEFAULT_MAX_BATCH = 64
 STAGES = (1, 2, 3)  # a PyTorch runner also runs stage 1
 GRAPH_STAGES = (2, 3)  # what graphs and engines are unrolled for
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def _batch(value: Any) -> int:
 
 
 def _sha256(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+    if not isinstance(value, str) or not SHA256_HEX.fullmatch(value):
         v.fail(what, "64 lowercase hex digits or null", value)
     return value
 

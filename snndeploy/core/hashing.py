@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")  # what sha256() returns: how files record each other's hashes
 
 
 def sha256(path: str | Path) -> str:

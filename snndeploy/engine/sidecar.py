@@ -12,7 +12,7 @@ from typing import Any
 from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
-from ..core.hashing import sha256_bytes
+from ..core.hashing import SHA256_HEX, sha256_bytes
 from ..core.validate import show
 from ..export.triton import COMPUTE_CAPABILITY
 
@@ -25,7 +25,6 @@ CONTAINER = Container(FORMAT, "an snndeploy engine sidecar",
                            "`snndeploy build MODEL.onnx`")
 # TensorRT's __version__: "10.3.0", "10.3.0.26", an early-access "10.0.0b6", a wheel's "8.6.1.post1"
 TENSORRT_VERSION = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,6}){1,3}(?:[a-z]+[0-9]*)?(?:[.+-][0-9A-Za-z]{1,16}){0,3}")
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def path_for(engine: str | Path) -> Path:
@@ -79,8 +78,8 @@ def _check_info(info: dict[str, Any], facts: ArtifactFacts, side: Path) -> None:
 
     text_rules = {"tensorrt": (TENSORRT_VERSION, 'a TensorRT version like "10.3.0"'),
                   "compute_capability": (COMPUTE_CAPABILITY, 'a compute capability like "8.7" (major.minor digits)'),
-                  "onnx_sha256": (SHA256, "64 lowercase hex digits"),
-                  "plan_sha256": (SHA256, "64 lowercase hex digits")}
+                  "onnx_sha256": (SHA256_HEX, "64 lowercase hex digits"),
+                  "plan_sha256": (SHA256_HEX, "64 lowercase hex digits")}
     for key, (pattern, what) in text_rules.items():
         if not isinstance(info[key], str) or not pattern.fullmatch(info[key]):
             raise bad(key, what)

@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from hypothesis import settings
 
 from snndeploy.core.config import TrainConfig
 from snndeploy.train import train
@@ -11,6 +12,12 @@ from snndeploy.train import train
 # ops, and the tests of the compiled paths turn compilation on themselves (``compiled`` below). Subprocesses
 # (the CLI tests) inherit the setting.
 os.environ.setdefault("SNNDEPLOY_COMPILE", "0")
+
+# The fuzz suites draw the same examples on every run (a CI verdict must not depend on the day's luck);
+# SNNDEPLOY_HYPOTHESIS=explore draws new ones each run, to look for bugs rather than to guard against them.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("SNNDEPLOY_HYPOTHESIS", "ci"))
 
 
 @pytest.fixture

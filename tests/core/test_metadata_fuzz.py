@@ -3,6 +3,7 @@ numbers, bad strings, missing and extra keys) reads back as a valid record or fa
 never another exception; the same for the metadata JSON inside a real ONNX file, whose accepted records must
 also agree with the graph."""
 
+import copy
 import dataclasses
 import json
 import math
@@ -39,7 +40,7 @@ NASTY = st.one_of(
     st.text(max_size=12),
     st.lists(st.one_of(st.integers(-3, 40), st.floats(), st.text(max_size=3)), max_size=4),
     st.dictionaries(st.text(max_size=6), st.integers(-2, 5), max_size=3),
-)
+).map(copy.deepcopy)  # a copy each draw: a later mutation must not edit the shared sample ([1], {"a": 1}, ...)
 
 
 @st.composite

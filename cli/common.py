@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from snndeploy.core import threads as _threads
 from snndeploy.core.errors import SnnDeployError
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80).
@@ -126,6 +127,12 @@ def check_output_file(path: str | None, option: str) -> None:
             break
 
 
+# `--threads N` on every command that computes: declare `threads: int | None = THREADS`; one_line_errors applies it
+THREADS = typer.Option(None, "--threads", metavar="N", show_default="all cores",
+                       help="CPU threads for PyTorch, ONNX Runtime and OpenMP (fewer on a machine shared with "
+                            "other jobs: two processes each using every core run many times slower).")
+
+
 def one_line_errors(fn: F) -> F:
     """Turn SnnDeployError, a missing optional package, a full disk or another OSError a user causes, and
     interrupted runs into one line on stderr and exit code 2 (130 when interrupted); option values are checked
@@ -135,6 +142,8 @@ def one_line_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             check_option_values(kwargs)
+            if "threads" in kwargs:  # before any library builds its thread pool
+                _threads.set_threads(kwargs["threads"])
             return fn(*args, **kwargs)
         except SnnDeployError as exc:
             if _debug:

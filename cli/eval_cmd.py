@@ -12,7 +12,7 @@ from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.evaluate import evaluate_checkpoint, evaluate_graph
 from snndeploy.runners import kind_of
 
-from .common import check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
@@ -44,6 +44,7 @@ def eval_command(
                                        "faster once PyTorch has cached the kernels; the first run compiles)."),
     json_path: str | None = typer.Option(None, "--json", help="write the results as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
+    threads: int | None = THREADS,
 ) -> None:
     """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
     check_output_file(json_path, "--json")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import threads as cpu_threads
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..export import metadata
@@ -111,8 +112,8 @@ class OnnxRuntimeRunner(Runner):
             ort.set_seed(self.seed)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
+        # the process's setting (--threads) unless this runner was given its own
+        options.intra_op_num_threads = self.threads or cpu_threads.current()
         if self.device == "tensorrt":
             self.cache_dir.mkdir(parents=True, exist_ok=True)
         try:

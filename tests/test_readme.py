@@ -1,0 +1,125 @@
+"""The README as a newcomer reads it: every command in a block marked runnable (```` ```bash runnable ````) runs
+as written, in order, on the bundled sample; the command-line synopsis names every option of every command."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+FENCE = re.compile(r"^```(\S*)([^\n]*)\n(.*?)^```", re.S | re.M)
+
+
+def blocks(text: str) -> list[tuple[str, str, str]]:
+    """(language, info words after it, body) of every fenced block."""
+    return [(m.group(1), m.group(2).strip(), m.group(3)) for m in FENCE.finditer(text)]
+
+
+def commands(body: str) -> list[str]:
+    """Shell commands of a block: comment lines dropped, backslash continuations joined."""
+    out, current = [], ""
+    for line in body.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line.rstrip()
+        if current.endswith("\\"):
+            current = current[:-1] + " "
+            continue
+        out.append(" ".join(current.split()))
+        current = ""
+    return out
+
+
+def runnable() -> list[str]:
+    return [c for lang, info, body in blocks(README.read_text()) if lang == "bash" and "runnable" in info.split()
+            for c in commands(body)]
+
+
+def test_parser_reads_fences_comments_and_continuations():
+    text = "x\n```bash runnable\n# a comment\nsnndeploy train \\\n  --epochs 2\n\nsnndeploy eval r\n```\n" \
+           "```bash\nnot this\n```\n"
+    assert [c for lang, info, b in blocks(text) if "runnable" in info.split() for c in commands(b)] == \
+        ["snndeploy train --epochs 2", "snndeploy eval r"]
+
+
+def test_readme_has_a_runnable_walkthrough_of_every_main_command():
+    run = " ; ".join(runnable())
+    for name in ("train", "eval", "export", "check", "infer", "bench", "stats"):
+        assert re.search(rf"\bsnndeploy {name}\b", run), f"no runnable `snndeploy {name}` in the README"
+
+
+@pytest.mark.slow
+def test_readme_runnable_commands_run_as_written(tmp_path):
+    """Each command, in order, in a fresh folder that sees the repository's samples/ (as a clone's root would)."""
+    (tmp_path / "samples").symlink_to(ROOT / "samples")
+    env = {**os.environ, "COLUMNS": "140"}
+    bin_dir = str(Path(sys.executable).parent)  # the snndeploy script installed next to this interpreter
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    for cmd in runnable():
+        assert not cmd.startswith(("pip ", "git ")), f"installs are not runnable here: {cmd}"
+        proc = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 0, f"README command failed ({proc.returncode}): {cmd}\n{proc.stdout[-2000:]}" \
+                                     f"\n{proc.stderr[-2000:]}"
+
+
+def _synopsis() -> str:
+    """The synopsis blocks: unlabelled fences whose lines start with `snndeploy `."""
+    return "\n".join(body for lang, _, body in blocks(README.read_text())
+                     if lang == "" and body.lstrip().startswith("snndeploy "))
+
+
+def _options() -> dict[str, list[list[str]]]:
+    """'snndeploy bench run' -> the flags of each of its options (['--out', '-o'], ['--augment', '--no-augment'])."""
+    import typer.main
+
+    from snndeploy_cli.main import app
+
+    out: dict[str, list[str]] = {}
+
+    def walk(cmd, path):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, f"{path} {name}")
+            return
+        out[path] = [[*p.opts, *p.secondary_opts] for p in cmd.params
+                     if getattr(p, "param_type_name", "") == "option" and "--help" not in p.opts]
+
+    walk(typer.main.get_command(app), "snndeploy")
+    return out
+
+
+def test_synopsis_names_every_option_of_every_command():
+    synopsis = _synopsis()
+    # a command's lines: from its `snndeploy <name>` line to the next command's
+    entries = re.split(r"\n(?=snndeploy )", "\n" + synopsis)
+    missing = []
+    for command, options in _options().items():
+        # `snndeploy bench ARTIFACTS...` is how `bench run` is written (bench's default subcommand)
+        words = command.removesuffix(" run").split()
+        entry = next((e for e in entries if e.split()[:len(words)] == words and
+                      (command != "snndeploy bench run" or e.split()[2] != "train")), None)
+        if entry is None:
+            missing.append(f"{command} (no synopsis line)")
+            continue
+        tokens = set(re.findall(r"(?<![\w-])--?[A-Za-z0-9][A-Za-z0-9-]*", entry))
+        missing += [f"{command} {flags[0]}" for flags in options if not tokens & set(flags)]
+    assert not missing, "README synopsis misses: " + ", ".join(missing)
+
+
+def test_synopsis_commands_parse():
+    """Every synopsis entry names a real command (a renamed command shows up here)."""
+    known = set(_options())
+    for entry in re.split(r"\n(?=snndeploy )", "\n" + _synopsis()):
+        words = shlex.split(entry.replace("|", " ").replace("[", " ").replace("]", " "))
+        if words and words[0] == "snndeploy" and not words[1].startswith("-"):
+            names = [" ".join(words[:n]) for n in (3, 2)] + [" ".join(words[:2]) + " run"]
+            assert any(n in known for n in names), f"README synopsis names an unknown command: {words[:3]}"

@@ -80,9 +80,8 @@ def stats_command(
 ) -> None:
     """Firing rates per layer, synaptic operations (ACs against the ANN's MACs) and an energy estimate at several T.
 
-    A conv or linear layer fed by spikes does one accumulate per outgoing connection of each input spike (its
-    MACs x its input's firing rate, per step, summed over T); the first layer, fed the image, counts as MACs at
-    every step; the ANN runs every layer once, densely.
+    Spikes into a conv or linear layer cost accumulates (ACs): its MACs x its input's firing rate, per step, over T.
+    The first layer, fed the image, counts as MACs at every step; the ANN runs every layer once, densely.
     """
     check_output_file(json_path, "--json")
     check_output_file(plot, "--plot")

@@ -248,6 +248,7 @@ def plot(stats: dict[str, Any], path: str | Path, title: str = "") -> Path:
     ax_energy.plot(Ts, [r["totals"]["snn_energy_uj"] for r in rows], marker="o", label="SNN (ACs + first-layer MACs)")
     ax_energy.plot(Ts, [r["totals"]["ann_energy_uj"] for r in rows], "k--", label="ANN (one dense pass)")
     ax_energy.set_xticks(Ts)
+    ax_energy.set_ylim(bottom=0)
     e = stats["energy_model"]
     fig.suptitle(title)
     return plots.finish(fig, ax_energy, path, xlabel="T (time steps)", ylabel="energy per image (uJ)",

@@ -63,7 +63,7 @@ def check_Ts(Ts: Iterable[int] | None) -> list[int]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Counts:
     """Per-step sums over every image of one run at T_max, from which every shorter T is read (a run over T
     steps is causal: its first k steps are a k-step run).

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from snndeploy.core import atomic
+from snndeploy.core.readout import confidence, trained_loss
 from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
 from snndeploy.export.quantize import quantize_onnx
 from snndeploy.inputs import load_inputs
-from snndeploy.runners import kind_of, open_runner
+from snndeploy.runners import open_runner
 
-from .common import check_output_file, console, json_safe, one_line_errors, table
+from .common import THREADS, check_output_file, console, json_safe, one_line_errors, table
 
 
 @one_line_errors
 def build_command(
     model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (an --fp16 export) or int8 (a Q/DQ graph)."),
-    batch: str | None = typer.Option(None, "--batch", help="MIN,OPT,MAX batch of the profile [default: 1,1,64]"),
-    workspace: float = typer.Option(2.0, "--workspace", help="builder workspace in GB."),
+    precision: str = typer.Option(BuildConfig.precision, "--precision", metavar="NAME",
+                                  help="fp32, fp16 (an --fp16 export) or int8 (a Q/DQ graph)."),
+    batch: str | None = typer.Option(None, "--batch", metavar="MIN,OPT,MAX", help="batch sizes of the profile.",
+                                     show_default="1,1,64; a fixed-batch graph's own"),
+    workspace: float = typer.Option(BuildConfig.workspace_gb, "--workspace", metavar="GB",
+                                    help="builder workspace in GB."),
     timing_cache: str | None = typer.Option(None, "--timing-cache", help="read and update this timing cache."),
-    out: str | None = typer.Option(None, "--out", "-o", help="engine path [default: MODEL.plan]"),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="engine path.",
+                                   show_default="MODEL.plan"),
     dla_core: int | None = typer.Option(None, "--dla-core", help="build for this DLA core (Jetson AGX Orin; fp16 "
                                         "or int8 graphs), unsupported layers on the GPU."),
+    threads: int | None = THREADS,
 ) -> None:
     """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON; prints the equivalent
     trtexec command line, for devices with TensorRT but not snndeploy."""
@@ -36,7 +41,7 @@ def build_command(
     console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
                   f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
                   highlight=False)
-    console.print(f"trtexec equivalent: {info['trtexec']}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"trtexec equivalent: {info['trtexec']}", highlight=False, soft_wrap=True)
 
 
 @one_line_errors
@@ -44,9 +49,11 @@ def quantize_command(
     model: Path = typer.Argument(..., help="fp32 ONNX file exported with --inline."),
     calib: int = typer.Option(256, "--calib", help="calibrate on this many training images."),
     method: str = typer.Option("entropy", "--method", help="entropy or max calibration."),
-    data_dir: str | None = typer.Option(None, "--data-dir", help="training data, if not where it was."),
-    out: str | None = typer.Option(None, "--out", "-o",
-                                   help="output path [default: beside MODEL, named as its int8 export]"),
+    data_dir: str | None = typer.Option(None, "--data-dir",
+                                        help="training data, if not where the checkpoint was trained on it."),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="output path.",
+                                   show_default="beside MODEL, named as its int8 export"),
+    threads: int | None = THREADS,
 ) -> None:
     """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
     q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)
@@ -58,38 +65,40 @@ def infer_command(
     artifact: str = typer.Argument(..., help="checkpoint, .onnx file or .plan engine."),
     inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
     T: int = typer.Option(5, "--T", help="time steps (checkpoints only; graphs and engines have theirs)."),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "
+                               "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
+                               "the GPU and ignore it."),
     seed: int = typer.Option(0, "--seed", help="seed of the noise: checkpoints (PyTorch's generator) and --noise "
                              "input graphs (the draws fed) repeat exactly; --noise graph graphs seed ONNX Runtime's "
                              "random ops (same results for the same ONNX Runtime version); TensorRT engines draw "
                              "unseeded."),
     json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
     resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
+    threads: int | None = THREADS,
 ) -> None:
     """Predicted class and confidence for each input, preprocessed as the artifact's metadata says.
 
     Inputs: 8-bit or 16-bit PNG/JPEG (float TIFF in [0, 1] or [0, 255]); .npy/.npz arrays of uint8, uint16 or
-    floats in [0, 1]. Images over 50 million pixels are refused (environment variable SNNDEPLOY_MAX_PIXELS)."""
-    check_output_file(json_path, "--json")
-    if kind_of(artifact).name == "checkpoint":
-        # a checkpoint's noise (draws and noise-bank offsets) comes from PyTorch's global generator: seeded
-        # before the runner exists, everything it draws repeats
-        import torch
+    floats in [0, 1]. Images over 50 million pixels are refused (environment variable SNNDEPLOY_MAX_PIXELS).
 
-        torch.manual_seed(seed)
+    Confidence (snndeploy.core.readout): the softmax probability of the predicted class for a network trained
+    with cross-entropy; for MSE training (the default) the predicted class's readout clipped to [0, 1], which
+    was trained to reach 1 (not a probability).
+
+    An input's result depends on its pixels, --seed and its position among the inputs only (up to float
+    rounding), never on the other inputs: checkpoints and --noise input graphs/engines are fed draws seeded by
+    (seed, position), the same draws for both; --noise frozen artifacts draw nothing; --noise graph graphs run
+    one input at a time on ONNX Runtime's generator seeded by --seed (same results for the same ONNX Runtime
+    version). TensorRT engines that draw their own noise are unseeded: their results vary from run to run."""
+    check_output_file(json_path, "--json")
     runner = open_runner(artifact, T=T, device=device, seed=seed)
     names, x = load_inputs(inputs, runner.spec, adapt=resize)
     with runner:
-        logits = runner.infer_batches(x, np.random.default_rng(seed))  # chunks of at most runner.max_batch
-    training = runner.facts.training
-    if training is not None and training.loss == "ce":
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        probs = e / e.sum(1, keepdims=True)
-    else:  # an MSE-trained readout approximates the one-hot target: its value is the score
-        probs = np.clip(logits, 0.0, 1.0)
+        logits = runner.infer_seeded(x, seed)  # chunks of at most runner.max_batch
+    index, conf = confidence(logits, trained_loss(runner.facts))
     classes = runner.spec.class_names
-    preds = [{"input": n, "class": classes[int(p.argmax())], "index": int(p.argmax()),
-              "confidence": float(p.max())} for n, p in zip(names, probs, strict=True)]
+    preds = [{"input": n, "class": classes[int(k)], "index": int(k), "confidence": float(c)}
+             for n, k, c in zip(names, index, conf, strict=True)]
     if json_path == "-":
         typer.echo(__import__("json").dumps({"T": runner.T, "backend": runner.backend, "predictions": preds}))
         return

@@ -16,6 +16,8 @@ The API every backend builds on:
   batch for both limits, an engine its profile's range. ``infer_batches(images, rng)`` runs any number of
   images in chunks of at most ``max_batch``; a short last chunk below ``min_batch`` is padded with zero images
   whose logits are dropped (every layer is per-sample at inference, so padding changes no real row).
+* Per-image noise: ``infer_seeded(images, seed)`` gives each image logits that depend on the seed and its
+  index only, never on the other images of the call (what ``snndeploy infer`` reports).
 * ``synchronize()`` waits for queued device work (no-op by default); timers call it.
 * A backend that cannot run on this machine (no GPU, a missing provider, no TensorRT) raises
   ``BackendUnavailable`` (a SnnDeployError), which ``snndeploy bench`` turns into a status row.
@@ -33,6 +35,7 @@ import numpy as np
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
+from ..core.validate import SEED_MAX
 
 
 class BackendUnavailable(SnnDeployError):
@@ -234,6 +237,63 @@ class Runner(ABC):
         shapes = self.noise_inputs()
         if not shapes:
             return None
-        kind = self.facts.neuron.noise
-        gen = rng.standard_normal if kind == "gaussian" else rng.random
-        return {k: gen((batch, *s), dtype=np.float32) for k, s in shapes.items()}
+        return {k: raw_draws(self.facts.neuron.noise, rng, (batch, *s)) for k, s in shapes.items()}
+
+    def reseed(self, seed: int) -> None:
+        """Restart the noise the artifact draws itself from ``seed`` (nothing where the backend cannot)."""
+        return None
+
+    def infer_seeded(self, images: np.ndarray, seed: int, chunk: int = 256) -> np.ndarray:
+        """Logits for any number of images, image i's from its pixels, ``seed`` and i alone (up to float
+        rounding), whatever the other images are:
+
+        * artifacts that take raw draws (``--noise input`` graphs and engines; checkpoints, which take the same
+          draws as their ``--noise input`` graph): image i is fed draws from ``np.random.default_rng([seed, i])``,
+          so a checkpoint and its ``--noise input`` graph give the same logits;
+        * ``--noise frozen`` artifacts draw nothing: every run gives the same logits;
+        * artifacts that draw their own noise (``--noise graph``): the backend's generator restarts from
+          ``seed`` (``reseed``) and runs one image per run, in index order, so image i gets its i-th draws:
+          repeatable on ONNX Runtime, not on TensorRT engines, whose random layers are unseeded.
+        """
+        if not 0 <= seed <= SEED_MAX:
+            raise SnnDeployError(f"seed must be an integer from 0 to {SEED_MAX}, got {seed}")
+        shapes = {i.name: tuple(i.shape[1:]) for i in self.inputs() if i.name != "images"}
+        if not shapes and self.facts.noise == "graph":
+            self.reseed(seed)
+            size = 1
+        else:
+            size = min(chunk, self.max_batch) if self.max_batch is not None else chunk
+        size = max(size, self.min_batch)
+        out = []
+        for start in range(0, len(images), size):
+            x = images[start:start + size]
+            n = len(x)
+            rows = max(n, self.min_batch)
+            noise = seeded_draws(self.facts.neuron.noise, shapes, seed, range(start, start + n), rows) if shapes \
+                else None
+            if n < self.min_batch:
+                x = np.concatenate([x, np.zeros((self.min_batch - n, *x.shape[1:]), x.dtype)])
+            out.append(self.infer(x, noise)[:n])
+        if not out:
+            return np.zeros((0, self.spec.num_classes), np.float32)
+        return np.concatenate(out)
+
+
+def seeded_draws(kind: str, shapes: dict[str, tuple[int, ...]], seed: int, indices: range,
+                 rows: int | None = None) -> dict[str, np.ndarray]:
+    """Raw draws (per-sample ``shapes``) for the images at ``indices``: row k from
+    ``np.random.default_rng([seed, indices[k]])``, so that an image's draws depend on the seed and its index
+    only; ``rows`` > len(indices) pads with zero rows (for images that pad a fixed batch)."""
+    out = {k: np.zeros((rows or len(indices), *s), np.float32) for k, s in shapes.items()}
+    for row, index in enumerate(indices):
+        rng = np.random.default_rng([seed, index])
+        for k in sorted(shapes):  # a fixed order: a row's draws do not depend on the order of the dict
+            out[k][row] = raw_draws(kind, rng, shapes[k])
+    return out
+
+
+def raw_draws(kind: str, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Raw draws of a neuron's noise kind, as a ``--noise input`` graph takes them: standard normal for
+    gaussian noise, uniform in [0, 1) otherwise."""
+    gen = rng.standard_normal if kind == "gaussian" else rng.random
+    return gen(shape, dtype=np.float32)

@@ -108,8 +108,9 @@ class OnnxRuntimeRunner(Runner):
             raise BackendUnavailable(why)
         import onnxruntime as ort
         if self.seed is not None:
-            # Random ops take their generators' seeds from this global when the session is built.
-            ort.set_seed(self.seed)
+            # Random ops take their generators' seeds from this global when the session is built; it is a
+            # signed 64-bit integer, so seeds up to 2**64 - 1 fold into its range.
+            ort.set_seed(self.seed % 2**63)
         options = ort.SessionOptions()
         options.log_severity_level = 3
         # the process's setting (--threads) unless this runner was given its own
@@ -136,6 +137,13 @@ class OnnxRuntimeRunner(Runner):
 
     def _deactivate_impl(self) -> None:
         self.session = None
+
+    def reseed(self, seed: int) -> None:
+        """Seed the graph's random ops from ``seed``: an active runner builds a new session, since their
+        generators are seeded when a session is built."""
+        self.seed = seed
+        if self.is_active:
+            self._activate_impl()
 
     def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], feeds)[0].astype(np.float32, copy=False)

@@ -70,13 +70,19 @@ def check_command(
     model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
     trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
 ) -> None:
-    """Check a graph with ONNX's checker and against TensorRT's ONNX operator support."""
-    proto, facts = onnx_meta.load(model)
+    """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support; an snndeploy
+    export's metadata also against its graph."""
+    proto, facts = onnx_meta.load_any(model)
     validate(proto)
     findings = trt_check(proto, trt)
-    functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions) or "none (inlined)"
-    console.print(f"{model}: T={facts.T} stage={facts.stage} noise={facts.noise} "
-                  f"precision={facts.precision}; local functions: {functions}", highlight=False)
+    functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions)
+    if facts is None:
+        console.print(f"{model}: note: no snndeploy metadata, so only the graph is checked (no T, noise or "
+                      f"precision checks); local functions: {functions or 'none'}", highlight=False)
+    else:
+        console.print(f"{model}: T={facts.T} stage={facts.stage} noise={facts.noise} "
+                      f"precision={facts.precision}; local functions: {functions or 'none (inlined)'}",
+                      highlight=False)
     if not findings:
         console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
         return

@@ -1,15 +1,16 @@
-"""Checks on every exported graph: ONNX's own checker and shape inference, and a static check
-against TensorRT's ONNX parser support for one version (ops, data types, constant inputs, per-op rank,
-attributes and inputs the parser ignores, local functions and their bodies), naming each offending node."""
+"""Checks on any ONNX graph: ONNX's own checker and shape inference, and a static check against TensorRT's
+ONNX parser support for one version (ops, data types, constant inputs, per-op rank, attributes and inputs the
+parser ignores, Q/DQ scales and zero points, local functions and their bodies), naming each offending node."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import onnx
 import onnx.inliner
-from onnx import TensorProto
+from onnx import TensorProto, numpy_helper
 
 from ..core.errors import SnnDeployError
 from . import trt_support as trt
@@ -51,34 +52,38 @@ def _dtype_name(elem_type: int) -> str:
 
 @dataclass(frozen=True)
 class _Tensors:
-    """Element type and rank of the named tensors of one graph (after shape inference), and its constants."""
+    """Element type and rank of the named tensors of one graph (after shape inference), its constants, and the
+    values of those given as initializers or Constant ``value``s."""
 
     types: dict[str, int]
     ranks: dict[str, int]
     constants: frozenset[str]
+    values: dict[str, TensorProto]
 
     @classmethod
     def of(cls, graph: onnx.GraphProto) -> _Tensors:
-        values = [*graph.input, *graph.output, *graph.value_info]
-        types = {v.name: v.type.tensor_type.elem_type for v in values}
-        ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in values if v.type.tensor_type.HasField("shape")}
-        for t in graph.initializer:
-            types[t.name], ranks[t.name] = t.data_type, len(t.dims)
+        infos = [*graph.input, *graph.output, *graph.value_info]
+        types = {v.name: v.type.tensor_type.elem_type for v in infos}
+        ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in infos if v.type.tensor_type.HasField("shape")}
+        values = {t.name: t for t in graph.initializer}
         for node in graph.node:
             if node.op_type == "Constant":
                 for attr in node.attribute:
                     if attr.name == "value":
-                        types[node.output[0]], ranks[node.output[0]] = attr.t.data_type, len(attr.t.dims)
+                        values[node.output[0]] = attr.t
+        for name, t in values.items():
+            types[name], ranks[name] = t.data_type, len(t.dims)
         constants = {t.name for t in graph.initializer}
         constants |= {o for n in graph.node if n.op_type == "Constant" for o in n.output}
-        return cls(types, ranks, frozenset(constants))
+        return cls(types, ranks, frozenset(constants), values)
 
     def renamed(self, names: dict[str, str]) -> _Tensors:
         """The facts of the tensors in ``names`` (inlined name -> name in the function body) under their body names."""
         pairs = [(new, old) for new, old in names.items() if new and old]
         return _Tensors({old: self.types[new] for new, old in pairs if new in self.types},
                         {old: self.ranks[new] for new, old in pairs if new in self.ranks},
-                        frozenset(old for new, old in pairs if new in self.constants))
+                        frozenset(old for new, old in pairs if new in self.constants),
+                        {old: self.values[new] for new, old in pairs if new in self.values})
 
 
 def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -104,11 +109,13 @@ def _check_node(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors
         doc = trt.ONNX_TO_DOC_DTYPE.get(dt)
         if dt == "DOUBLE" or doc not in known:
             found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}"))
-        elif k >= len(node.input):
-            continue  # the documented type lists are about inputs (Greater's BOOL output is fine)
+        elif k >= len(node.input) or (k > 0 and node.op_type in trt.QDQ_OPS):
+            continue  # the type lists are about inputs (Greater's BOOL output is fine); Q/DQ's about x alone
         elif allowed is not None and doc not in allowed and not (doc == "INT64" and int64_ok):
             found.append(Finding(name, node.op_type, f"tensor '{tensor}' is {dt}; TensorRT {version} takes "
                                                      f"{', '.join(sorted(allowed))}"))
+    if node.op_type in trt.QDQ_OPS:
+        found += _check_qdq(node, name, version, tensors)
     for idx in trt.constant_inputs(node.op_type, version):
         if idx < len(node.input) and node.input[idx] and node.input[idx] not in tensors.constants:
             found.append(Finding(name, node.op_type, f"input {idx} ('{node.input[idx]}') must be a constant"))
@@ -135,6 +142,67 @@ def _check_node(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors
         want = f"rank {lo}" if lo == hi else f"rank {lo} to {hi}"
         found.append(Finding(name, node.op_type, f"input 0 ('{node.input[0]}') has rank {rank}; "
                                                  f"TensorRT {version} takes {want}"))
+    return found
+
+
+def _array(tensor: TensorProto | None) -> np.ndarray | None:
+    """A constant's values as float64 (None where unknown or not convertible, e.g. a type numpy lacks)."""
+    if tensor is None:
+        return None
+    try:
+        return numpy_helper.to_array(tensor).astype(np.float64)
+    except (ValueError, TypeError):
+        return None
+
+
+def _check_qdq(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors) -> list[Finding]:
+    """TensorRT ``version``'s rules for the scale (input 1), zero point (input 2) and ``output_dtype`` of a
+    QuantizeLinear or DequantizeLinear node (trt_support's Q/DQ section)."""
+    found: list[Finding] = []
+    floats = trt.op_dtypes("QuantizeLinear", version) or frozenset()
+    quantized = trt.op_dtypes("DequantizeLinear", version) or frozenset()
+
+    def finding(reason: str) -> None:
+        found.append(Finding(name, node.op_type, reason))
+
+    def wrong_type(tensor: str, what: str, allowed: frozenset[str]) -> bool:
+        """Whether ``tensor`` has a type outside ``allowed``; reported unless the type check of every tensor
+        already reports it (DOUBLE, or a type TensorRT lacks)."""
+        if tensor not in tensors.types:
+            return False
+        dt = _dtype_name(tensors.types[tensor])
+        doc = trt.ONNX_TO_DOC_DTYPE.get(dt)
+        if doc in allowed:
+            return False
+        if dt != "DOUBLE" and doc in trt.GRAPH_DTYPES[version]:
+            finding(f"{what} '{tensor}' is {dt}; TensorRT {version} takes {', '.join(sorted(allowed))}")
+        return True
+
+    scale = node.input[1] if len(node.input) > 1 else ""
+    zero = node.input[2] if len(node.input) > 2 else ""
+    scales = _array(tensors.values.get(scale))
+    if scale:
+        wrong_type(scale, "scale", floats)
+        if scales is not None and not (scales > 0).all():
+            finding(f"scale '{scale}' must be positive throughout")
+        rank, x_rank = tensors.ranks.get(scale), tensors.ranks.get(node.input[0])
+        blocked = trt.QDQ_BLOCKED_SCALES[version] and rank == x_rank
+        if rank is not None and rank > 1 and not blocked and (scales is None or scales.size != 1):
+            finding(f"scale '{scale}' has rank {rank}; TensorRT {version} takes one scale or one per channel"
+                    + (" (or blocked scales of x's rank)" if trt.QDQ_BLOCKED_SCALES[version] else ""))
+    if not zero:
+        if trt.QDQ_ZERO_POINT_REQUIRED[version]:
+            finding(f"TensorRT {version} needs a zero point (input 2)")
+    elif not wrong_type(zero, "zero point", quantized):
+        zeros = _array(tensors.values.get(zero))
+        if zeros is not None and zeros.any():
+            finding(f"zero point '{zero}' is not all zeros; TensorRT quantizes symmetrically only")
+        if zeros is not None and scales is not None and zeros.size != scales.size:
+            finding(f"zero point '{zero}' has {zeros.size} value(s), scale '{scale}' {scales.size}")
+    for attr in node.attribute:
+        if attr.name == "output_dtype" and attr.i != TensorProto.UNDEFINED \
+                and trt.ONNX_TO_DOC_DTYPE.get(dt := _dtype_name(attr.i)) not in quantized:
+            finding(f"output_dtype {dt}; TensorRT {version} quantizes to {', '.join(sorted(quantized))}")
     return found
 
 

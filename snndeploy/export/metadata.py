@@ -188,13 +188,23 @@ def check_graph(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path)
         raise SnnDeployError(f"{where}: metadata says noise {facts.noise} but the graph's noise is {modes.pop()}")
 
 
-def load(path: str | Path) -> tuple[onnx.ModelProto, ArtifactFacts]:
-    """Load an ONNX file and its facts, with one-line errors for missing or corrupt files."""
-    path = Path(path)
+def _load_model(path: Path) -> onnx.ModelProto:
+    """Any ONNX file, with one-line errors for missing or corrupt files."""
     if not path.is_file():
         raise SnnDeployError(f"ONNX file not found: {path}")
     try:
-        model = onnx.load(str(path))
+        return onnx.load(str(path))
     except Exception as exc:  # protobuf raises its own DecodeError; any failure means "not ONNX"
         raise SnnDeployError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from None
+
+
+def load(path: str | Path) -> tuple[onnx.ModelProto, ArtifactFacts]:
+    """Load an ONNX file and its facts, with one-line errors for missing or corrupt files."""
+    model = _load_model(Path(path))
     return model, read(model, path)
+
+
+def load_any(path: str | Path) -> tuple[onnx.ModelProto, ArtifactFacts | None]:
+    """Load any ONNX file and, where it carries snndeploy metadata, its facts (checked as ``load`` does); else None."""
+    model = _load_model(Path(path))
+    return model, read(model, path) if any(p.key == KEY for p in model.metadata_props) else None

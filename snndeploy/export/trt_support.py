@@ -702,6 +702,28 @@ TENSOR_INPUTS: dict[str, dict[str, tuple[int, ...]]] = {"8.5": _RANDOM_LIKE, "8.
                                                         "10.3": _RANDOM_LIKE}
 
 # ---------------------------------------------------------------------------
+# QuantizeLinear / DequantizeLinear
+# ---------------------------------------------------------------------------
+# The "Supported Types" column of both rows is about input 0 (x).  Their scale (input 1) and zero point
+# (input 2) follow the table's restrictions ("`y_zero_point` must be 0", "`x_zero_point` must be zero") and
+# QuantDequantLinearHelper of [SRC] (release/8.5-GA, 8.6-GA, 10.1-GA):
+#   scale: "Scale coefficients must all be positive" (where constant); one value ("Per-Tensor"), one per
+#     channel of `axis` ("The number of scales is not equal to the number of output channels"), or, from
+#     10.x on, the rank of x ("Only a single blocking dimension is allowed"); its type is that of the
+#     dequantized output, i.e. one of the types QuantizeLinear takes.
+#   zero point: "TensorRT only supports symmetric quantization. The zero point ... must be all zeros"; the
+#     same volume as the scale; its type is the quantized type (`notInvalidType(inputs.at(2), {"UINT8"})`;
+#     "TensorRT only allows FP8, INT8, and INT4 quantization"), i.e. one DequantizeLinear takes.
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+
+# 8.5: "This version of TensorRT requires 3 inputs for the DequantizeLinear operator."; 8.6 reads
+# `inputs.at(2)` unconditionally (an exception: kINVALID_NODE).  10.x defaults to an INT8 zero of 0.
+QDQ_ZERO_POINT_REQUIRED: dict[str, bool] = {"8.5": True, "8.6": True, "10.3": False, "10": False, "11": False}
+
+# Blocked quantization (a scale of x's rank), 10.x importer; 8.x takes a scalar or 1-D scale only.
+QDQ_BLOCKED_SCALES: dict[str, bool] = {"8.5": False, "8.6": False, "10.3": True, "10": True, "11": True}
+
+# ---------------------------------------------------------------------------
 # Rank limits
 # ---------------------------------------------------------------------------
 

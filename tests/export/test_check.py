@@ -1,7 +1,11 @@
-"""The TensorRT static check finds what the parser would reject, naming each node."""
+"""The TensorRT static check finds what the parser would reject, naming each node; `snndeploy check` on any
+ONNX file."""
+
+import importlib.util
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 from onnx import TensorProto, helper, numpy_helper
 
 from snndeploy.core.errors import SnnDeployError
@@ -191,3 +195,93 @@ def test_exported_function_bodies_are_clean(tiny_run, tmp_path, kw):
     assert model.functions
     assert trt_check(model, "10") == []
     assert {f.reason for f in trt_check(model, "8.6")} == {"local functions need TensorRT >= 9; export with --inline"}
+
+
+# -- Q/DQ: the type column is about x; scale and zero point follow TensorRT's own rules --------------------------
+def qdq_graph(zero=np.int8(0), scale=0.05, w_zero=np.zeros(4, np.int8), w_scale=np.full(4, 0.1, np.float32),
+              opset=17):
+    """images -> Q -> DQ -> Conv with per-channel DQ'd INT8 weights (``w_zero``/``w_scale``; None: no zero point),
+    the activation quantized per tensor with ``scale`` and zero point ``zero`` (None: no zero point)."""
+    inits = [numpy_helper.from_array(np.ones((4, 1, 3, 3), np.int8), "w_q"),
+             numpy_helper.from_array(np.asarray(scale, np.float32), "s"),
+             numpy_helper.from_array(np.asarray(w_scale, np.float32), "w_s")]
+    q_in, w_in = ["x", "s"], ["w_q", "w_s"]
+    if zero is not None:
+        inits.append(numpy_helper.from_array(np.asarray(zero), "z"))
+        q_in.append("z")
+    if w_zero is not None:
+        inits.append(numpy_helper.from_array(np.asarray(w_zero), "w_z"))
+        w_in.append("w_z")
+    nodes = [helper.make_node("QuantizeLinear", q_in, ["xq"], name="q"),
+             helper.make_node("DequantizeLinear", ["xq", *q_in[1:]], ["xd"], name="dq"),
+             helper.make_node("DequantizeLinear", w_in, ["w"], name="w_dq", axis=0),
+             helper.make_node("Conv", ["xd", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])]
+    return graph(nodes, [vi("x", shape=(1, 1, 8, 8))], [vi("y", shape=(1, 4, 8, 8))], inits=inits, opset=opset)
+
+
+@pytest.mark.parametrize("version", ["8.5", "8.6", "10.3", "10", "11"])
+def test_valid_qdq_graph_has_no_findings(version):
+    # INT8 zero points and FLOAT scales are what Q/DQ take; only x is held to the type column
+    assert trt_check(qdq_graph(), version) == []
+
+
+@pytest.mark.parametrize("zero,why", [(np.int8(3), "'z' is not all zeros"),
+                                      (np.uint8(0), "zero point 'z' is UINT8; TensorRT 10 takes FP4, FP8, INT4, INT8")])
+def test_qdq_zero_points_trt_rejects(zero, why):
+    found = trt_check(qdq_graph(zero=zero), "10")
+    assert ("q", "QuantizeLinear") in {(f.node, f.op_type) for f in found}
+    assert any(why in f.reason for f in found), found
+
+
+def test_qdq_scales_trt_rejects():
+    found = trt_check(qdq_graph(scale=-0.05), "10")  # Q and DQ share the scale
+    assert [(f.node, f.reason) for f in found] == [(n, "scale 's' must be positive throughout") for n in ("q", "dq")]
+    # one scale per channel, or (10.x) blocked along one axis: a [4, 1, 1, 1] scale for [4, 1, 3, 3] weights
+    w_zero, w_scale = np.zeros((4, 1, 1, 1), np.int8), np.full((4, 1, 1, 1), 0.1, np.float32)
+    assert [f.node for f in trt_check(qdq_graph(w_zero=w_zero, w_scale=w_scale), "8.6")] == ["w_dq"]
+    assert trt_check(qdq_graph(w_zero=w_zero, w_scale=w_scale), "10") == []  # blocked scales from 10.x on
+
+
+def test_qdq_zero_point_needed_before_ten():
+    found = trt_check(qdq_graph(w_zero=None), "8.6")
+    assert [(f.node, f.reason) for f in found] == [("w_dq", "TensorRT 8.6 needs a zero point (input 2)")]
+    assert trt_check(qdq_graph(w_zero=None), "10") == []
+
+
+@pytest.mark.skipif(importlib.util.find_spec("modelopt") is None, reason="needs NVIDIA ModelOpt (snndeploy[int8])")
+@pytest.mark.slow
+def test_quantize_output_checks_clean(tiny_run, tmp_path):
+    import onnx
+
+    assert invoke("export", tiny_run.path.parent, "--inline", "--T", 2, "-o", tmp_path).exit_code == 0
+    r = invoke("quantize", tmp_path / "small-cnn_T2_inline.onnx", "--calib", 32)
+    assert r.exit_code == 0, r.output
+    int8 = tmp_path / "small-cnn_T2_int8_inline.onnx"
+    model = onnx.load(int8)
+    assert sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node) > 0
+    for version in ("10.3", "10", "11"):
+        assert trt_check(model, version) == []
+    r = invoke("check", int8)
+    assert r.exit_code == 0, r.output
+    assert "precision=int8" in r.output and "no unsupported nodes found" in r.output
+
+
+# -- any ONNX file: the graph checks always, the metadata checks where metadata is present -----------------------
+def test_plain_onnx_without_metadata(tmp_path):
+    import onnx
+
+    w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "w")
+    conv = graph([helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", ["c"], ["y"], name="relu")],
+                 [vi("x", shape=(1, 1, 8, 8))], [vi("y", shape=(1, 4, 8, 8))], inits=[w])
+    onnx.save(conv, tmp_path / "conv.onnx")
+    r = invoke("check", tmp_path / "conv.onnx")
+    assert r.exit_code == 0, r.output
+    assert "note: no snndeploy metadata" in r.output and "no unsupported nodes found" in r.output
+    det = graph([helper.make_node("Det", ["x"], ["y"], name="det")], [vi("x", shape=(2, 3, 3))],
+                [vi("y", shape=(2,))])
+    onnx.save(det, tmp_path / "det.onnx")
+    r = invoke("check", tmp_path / "det.onnx", "--trt", "10")
+    assert r.exit_code == 1, r.output
+    assert "note: no snndeploy metadata" in r.output and "not supported by TensorRT 10's ONNX parser" in r.output
+    assert "Traceback" not in r.output

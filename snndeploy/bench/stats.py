@@ -27,7 +27,9 @@ RULES = (
     "a conv or linear layer fed by spikes does accumulates (ACs), one per outgoing connection of each input spike: "
     "ACs = the layer's MACs per step x its input's rate, summed over the T steps (average-pooled spikes count at "
     "the pooled map's mean)",
-    "the first layer is fed the image (real values, not spikes): it counts as MACs at every step",
+    "the first layer is fed the image (real values, not spikes): MACs, counted once, because the image is the same "
+    "at every step and snndeploy computes that layer once for all T (its exported graphs too); papers that count "
+    "it at every step report T times these MACs",
     "the ANN is the same network run once densely: every layer's MACs once, no ACs",
     "energy = ACs x e_ac + MACs x e_mac per image; neuron updates and memory traffic are not counted",
 )
@@ -159,8 +161,8 @@ def at_T(c: Counts, T: int, energy: EnergyModel) -> dict[str, Any]:
     synaptic = []
     for name, macs in c.macs.items():
         sums = c.inputs.get(name)
-        if sums is None:  # the first layer: real-valued input, a MAC per connection at every step
-            synaptic.append({"name": name, "input_rate": None, "acs": 0.0, "macs": T * macs, "ann_macs": macs})
+        if sums is None:  # the first layer: real-valued input, the same image every step, computed once
+            synaptic.append({"name": name, "input_rate": None, "acs": 0.0, "macs": macs, "ann_macs": macs})
             continue
         rates = [s / (c.input_size[name] * c.images) for s in sums[:T]]
         synaptic.append({"name": name, "input_rate": sum(rates) / T, "acs": macs * sum(rates), "macs": 0,

@@ -52,7 +52,8 @@ def test_firing_rates_and_acs_match_a_hand_count(stage):
         # every spike over every neuron-step: 32x8x8 neurons half firing, 64x4x4 silent, 256 always
         assert r["totals"]["firing_rate"] == pytest.approx((1024 + 256) / (2048 + 1024 + 256))
         ops = {s["name"]: s for s in r["synaptic"]}
-        assert ops["stem"]["input_rate"] is None and ops["stem"]["acs"] == 0 and ops["stem"]["macs"] == T * macs["stem"]
+        # the first layer counts once: the image is the same at every step and is convolved once for all T
+        assert ops["stem"]["input_rate"] is None and ops["stem"]["acs"] == 0 and ops["stem"]["macs"] == macs["stem"]
         # ACs = MACs per step x input rate, summed over T (average-pooled spikes: the pooled map's mean)
         assert ops["body.2.op"]["input_rate"] == 0.5
         assert ops["body.2.op"]["acs"] == pytest.approx(macs["body.2.op"] * 0.5 * T)
@@ -86,8 +87,8 @@ def test_energy_arithmetic_with_overridden_constants():
     macs = layer_macs(model)
     r = stats.at_T(c, 2, stats.EnergyModel(e_ac_pj=2.0, e_mac_pj=10.0))["totals"]
     acs = 2 * (0.5 * macs["body.2.op"] + macs["head"])
-    assert r["acs"] == pytest.approx(acs) and r["macs"] == 2 * macs["stem"]
-    assert r["snn_energy_uj"] == pytest.approx((acs * 2.0 + 2 * macs["stem"] * 10.0) * 1e-6)
+    assert r["acs"] == pytest.approx(acs) and r["macs"] == macs["stem"]
+    assert r["snn_energy_uj"] == pytest.approx((acs * 2.0 + macs["stem"] * 10.0) * 1e-6)
     assert r["ann_energy_uj"] == pytest.approx(sum(macs.values()) * 10.0 * 1e-6)
     assert r["energy_ratio"] == pytest.approx(r["snn_energy_uj"] / r["ann_energy_uj"])
     assert stats.EnergyModel().to_dict()["e_ac_pj"] == 0.9 and stats.EnergyModel().e_mac_pj == 4.6
@@ -133,7 +134,7 @@ def test_cli_writes_tables_json_and_png(ck, tmp_path):
     r = invoke("stats", ck.path.parent, "--T", "1,3", "--T", "2", "--limit-test", 8, "--batch-size", 3,
                "--e-ac", 1.5, "--json", out_json, "--plot", out_png, "-q")
     assert r.exit_code == 0, r.output
-    assert "firing rate" in r.output and "SNN/ANN" in r.output and "counts as MACs at every step" in r.output
+    assert "firing rate" in r.output and "SNN/ANN" in r.output and "counted once" in r.output
     doc = json.loads(out_json.read_text())
     assert doc["energy_model"]["e_ac_pj"] == 1.5 and doc["energy_model"]["e_mac_pj"] == 4.6
     assert doc["weights_sha256"] == ck.extra["weights"]["sha256"] == doc["facts"]["weights_sha256"]

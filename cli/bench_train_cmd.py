@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from snndeploy.bench.report import write_report
+from snndeploy.bench.report import QUICK, STATE, verdict
 
-from .common import console, one_line_errors, parse_values, table
+from .common import THREADS, console, one_line_errors, parse_values, table
 
 
 def _summary(result: dict) -> None:
@@ -28,9 +28,11 @@ def _summary(result: dict) -> None:
         console.print(f"conversion reaches the stage-3 T = {conv['reference_T']} accuracy "
                       f"({100 * conv['reference']:.2f}%) {where}", highlight=False)
     for ch in result["checks"]:
-        mark = {True: "holds", False: "does NOT hold", None: "not decided"}[ch["holds"]]
-        value = "-" if ch["value"] is None else f"{'>= ' if ch.get('lower_bound') else ''}{ch['value']:.3g}x"
-        console.print(f"{ch['claim']}: {value} ({mark})", highlight=False)
+        console.print(verdict(ch), highlight=False)
+
+
+def _preset(default: object, quick: object) -> str:
+    return f"{default}; --quick: {quick}"
 
 
 @one_line_errors
@@ -39,38 +41,53 @@ def bench_train_command(
     dataset: str = typer.Option("sample", help="sample (bundled), mnist, fashion-mnist, cifar10, folder."),
     data_dir: str | None = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
     T: int = typer.Option(10, "--T", help="N: BPTT trains at T = N; the noisy model is judged at stage 3, T = N."),
-    epochs: int = typer.Option(10, help="epochs of every method."),
+    epochs: int | None = typer.Option(None, help="epochs of every method.", show_default=_preset(10, QUICK["epochs"])),
     target: float = typer.Option(0.92, help="test accuracy whose training time is compared, in (0, 1]."),
     stop_at_target: bool = typer.Option(False, "--stop-at-target", help="halt each method once it reaches --target."),
     batch_size: int = typer.Option(64, "--batch-size"),
     lr: float = typer.Option(1e-4, help="Adam learning rate."),
-    limit_train: int | None = typer.Option(None, "--limit-train", help="first N training images only."),
-    limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
+    limit_train: int | None = typer.Option(None, "--limit-train", help="first N training images only (every phase).",
+                                           show_default=_preset("all", QUICK["limit_train"])),
+    limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only (every phase).",
+                                          show_default=_preset("all", QUICK["limit_test"])),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     augment: bool = typer.Option(False, "--augment/--no-augment", help="random crop + flip (RGB data)."),
     methods: list[str] | None = typer.Option(None, "--methods", help="noise,bptt,ann (default: all three)."),
     uniform: bool = typer.Option(True, "--uniform/--no-uniform", help="also train with uniform noise (Fig. 7)."),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="time SpikingJelly's BPTT when installed."),
-    peer_batches: int = typer.Option(20, "--peer-batches", help="batches timed for the SpikingJelly row."),
-    calib_images: int = typer.Option(512, "--calib-images", help="training images for conversion thresholds."),
-    conversion_max_T: int = typer.Option(512, "--conversion-max-T", help="longest T run by the converted SNN."),
-    repeats: int = typer.Option(3, "--repeats", help="noise draws averaged in the stage-3 sweeps."),
-    out: str = typer.Option("runs/bench-train", "--out", "-o", help="folder for train_cost.json/.md and PNGs."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no per-epoch progress lines."),
+    peer_batches: int | None = typer.Option(None, "--peer-batches", help="batches timed for the SpikingJelly row.",
+                                            show_default=_preset(20, QUICK["peer_batches"])),
+    calib_images: int | None = typer.Option(None, "--calib-images", help="training images for conversion thresholds.",
+                                            show_default=_preset(512, QUICK["calib_images"])),
+    conversion_max_T: int | None = typer.Option(None, "--conversion-max-T", help="longest T run by the converted SNN.",
+                                                show_default=_preset(512, QUICK["conversion_max_T"])),
+    repeats: int | None = typer.Option(None, "--repeats", help="noise draws averaged in the stage-3 sweeps.",
+                                       show_default=_preset(3, QUICK["repeats"])),
+    quick: bool = typer.Option(False, "--quick", help="a first look in minutes: the --quick values shown here "
+                               "(options given explicitly win)."),
+    resume: bool = typer.Option(False, "--resume", help="carry on an interrupted run in --out (same options): "
+                                "finished phases are kept."),
+    out: str = typer.Option("runs/bench-train", "--out", "-o", help="folder for the report, the PNGs, the "
+                            f"checkpoints and {STATE} (the finished phases)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars or per-epoch lines."),
+    threads: int | None = THREADS,
 ) -> None:
     """Time per epoch, peak memory and time to a target accuracy: noisy T=1 vs BPTT T=N vs the ANN; Figs. 3-7."""
     # training needs PyTorch; `bench run` of graphs does not
-    from snndeploy.bench.train_cost import TrainCostConfig, run_train_cost
+    from snndeploy.bench.environment import environment, summary
+    from snndeploy.bench.train_cost import config_from_options, run_train_cost
 
-    chosen = tuple(parse_values(methods, str, "--methods")) or ("noise", "bptt", "ann")
-    cfg = TrainCostConfig(model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs, target=target,
-                          stop_at_target=stop_at_target, batch_size=batch_size, lr=lr, limit_train=limit_train,
-                          limit_test=limit_test, seed=seed, device=device, augment=augment, methods=chosen,
-                          uniform=uniform, peer=peer, peer_batches=peer_batches, calib_images=calib_images,
-                          conversion_max_T=conversion_max_T, repeats=repeats, out=out)
+    chosen = tuple(parse_values(methods, str, "--methods")) or None
+    cfg = config_from_options(quick, model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs,
+                              target=target, stop_at_target=stop_at_target, batch_size=batch_size, lr=lr,
+                              limit_train=limit_train, limit_test=limit_test, seed=seed, device=device,
+                              augment=augment, methods=chosen, uniform=uniform, peer=peer, peer_batches=peer_batches,
+                              calib_images=calib_images, conversion_max_T=conversion_max_T, repeats=repeats, out=out)
+    env = environment(device=cfg.device)
+    console.print(summary(env), highlight=False)
     log = None if quiet else (lambda msg: console.print(msg, highlight=False))
-    result = run_train_cost(cfg, log)
-    paths = write_report(result, out)
+    result = run_train_cost(cfg, log, resume=resume, show_progress=not quiet, env=env)
     _summary(result)
-    console.print("\n".join(f"{kind}: {path}" for kind, path in paths.items()), highlight=False)
+    files = [STATE, "train_cost.json", "train_cost.md", *result["plots"]]
+    console.print(f"results in {out}: {', '.join(files)}", highlight=False)

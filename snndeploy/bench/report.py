@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
 from ..core import atomic
 from ..plots import finish, plt, save_png
 
+# what `bench train` writes besides the report (here, free of PyTorch, for the CLI's help): the finished phases and
+# their results
+STATE = "train_cost.state.json"
+# `--quick`: a first look in minutes (paper CNN on the bundled sample: under 5 minutes on 2 cores); options given
+# explicitly override each value
+QUICK: dict[str, Any] = {"epochs": 2, "limit_train": 1000, "limit_test": 500, "repeats": 1, "calib_images": 256,
+                         "conversion_max_T": 64, "peer_batches": 5}
 PLOTS = {"time": "accuracy_vs_time.png", "target": "time_to_target.png", "T": "accuracy_vs_T.png",
          "alpha": "accuracy_vs_alpha.png", "conversion": "conversion_vs_T.png"}
 
@@ -18,6 +26,19 @@ def _pct(x: float | None) -> str:
 
 def _num(x: float | None, fmt: str = ".2f", suffix: str = "") -> str:
     return "-" if x is None else f"{x:{fmt}}{suffix}"
+
+
+def keep_inside(ax: Any, references: list[float]) -> None:
+    """Widen the y-axis so that every reference line drawn at these values lies inside it (a legend entry for a
+    line off the axes misleads)."""
+    if not references:
+        return
+    lo, hi = ax.get_ylim()
+    low, high = min(references), max(references)
+    if lo < low and high < hi:  # strictly: a line on the frame is hard to see
+        return
+    pad = 0.03 * ((max(hi, high) - min(lo, low)) or 1.0)
+    ax.set_ylim(low - pad if low < lo else lo, high + pad if high > hi else hi)
 
 
 def _final(row: dict[str, Any]) -> float | None:
@@ -40,6 +61,7 @@ def plot_accuracy_vs_time(result: dict[str, Any], path: Path) -> Path:
             ax.plot(xs, [100 * h["accuracy_stage1"] for h in hist], marker=".", linestyle="--",
                     label="noise, stage 1 (T=1)")
     ax.axhline(100 * result["config"]["target"], color="grey", linestyle=":", label="target")
+    keep_inside(ax, [100 * result["config"]["target"]])
     return finish(fig, ax, path, xlabel="training time (s, evaluation excluded)", ylabel="test accuracy (%)",
                   title="accuracy against training time (paper Fig. 4)", legend_size=8)
 
@@ -71,9 +93,12 @@ def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     for kind, accs in result["figures"].get("noise_types", {}).items():
         ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=f"noise ({kind}), stage 3")
+    references = []
     for i, (label, row) in enumerate((k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])):
         if _final(row) is not None:
-            ax.axhline(100 * _final(row), color=f"C{i + 3}", linestyle="--", label=f"{label} (trained)")
+            references.append(100 * _final(row))
+            ax.axhline(references[-1], color=f"C{i + 3}", linestyle="--", label=f"{label} (trained)")
+    keep_inside(ax, references)
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
                   title="accuracy against T, alpha = 4 (paper Figs. 3, 7)", legend_size=8)
 
@@ -86,6 +111,7 @@ def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
         ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=name)
     if result["figures"].get("stage1_T1") is not None:
         ax.axhline(100 * result["figures"]["stage1_T1"], color="black", linestyle=":", label="stage 1 (T=1)")
+        keep_inside(ax, [100 * result["figures"]["stage1_T1"]])
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
                   title="stage-3 accuracy for several alpha (paper Fig. 6)", legend_size=8)
 
@@ -98,13 +124,16 @@ def plot_conversion(result: dict[str, Any], path: Path) -> Path:
     ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], label="ANN-to-SNN conversion (IF, reset by subtraction)")
     ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o", color="C0")
     ax.axhline(100 * conv["ann_accuracy"], color="C1", linestyle="--", label="ANN")
+    references = [100 * conv["ann_accuracy"]]
     if conv["reference"] is not None:
-        ax.axhline(100 * conv["reference"], color="C2", linestyle=":", label=f"noise, stage 3, T={conv['reference_T']}")
+        references.append(100 * conv["reference"])
+        ax.axhline(references[-1], color="C2", linestyle=":", label=f"noise, stage 3, T={conv['reference_T']}")
     if conv["first_T_reaching_reference"] is not None:
         ax.axvline(conv["first_T_reaching_reference"], color="grey", linestyle=":")
     ax.set_xscale("log", base=2)
     lo = max(0.0, min(100 * a for a in accs[min(7, len(accs) - 1):]) - 5)
-    ax.set_ylim(lo, 100)
+    ax.set_ylim(lo, 100)  # the long-T end, where conversion approaches the ANN, in detail
+    keep_inside(ax, references)
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
                   title="ANN-to-SNN conversion against T (paper Table 2)", legend_size=8)
 
@@ -170,43 +199,78 @@ def _conversion_lines(conv: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def verdict(check: dict[str, Any]) -> str:
+    """One claim's line: 'holds', 'does not hold on this run: <why>' or 'not decided on this run: <why>'."""
+    value = "-" if check["value"] is None else f"{'>= ' if check.get('lower_bound') else ''}{check['value']:.3g}x"
+    if check["holds"]:
+        return f"{check['claim']}: holds (measured {value})"
+    state = "does not hold" if check["holds"] is False else "not decided"
+    return f"{check['claim']}: {state} on this run: {check.get('why') or f'measured {value}'}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The report as a Markdown page."""
     c, m, d = result["config"], result["machine"], result["data"]
-    device = m["gpu"] or f"CPU ({m['cpu']}, {m['threads']} threads)"
-    lines = [f"# Training cost: noisy T = 1 against {result['bptt_label']} and the ANN", "",
-             f"{c['model']} on {d['name']} ({d['train']} training / {d['test']} test images), batch {c['batch_size']}, "
-             f"{c['epochs']} epochs{' at most (each method halted at the target)' if c['stop_at_target'] else ''}, "
-             f"Adam lr {c['lr']:g}, MSE; {device}, PyTorch {m['torch']}.", "",
+    cpu = f"CPU ({m['cpu']}, {m['cores']} cores, {m['threads']} threads)"
+    device = (m.get("gpu") or "CUDA GPU") if c["device"].startswith("cuda") else cpu
+    torch_version = m.get("versions", {}).get("torch", "?")
+    lines = [f"# Training cost: noisy T = 1 against {result['bptt_label']} and the ANN", ""]
+    if result.get("pending"):
+        lines += [f"**Unfinished run**: still to do: {', '.join(result['pending'])}. Carry on with the same "
+                  f"options and `--resume` (`snndeploy bench train ... --resume -o {c['out']}`).", ""]
+    lines += [f"{c['model']} on {d['name']} ({d['train']} training / {d['test']} test images), batch "
+              f"{c['batch_size']}, {c['epochs']} epochs"
+              f"{' at most (each method halted at the target)' if c['stop_at_target'] else ''}, "
+              f"Adam lr {c['lr']:g}, MSE; {device}, PyTorch {torch_version}.", "",
              f"Each method trained in its own fresh process. Target: {100 * c['target']:.2f} % test accuracy, judged "
              f"for noise at stage 3 with T = {c['T']} (alpha = 4), for BPTT at T = {c['T']}, for the ANN as an ANN. "
              "Time to target counts training only (the per-epoch test is excluded; 'wall' includes it). Peak memory "
              "is the first epoch's peak RSS above the process's baseline after imports, data and a one-image "
              "warm-up step (on CUDA: max allocated).", "", "## Cost per method", ""]
-    lines += _cost_table(result) + ["", "## Targets checked against the measurements", ""]
-    for ch in result["checks"]:
-        mark = {True: "[x]", False: "[ ]", None: "[?]"}[ch["holds"]]
-        bound = ">= " if ch.get("lower_bound") else ""
-        lines.append(f"- {mark} {ch['claim']}: measured {bound}{_num(ch['value'], '.3g', 'x')}")
+    lines += _cost_table(result) + ["", "## Claims checked", ""]
+    lines += [f"- {verdict(ch)}" for ch in result["checks"]] or ["- none yet (they need the noisy and BPTT runs)"]
     lines.append("")
     lines += _figure_tables(result)
     if result["conversion"] is not None:
         lines += _conversion_lines(result["conversion"])
-    lines += ["## Plots", ""] + [f"![{name}]({name})" for name in result.get("plots", [])]
+    if result.get("plots"):
+        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in result["plots"]]
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
-    """Write train_cost.json, train_cost.md and the PNGs under ``out``; their paths by kind."""
-    out = Path(out)
-    paths = {"time": plot_accuracy_vs_time(result, out / PLOTS["time"]),
-             "target": plot_time_to_target(result, out / PLOTS["target"])}
-    if result["figures"].get("noise_types"):
-        paths["T"] = plot_accuracy_vs_T(result, out / PLOTS["T"])
-        paths["alpha"] = plot_accuracy_vs_alpha(result, out / PLOTS["alpha"])
-    if result["conversion"] is not None:
-        paths["conversion"] = plot_conversion(result, out / PLOTS["conversion"])
-    result = {**result, "plots": [p.name for p in paths.values()]}
-    paths["json"] = atomic.write_json(out / "train_cost.json", result)
-    paths["markdown"] = atomic.write_text(out / "train_cost.md", markdown(result))
+DRAW: dict[str, Callable[[dict[str, Any], Path], Path]] = {
+    "time": plot_accuracy_vs_time, "target": plot_time_to_target, "T": plot_accuracy_vs_T,
+    "alpha": plot_accuracy_vs_alpha, "conversion": plot_conversion}
+
+
+def plots_for(result: dict[str, Any]) -> dict[str, str]:
+    """The plots ``result`` has data for: file name by kind."""
+    kinds = ["time", "target"] + ["T", "alpha"] * bool(result["figures"].get("noise_types"))
+    kinds += ["conversion"] * (result["conversion"] is not None)
+    return {k: PLOTS[k] for k in kinds}
+
+
+def write_plots(result: dict[str, Any], out: str | Path, skip: Collection[str] = (),
+                on_plot: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Draw the PNGs (each written atomically) under ``out``, but those named in ``skip``; ``on_plot`` gets each
+    file name once written."""
+    paths = {}
+    for kind, name in plots_for(result).items():
+        if name in skip:
+            continue
+        paths[kind] = DRAW[kind](result, Path(out) / name)
+        if on_plot is not None:
+            on_plot(name)
     return paths
+
+
+def write_text_report(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write train_cost.json and train_cost.md (listing ``result['plots']``) under ``out``."""
+    return {"json": atomic.write_json(Path(out) / "train_cost.json", result),
+            "markdown": atomic.write_text(Path(out) / "train_cost.md", markdown(result))}
+
+
+def write_report(result: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """Write the PNGs, train_cost.json and train_cost.md under ``out``; their paths by kind."""
+    paths = write_plots(result, out)
+    return {**paths, **write_text_report({**result, "plots": [p.name for p in paths.values()]}, out)}

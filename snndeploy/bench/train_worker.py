@@ -5,6 +5,10 @@ peak over the first training epoch (Adam's state included) minus the process's R
 data loading and one single-image warm-up step (which pages in the kernels' code, the same for every
 method), the peak being reset there; it is read before any evaluation, whose own T-step batches would
 otherwise set the high-water mark. On CUDA it is ``torch.cuda.max_memory_allocated`` over the same span.
+
+The process reports each training batch and each test to its parent (a progress bar there). It ignores Ctrl-C:
+the terminal sends SIGINT to the whole process group, and the parent, interrupted too, ends it (a child that
+raised KeyboardInterrupt itself would print a traceback and race the parent over the pipe).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import dataclasses
 import gc
 import math
 import multiprocessing as mp
+import signal
 import statistics
 import time
 import traceback
@@ -31,7 +36,16 @@ from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
 from ..data import iterate_batches, load_dataset
 from ..models import build_model
-from ..train import TRAIN_MODE, epoch_batches, loss_fn, make_optimizer, seeded_model, steps_per_epoch, train_epoch
+from ..train import (
+    TRAIN_MODE,
+    EpochStats,
+    epoch_batches,
+    loss_fn,
+    make_optimizer,
+    seeded_model,
+    steps_per_epoch,
+    train_epoch,
+)
 from .memory import peak_rss_mb, rss_baseline_mb
 from .peers import spikingjelly_net
 
@@ -63,6 +77,14 @@ class Job:
     stop_at: float | None = None  # stop after the first epoch whose test accuracy reaches this
     max_batches: int = 20  # the peer's timed batches (after 2 untimed warm-up batches)
     checkpoint: str | None = None  # folder for the trained model (our methods)
+
+
+def planned_steps(job: Job, train_images: int) -> int:
+    """How many progress steps ``job`` reports: its training batches and its tests (fewer if it stops at a target)."""
+    if job.method == PEER:
+        return max(1, min(job.max_batches + 2, train_images // job.batch_size))
+    tests = job.epochs if job.eval_every_epoch else 1
+    return job.epochs * steps_per_epoch(train_images, job.batch_size, drop_last=False) + tests
 
 
 def _sync(device: torch.device) -> None:
@@ -101,8 +123,12 @@ def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, A
     train_cum = wall_cum = 0.0
     for epoch in range(job.epochs):
         batches = epoch_batches(data, job.batch_size, seed=job.seed, epoch=epoch, augment=job.augment, device=device)
+
+        def batch_done(s: EpochStats, epoch: int = epoch) -> None:
+            send("step", f"epoch {epoch + 1}/{job.epochs}, loss {s.loss:.4f}")
+
         stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=TRAIN_MODE[job.method],
-                            T=job.T)
+                            T=job.T, on_batch=batch_done)
         train_s = stats.seconds
         if epoch == 0:
             cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
@@ -111,6 +137,7 @@ def train_ours(job: Job, data: Any, device: torch.device, send: Callable[[str, A
         t1 = time.perf_counter()
         if job.eval_every_epoch or epoch == job.epochs - 1:
             row.update(_evaluate(model, job, data, device, epoch))
+            send("step", f"epoch {epoch + 1}/{job.epochs}, test {100 * row['accuracy']:.2f}%")
         train_cum += train_s
         wall_cum += train_s + time.perf_counter() - t1
         row.update(eval_s=time.perf_counter() - t1, train_s_cum=train_cum, wall_s_cum=wall_cum)
@@ -157,6 +184,7 @@ def train_spikingjelly(job: Job, data: Any, device: torch.device, send: Callable
         losses.append(float(loss.detach()))
         if i >= 2:  # the first two batches warm up allocator and kernels
             times.append(time.perf_counter() - t0)
+        send("step", f"batch {i + 1}, loss {losses[-1]:.4f}")
     if not times:
         raise SnnDeployError(f"{job.label}: the training set is smaller than 3 batches of {job.batch_size}")
     per_batch = statistics.median(times)
@@ -181,6 +209,8 @@ def _child(job: Job, conn: Any) -> None:
     def send(kind: str, payload: Any) -> None:
         conn.send((kind, payload))
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _sigint(signal.SIG_UNBLOCK)  # blocked by the parent while it started this process
     try:
         device = pick_device(job.device)
         data = load_dataset(job.dataset, job.data_dir, limit_train=job.limit_train, limit_test=job.limit_test)
@@ -207,8 +237,18 @@ def _child(job: Job, conn: Any) -> None:
         conn.close()
 
 
-def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run ``job`` in a fresh 'spawn' process and return its measurements."""
+def _sigint(how: int) -> None:
+    """Block or unblock SIGINT in this thread (POSIX; elsewhere a no-op)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, {signal.SIGINT})
+
+
+def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | None = None,
+                 on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run ``job`` in a fresh 'spawn' process and return its measurements; ``on_step`` gets a status line
+    after each training batch and each test.
+
+    Whatever ends the wait early (Ctrl-C, an error) ends the process too, and waits for it to be gone."""
     if job.method not in (*TRAIN_MODE, PEER):
         raise SnnDeployError(f"unknown method '{job.method}'; choose one of: {', '.join(TRAIN_MODE)}")
     if job.checkpoint:
@@ -216,8 +256,15 @@ def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | Non
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(job, send), daemon=True)
-    proc.start()
+    # the child inherits the blocked SIGINT, so a Ctrl-C while it imports cannot give it a traceback; it then
+    # ignores SIGINT for good, and a Ctrl-C that came meanwhile reaches the parent when unblocked below
+    _sigint(signal.SIG_BLOCK)
+    try:
+        proc.start()
+    finally:
+        _sigint(signal.SIG_UNBLOCK)
     send.close()  # only the child holds the sending end now, so its death ends recv() with EOFError
+    finished = False
     try:
         while True:
             try:
@@ -226,10 +273,14 @@ def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | Non
                 proc.join()
                 raise SnnDeployError(f"{job.label}: training process ended without a result "
                                      f"(exit code {proc.exitcode}; out of memory?)") from None
-            if kind == "epoch":
+            if kind == "step":
+                if on_step is not None:
+                    on_step(payload)
+            elif kind == "epoch":
                 if on_epoch is not None:
                     on_epoch(job, payload)
             elif kind == "done":
+                finished = True
                 return payload
             elif kind == "error":
                 raise SnnDeployError(f"{job.label}: {payload}")
@@ -237,7 +288,11 @@ def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | Non
                 raise RuntimeError(f"{job.label} failed in its process:\n{payload}")
     finally:
         receive.close()
-        proc.join(timeout=60)
+        if finished:  # the child only has to exit
+            proc.join(timeout=60)
         if proc.is_alive():
             proc.terminate()
+            proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
             proc.join()

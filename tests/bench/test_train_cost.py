@@ -1,18 +1,35 @@
 """`snndeploy bench train` end to end on tiny settings, its pieces, and one-line errors for bad input."""
 
+import dataclasses
 import json
+import multiprocessing as mp
+import os
+import re
+import signal
+from pathlib import Path
 
 import pytest
+import torch
 import typer
 from snndeploy_cli.bench_train_cmd import bench_train_command
 from typer.testing import CliRunner
 
-from snndeploy import checkpoint
-from snndeploy.bench import train_cost
+from snndeploy import checkpoint, conversion
+from snndeploy.bench import report, train_cost
 from snndeploy.bench.peers import spikingjelly_available
-from snndeploy.bench.report import PLOTS, markdown
-from snndeploy.bench.train_cost import ALPHAS, SWEEP_T, TrainCostConfig, checks, stage3_curves, time_to_target
-from snndeploy.bench.train_worker import Job, run_isolated
+from snndeploy.bench.report import PLOTS, QUICK, STATE, markdown, verdict
+from snndeploy.bench.train_cost import (
+    ALPHAS,
+    SWEEP_T,
+    TrainCostConfig,
+    checks,
+    config_from_options,
+    config_record,
+    run_train_cost,
+    stage3_curves,
+    time_to_target,
+)
+from snndeploy.bench.train_worker import Job, run_isolated, train_ours
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.data import load_dataset
@@ -49,11 +66,23 @@ def test_report_files(bench):
     for name in [*PLOTS.values()]:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     md = (out / "train_cost.md").read_text()
-    for section in ("## Cost per method", "## Targets checked against the measurements", "(paper Figs. 3 and 6)",
+    for section in ("## Cost per method", "## Claims checked", "(paper Figs. 3 and 6)",
                     "(paper Fig. 7)", "## ANN-to-SNN conversion (paper Table 2)"):
         assert section in md
     assert md == markdown(result)
     assert "bptt T=4" in output and "train_cost.md" in output
+    state = json.loads((out / STATE).read_text())
+    assert state["done"][-1] == "plots" and sorted(state["plots"]) == sorted(PLOTS.values())
+    assert "Unfinished" not in md
+    # written for users: every claim as holds / does not hold on this run / not decided on this run, and nothing
+    # of how the tool was made
+    for text in (md, output):
+        for internal in ("issue", "done when", "NOT", "Traceback"):
+            assert internal not in text, internal
+    claims = md.split("## Claims checked")[1].split("##")[0].strip().splitlines()
+    assert len(claims) == len(result["checks"]) == 4
+    assert all(re.search(r": (holds \(measured|does not hold on this run: |not decided on this run: )", c)
+               for c in claims), claims
 
 
 def test_every_method_trains_and_is_measured(bench):
@@ -163,3 +192,203 @@ def test_stage3_curves_leave_the_model_as_it_was(monkeypatch):
     with pytest.raises(RuntimeError, match="interrupted"):
         stage3_curves(model, data, (2.0,), 1, 0, "cpu")
     assert all(n.cfg == neuron and n.mode == "stage1" for n in model.lif_nodes())
+
+
+# A run small enough to train in this process (no fresh process per method): two methods, one sweep each.
+SMALL = dict(model="small-cnn", T=4, epochs=1, lr=1e-3, limit_train=96, limit_test=40, calib_images=32,
+             conversion_max_T=16, repeats=1, methods=("noise", "ann"), uniform=False, peer=False)
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    """Train each job in this process (fast), with the worker's own training function; the jobs, in order."""
+    jobs = []
+
+    def run(job, on_epoch=None, on_step=None):
+        jobs.append(job)
+        data = load_dataset(job.dataset, limit_train=job.limit_train, limit_test=job.limit_test)
+        Path(job.checkpoint).mkdir(parents=True, exist_ok=True)
+        send = lambda kind, msg: on_step and kind == "step" and on_step(msg)  # noqa: E731
+        result = train_ours(job, data, torch.device("cpu"), send)
+        return {**result, "label": job.label, "job": dataclasses.asdict(job), "memory_mb": 1.0,
+                "train_images": len(data.train), "test_images": len(data.test)}
+
+    monkeypatch.setattr(train_cost, "run_isolated", run)
+    return jobs
+
+
+def test_resume_skips_finished_phases(tmp_path, in_process, monkeypatch):
+    """Interrupted in the stage-3 sweep, the run keeps both trained methods; --resume trains nothing again and
+    ends with the whole report."""
+    cfg = TrainCostConfig(**SMALL, out=str(tmp_path / "run"))
+    real_curves = train_cost.stage3_curves
+
+    def ctrl_c(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cost, "stage3_curves", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_train_cost(cfg)
+    state = json.loads((tmp_path / "run" / STATE).read_text())
+    assert state["done"] == ["train noise", "train ann"] and list(state["rows"]) == ["noise", "ann"]
+    assert state["config"] == config_record(cfg)
+    md = (tmp_path / "run" / "train_cost.md").read_text()
+    assert "**Unfinished run**: still to do: stage-3 sweep, conversion, plots" in md
+    assert [j.label for j in in_process] == ["noise", "ann"]
+    assert not list((tmp_path / "run").glob("*.png"))
+
+    sweeps = []
+    monkeypatch.setattr(train_cost, "stage3_curves", lambda *a, **k: sweeps.append(1) or real_curves(*a, **k))
+    result = run_train_cost(cfg, resume=True)
+    assert [j.label for j in in_process] == ["noise", "ann"]  # nothing trained again
+    assert len(sweeps) == 1
+    state = json.loads((tmp_path / "run" / STATE).read_text())
+    assert state["done"] == ["train noise", "train ann", "stage-3 sweep", "conversion", "plots"]
+    md = (tmp_path / "run" / "train_cost.md").read_text()
+    assert "Unfinished" not in md and md == markdown(result) and result["pending"] == []
+    assert "## Stage-3 accuracy" in md and "## ANN-to-SNN conversion" in md
+    assert sorted(p.name for p in (tmp_path / "run").glob("*.png")) == sorted(PLOTS.values())
+    assert result["conversion"]["reference"] == result["figures"]["alpha"]["4"][4]
+    # the record names the checkpoints the figures came from
+    assert set(result["machine"]["artifacts"]) == {r["checkpoint"] for r in result["rows"].values()}
+
+    # a finished run resumed again redoes nothing but the text report
+    monkeypatch.setattr(train_cost, "stage3_curves", ctrl_c)
+    monkeypatch.setattr(report, "DRAW", {})
+    assert run_train_cost(cfg, resume=True)["figures"] == result["figures"]
+
+
+def test_limits_reach_every_phase(tmp_path, in_process, monkeypatch):
+    """--limit-train and --limit-test hold in training, both sweeps and the conversion (calibration included)."""
+    seen: dict[str, set[int]] = {"sweep": set(), "conversion": set(), "calibration": set()}
+    real_by_T, real_conv, real_calib = train_cost.accuracy_by_T, conversion.conversion_accuracy, conversion.calibrate
+
+    def by_T(model, split, *a, **k):
+        seen["sweep"].add(len(split))
+        return real_by_T(model, split, *a, **k)
+
+    def conv(snn, split, *a, **k):
+        seen["conversion"].add(len(split))
+        return real_conv(snn, split, *a, **k)
+
+    def calib(model, split, *a, **k):
+        seen["calibration"].add(min(len(split), k["images"]))
+        return real_calib(model, split, *a, **k)
+
+    monkeypatch.setattr(train_cost, "accuracy_by_T", by_T)
+    monkeypatch.setattr(conversion, "conversion_accuracy", conv)
+    monkeypatch.setattr(conversion, "calibrate", calib)
+    cfg = TrainCostConfig(**{**SMALL, "calib_images": 512, "uniform": True}, out=str(tmp_path / "run"))
+    result = run_train_cost(cfg)
+    assert {(j.limit_train, j.limit_test) for j in in_process} == {(96, 40)}
+    assert {(r["train_images"], r["test_images"]) for r in result["rows"].values()} == {(96, 40)}
+    assert sum(seen["sweep"]) == 40 and sum(seen["conversion"]) == 40  # the 40 test images, in pieces
+    assert seen["calibration"] == {96} and result["conversion"]["calibration_images"] == 96
+    assert result["data"] == {"name": "sample", "train": 96, "test": 40}
+    assert list(result["figures"]["noise_types"]) == ["gaussian", "uniform"]
+
+
+def test_resume_refuses_changed_options(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    cfg = TrainCostConfig(**SMALL, out=str(out))
+    state = {"config": config_record(cfg), "done": ["train noise"], "rows": {}, "figures": {}, "conversion": None,
+             "plots": []}
+    (out / STATE).write_text(json.dumps(state))
+    small = ["--model", "small-cnn", "--T", 4, "--epochs", 1, "--lr", 1e-3, "--limit-train", 96, "--limit-test", 40,
+             "--calib-images", 32, "--conversion-max-T", 16, "--repeats", 1, "--methods", "noise,ann", "--no-uniform",
+             "--no-peer", "-o", out, "-q"]
+    for args, message in (
+            ([*small[2:], "--model", "paper-cnn", "--epochs", 2, "--resume"],
+             "cannot resume {out}: options differ from the earlier run's: --model (was small-cnn, now paper-cnn), "
+             "--epochs (was 1, now 2); give the same options"),
+            ([*small], "{out} holds an unfinished run (1 phases done); continue it with --resume"),
+            ([*small, "--resume", "-o", tmp_path / "empty"], "nothing to resume in {empty}")):
+        r = invoke(*args)
+        assert r.exit_code == 2, r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 2 and lines[1].startswith("error:"), r.output  # the environment line, then the error
+        assert message.format(out=out, empty=tmp_path / "empty") in " ".join(r.output.split()), r.output
+    assert json.loads((out / STATE).read_text()) == state
+    (out / STATE).write_text("{not json")
+    with pytest.raises(SnnDeployError, match="cannot resume from .*: JSONDecodeError"):
+        run_train_cost(cfg, resume=True)
+
+
+def test_quick_preset_and_explicit_options():
+    quick = config_from_options(True)
+    assert {k: getattr(quick, k) for k in QUICK} == QUICK
+    assert config_from_options(True, epochs=5, limit_test=100).epochs == 5
+    assert config_from_options(True, epochs=5, limit_test=100).limit_test == 100
+    assert config_from_options(True, epochs=5).limit_train == QUICK["limit_train"]
+    assert config_from_options(False, epochs=None) == TrainCostConfig()
+
+
+def test_verdicts_are_written_for_users():
+    hist = [{"epoch": 1, "accuracy": 0.5, "train_s_cum": 2.0, "wall_s_cum": 3.0}]
+    rows = {"noise": {"epoch_s": 5.0, "memory_mb": None, "time_to_target": time_to_target(hist, 0.9)},
+            "bptt T=10": {"epoch_s": 10.0, "memory_mb": 100.0, "time_to_target": time_to_target(hist, 0.9)}}
+    conv = {"reference": 0.9, "first_T_reaching_reference": None, "max_T": 64, "steps_ratio": None}
+    lines = [verdict(c) for c in checks(rows, conv, "bptt T=10")]
+    assert lines == [
+        "noise T=1 time per epoch <= 0.2x bptt T=10: does not hold on this run: measured 0.5x, above 0.2x",
+        "noise T=1 peak memory <= 0.3x bptt T=10: not decided on this run: peak memory was not measured",
+        "time to target >= 3x faster than bptt T=10: not decided on this run: neither method reached the target: "
+        "raise --epochs or lower --target",
+        "conversion needs >= 20x the steps of stage 3 at T=5 to reach its accuracy: not decided on this run: "
+        "conversion did not reach it within T = 64, which shows only 12.8x: raise --conversion-max-T to 100 or more"]
+    rows["noise"]["epoch_s"] = 1.0
+    assert verdict(checks(rows, None, "bptt T=10")[0]) == "noise T=1 time per epoch <= 0.2x bptt T=10: holds " \
+                                                          "(measured 0.1x)"
+
+
+def _result_with_references() -> dict:
+    """A report whose reference lines all lie off the curves: far below (stage 3 at T = 5, stage 1, the trained
+    baselines) or above (the target)."""
+    hist = [{"epoch": e, "accuracy": a, "accuracy_stage1": a, "train_s_cum": e, "wall_s_cum": e}
+            for e, a in ((1, 0.5), (2, 0.6))]
+    row = {"history": hist, "time_to_target": time_to_target(hist, 0.99)}
+    high = [0.95 + 0.004 * t for t in range(10)]
+    return {"config": {"T": 10, "target": 0.99}, "bptt_label": "bptt T=10",
+            "rows": {"noise": row, "bptt T=10": {**row, "history": [{**hist[0], "accuracy": 0.2}]},
+                     "ann": {**row, "history": [{**hist[0], "accuracy": 0.1}]}},
+            "figures": {"alpha": {"4": high, "inf": high}, "stage1_T1": 0.3, "noise_types": {"gaussian": high}},
+            "conversion": {"accuracy_by_T": [0.97 + 0.0001 * t for t in range(64)],
+                           "table": [{"T": 8, "accuracy": 0.97}, {"T": 64, "accuracy": 0.976}],
+                           "ann_accuracy": 0.98, "reference": 0.40, "reference_T": 5,
+                           "first_T_reaching_reference": None}}
+
+
+@pytest.mark.parametrize("kind,references", [("conversion", [98.0, 40.0]), ("T", [20.0, 10.0]), ("alpha", [30.0]),
+                                             ("time", [99.0])])
+def test_plotted_references_lie_inside_the_axes(tmp_path, monkeypatch, kind, references):
+    drawn = {}
+
+    def keep(fig, ax, path, **_labels):
+        drawn["ax"] = ax
+        return Path(path)
+
+    monkeypatch.setattr(report, "finish", keep)
+    report.DRAW[kind](_result_with_references(), tmp_path / "plot.png")
+    ax = drawn["ax"]
+    lo, hi = ax.get_ylim()
+    lines = {round(line.get_ydata()[0], 6) for line in ax.get_lines() if len(set(line.get_ydata())) == 1}
+    assert set(references) <= lines  # the reference lines are drawn ...
+    assert all(lo < y < hi for y in references), (lo, hi)  # ... inside the axes
+    report.plt.close(ax.figure)
+
+
+def test_ctrl_c_ends_the_training_process_quietly(capfd):
+    """A Ctrl-C reaches the whole process group: the training process ignores it and the parent ends it."""
+    job = Job("ann", "ann", "small-cnn", "sample", 1, 1, epochs=3, limit_train=512, limit_test=64)
+
+    def interrupt(_status):
+        for child in mp.active_children():
+            os.kill(child.pid, signal.SIGINT)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_isolated(job, on_step=interrupt)
+    assert mp.active_children() == []
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

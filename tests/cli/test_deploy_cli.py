@@ -102,6 +102,59 @@ def test_bench_small(tiny_run, tmp_path):
     assert "bench train" not in r.output
 
 
+def test_bench_files_carry_the_environment_and_the_artifact(tiny_run, tmp_path):
+    import csv
+
+    from snndeploy.core.hashing import sha256
+
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "-o", tmp_path / "ex").exit_code == 0
+    (graph,) = (tmp_path / "ex").glob("*.onnx")
+    r = invoke("bench", tiny_run.path.parent, graph, "--backend", "pytorch,onnxruntime", "--T", 2, "--batch", 1,
+               "--limit-test", 10, "--iters", 1, "--threads", 1, "--json", tmp_path / "b.json", "--md",
+               tmp_path / "b.md", "--csv", tmp_path / "b.csv", "--work", tmp_path / "work")
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "b.json").read_text())
+    env, rows = doc["environment"], doc["results"]
+    assert env["threads"] == 1 and env["device"] == "cpu" and env["noise"] == "frozen, graph"
+    assert env["artifacts"][str(graph)] == sha256(graph) and "torch" in env["versions"] and env["cpu"]
+    names = [row["artifact"] for row in rows]
+    assert names == [tiny_run.path.parent.name, tiny_run.path.parent.name, graph.name]
+    assert [(row["backend"], row["noise"]) for row in rows] == [
+        ("pytorch-cpu", "graph"), ("onnxruntime-cpu", "frozen"), ("onnxruntime-cpu", "frozen")]
+    lines = r.output.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.endswith("noise frozen, graph, device cpu"))
+    assert "1 threads" in lines[summary] and summary < next(i for i, line in enumerate(lines) if "artifact" in line)
+    text = (tmp_path / "b.csv").read_text()
+    assert text.startswith("# host: ") and "# threads: 1\n" in text and f"# artifacts.{graph}: {sha256(graph)}" in text
+    parsed = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    assert [row["artifact"] for row in parsed] == names and parsed[0]["status"] == "ok"
+    md = (tmp_path / "b.md").read_text()
+    assert "## Environment" in md and "- threads: 1" in md and f"| {graph.name} | onnxruntime-cpu |" in md
+
+
+def test_bench_pytorch_fp16_is_a_row_that_says_why(tiny_run, tmp_path):
+    r = invoke("bench", tiny_run.path.parent, "--backend", "pytorch", "--precision", "fp16", "--T", 1, "--batch", 1,
+               "--limit-test", 10, "--iters", 1, "--json", tmp_path / "b.json")
+    assert r.exit_code == 0, r.output
+    (row,) = json.loads((tmp_path / "b.json").read_text())["results"]
+    assert row["precision"] == "fp16" and row["p50_ms"] is None
+    assert row["status"] == "pytorch runs fp32 only; fp16 runs on --backend onnxruntime or tensorrt"
+
+
+def test_bench_shows_a_progress_bar_in_a_terminal(tiny_run, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    r = invoke("bench", tiny_run.path.parent, "--backend", "onnxruntime", "--T", 2, "--batch", 1, "--limit-test", 10,
+               "--iters", 2, "--work", tmp_path / "work")
+    assert r.exit_code == 0, r.output
+    name = tiny_run.path.parent.name
+    for task in (f"export {name} T=2 fp32", f"accuracy {name} onnxruntime-cpu fp32 T=2 (10 images)",
+                 f"timing {name} onnxruntime-cpu fp32 T=2 batch 1"):
+        assert task in r.output, task
+    assert "img/s, " not in r.output  # the bar replaces the per-row lines
+
+
 def test_fixed_batch_graph_runs_eval_infer_and_bench(tiny_run, tmp_path):
     """A --batch 1 graph (the Jetson preset) takes exactly one image per run: eval and infer chunk by it,
     bench reports the batches it cannot take as statuses."""
@@ -189,3 +242,63 @@ def test_build_without_tensorrt(tiny_run, tmp_path):
     assert "TensorRT is not installed" in out and "snndeploy[gpu]" in out
     assert "export with --fp16" in bad("build", tmp_path / "small-cnn_T5.onnx", "--precision", "fp16")
     assert "MIN,OPT,MAX" in bad("build", tmp_path / "small-cnn_T5.onnx", "--batch", "1,2")
+
+
+def _digits(*picks):
+    """uint8 test digits [N, 1, 28, 28] of the sample, by index into its test split."""
+    from snndeploy.data import sample_path
+
+    return np.load(sample_path())["images"][-200:][list(picks)]
+
+
+@pytest.mark.parametrize("noise", [None, "input", "graph"])
+def test_infer_result_ignores_batch_mates(tiny_run, tmp_path, noise):
+    """An input's class and confidence depend on it, --seed and its position only: the same digits at
+    positions 0 and 2 among different others give the same answers (a checkpoint, --noise input and graph)."""
+    artifact = tiny_run.path.parent
+    if noise is not None:
+        assert invoke("export", artifact, "--T", 3, "--noise", noise, "-o", tmp_path / "ex").exit_code == 0
+        (artifact,) = (tmp_path / "ex").glob("*.onnx")
+    np.save(tmp_path / "one.npy", _digits(0, 1, 2, 3))
+    np.save(tmp_path / "two.npy", _digits(0, 50, 2, 70, 80, 90))
+    np.save(tmp_path / "alone.npy", _digits(0))
+    runs = {}
+    for name in ("one", "two", "alone"):
+        r = invoke("infer", artifact, tmp_path / f"{name}.npy", "--T", 3, "--seed", 4, "--json", "-")
+        assert r.exit_code == 0, r.output
+        runs[name] = json.loads(r.output)["predictions"]
+    for i in (0, 2):
+        assert runs["one"][i]["class"] == runs["two"][i]["class"]
+        assert runs["one"][i]["confidence"] == pytest.approx(runs["two"][i]["confidence"], abs=1e-5)
+    assert runs["alone"][0]["confidence"] == pytest.approx(runs["one"][0]["confidence"], abs=1e-5)
+    assert [p["confidence"] for p in runs["one"]] != [p["confidence"] for p in runs["two"][:4]]
+
+
+def test_infer_confidence_is_the_readout(tiny_run, tmp_path):
+    """infer's JSON is core.readout.confidence of the runner's logits, read as the facts' training loss says:
+    clipped readouts for MSE (and for facts without training), softmax for CE."""
+    import dataclasses
+
+    from snndeploy import checkpoint
+    from snndeploy.core.readout import confidence
+    from snndeploy.inputs import load_inputs
+    from snndeploy.runners import open_runner
+
+    np.save(tmp_path / "x.npy", _digits(*range(12)))
+    ck = checkpoint.load(tiny_run.path)
+    facts = ck.facts
+    variants = {"mse": facts, "ce": dataclasses.replace(facts, training=dataclasses.replace(facts.training, loss="ce")),
+                "fallback": dataclasses.replace(facts, training=None)}
+    for name, loss in (("mse", "mse"), ("ce", "ce"), ("fallback", "mse")):
+        folder = tmp_path / name
+        checkpoint.save(folder, ck.model, variants[name])
+        r = invoke("infer", folder, tmp_path / "x.npy", "--T", 2, "--seed", 1, "--json", "-")
+        assert r.exit_code == 0, r.output
+        preds = json.loads(r.output)["predictions"]
+        with open_runner(folder, T=2) as runner:
+            logits = runner.infer_seeded(load_inputs([tmp_path / "x.npy"], runner.spec)[1], 1)
+        index, conf = confidence(logits, loss)
+        assert [p["index"] for p in preds] == index.tolist(), name
+        assert np.allclose([p["confidence"] for p in preds], conf, atol=1e-6), name
+        if loss == "ce":
+            assert all(0.1 < p["confidence"] <= 1 for p in preds)

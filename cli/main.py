@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import importlib.util
+import platform
+
 import typer
 
 from . import common
@@ -12,13 +17,53 @@ from .export_cmd import check_command, export_command
 from .stats_cmd import stats_command
 from .train_cmd import train_command
 
-app = typer.Typer(name="snndeploy", add_completion=False, no_args_is_help=True,
+app = typer.Typer(name="snndeploy", cls=common.Group, add_completion=False, no_args_is_help=True,
                   help="Train spiking neural networks fast (noisy T=1), convert to any T, deploy.")
+
+# the libraries that decide what runs where, by their distribution names (the GPU wheels are named apart)
+LIBRARIES = {"torch": ("torch",), "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
+             "tensorrt": ("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11")}
+
+
+def _version(module: str, dists: tuple[str, ...]) -> str | None:
+    """The installed version of a library, or None; read from its metadata without importing it (TensorRT from
+    JetPack's apt packages has no metadata: imported then)."""
+    for dist in dists:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    if importlib.util.find_spec(module) is None:
+        return None
+    try:
+        return str(getattr(importlib.import_module(module), "__version__", "unknown version"))
+    except Exception:  # a broken install still answers --version
+        return "unknown version (fails to import)"
+
+
+def version_text() -> str:
+    """'snndeploy 0.1.0' and, on a second line, Python's and the backends' versions."""
+    try:
+        own = importlib.metadata.version("snndeploy")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        own = "unknown (not installed)"
+    libs = [f"{name} {v}" if (v := _version(name, dists)) else f"{name} not installed"
+            for name, dists in LIBRARIES.items()]
+    return f"snndeploy {own}\npython {platform.python_version()}, {', '.join(libs)}"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        common.console.print(version_text(), highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
 def root(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error (bad input, a full "
-                                    "disk, a missing package) instead of the one line `error: ...`.")) -> None:
+                                    "disk, a missing package) instead of the one line `error: ...`."),
+         version: bool = typer.Option(False, "--version", is_eager=True, expose_value=False, callback=_show_version,
+                                      help="print the versions of snndeploy, Python, PyTorch, ONNX Runtime and "
+                                           "TensorRT, and exit.")) -> None:
     """Options for every command."""
     common.set_debug(debug)
 

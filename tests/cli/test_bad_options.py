@@ -182,3 +182,24 @@ def test_infer_seed_repeats_a_graph_that_draws_its_noise(tiny_run, tmp_path):
     first = _predict(onnx_file, 7)
     assert _predict(onnx_file, 7) == first
     assert _predict(onnx_file, 8) != first
+
+
+@pytest.mark.parametrize("args, line", [
+    (("infer", "a.onnx", "x.png", "--T", "x"), "error: invalid value for '--T': "),
+    (("bench", "train", "--target", "abc"), "error: invalid value for '--target': "),
+    (("eval",), "error: missing argument 'ARTIFACT' (see snndeploy eval --help)"),
+    (("infer", "a.onnx"), "error: missing argument 'INPUTS...' (see snndeploy infer --help)"),
+    (("eval", "a.onnx", "--bogus"), "error: no such option: --bogus (see snndeploy eval --help)"),
+    (("eval", "a.onnx", "--seed"), "error: option '--seed' requires an argument (see snndeploy eval --help)"),
+    (("bench", "train", "--seed"), "error: option '--seed' requires an argument (see snndeploy bench train --help)"),
+    (("--nope",), "error: no such option: --nope (see snndeploy --help)"),
+    (("nope",), "error: no such command 'nope' (see snndeploy --help)"),
+    (("eval", "a.onnx", "--threads", "0"), "error: --threads must be from 1 to 4096, got 0"),
+    (("export", "a", "--threads", "5000"), "error: --threads must be from 1 to 4096, got 5000"),
+])
+def test_usage_errors_are_one_line(args, line):
+    """Click's usage errors (a bad number, a missing argument, an unknown option or command, a value out of
+    range) in Click's words, on one line `error: ...` with exit code 2, not Typer's error box."""
+    got = one_line(*args)
+    assert got.startswith(line), got
+    assert "(see snndeploy" in got or "--threads" in got

@@ -1,0 +1,178 @@
+"""`--help` as a newcomer reads it: every option that has a default shows it, no option shows a Python type
+(<int>, <list[str]>, <bool>) or a braced argument ({artifact}) as what to type; `--version`; messages keep their
+[brackets] (install hints like 'snndeploy[peers]')."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+
+import pytest
+import typer.main
+from snndeploy_cli import common
+from snndeploy_cli.main import app
+from typer.testing import CliRunner
+
+from snndeploy.core.config import TrainConfig
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250", "TERMINAL_WIDTH": "250"}  # one row per option wherever the help text fits
+PYTHON_TYPE = re.compile(r"<[\w\[\], |]+>")  # <int>, <list[str]>, <path>
+BRACED = re.compile(r"\{\w+\}")  # Click's {artifact}
+
+
+def commands() -> list[tuple[tuple[str, ...], object]]:
+    """(words after `snndeploy`, click command) of every command and group of the app."""
+    found = []
+
+    def walk(cmd, path):
+        found.append((path, cmd))
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+def help_rows(words: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """The whole `--help` text and its rows: first flag -> the row's text (a row continues over wrapped lines)."""
+    r = runner.invoke(app, [*words, "--help"], env=WIDE)
+    assert r.exit_code == 0, r.output
+    rows: dict[str, str] = {}
+    current = None
+    for line in r.output.splitlines():
+        body = line.strip().strip("│").strip()
+        if not body or body[0] in "╭╰":
+            current = None
+            continue
+        first = body.lstrip("* ").split(maxsplit=1)[0] if body.lstrip("* ") else ""
+        if body.startswith(("-", "*")) and first:
+            current = first
+            rows[current] = body
+        elif current is not None:
+            rows[current] += " " + body
+    return r.output, rows
+
+
+def expected_default(param) -> str | None:
+    """What `[default: ...]` must say for a parameter, '' where any value will do, None where none is shown."""
+    if not param.expose_value or param.param_type_name != "option":
+        return None  # --help, --version
+    if isinstance(param.show_default, str):
+        return param.show_default
+    if param.is_flag:
+        if param.secondary_opts:
+            return (param.opts if param.default else param.secondary_opts)[0].lstrip("-")
+        return ""  # a plain flag: off or on
+    return None if param.default is None else str(param.default)
+
+
+ALL = commands()
+
+
+@pytest.mark.parametrize("words, cmd", ALL, ids=[" ".join(w) or "snndeploy" for w, _ in ALL])
+def test_help_shows_every_default_and_readable_metavars(words, cmd):
+    text, rows = help_rows(words)
+    assert not PYTHON_TYPE.search(text), f"a Python type as metavar: {PYTHON_TYPE.search(text).group()}\n{text}"
+    assert not BRACED.search(text), f"a braced argument: {BRACED.search(text).group()}\n{text}"
+    for param in cmd.params:
+        label = param.opts[0] if param.param_type_name == "option" else param.metavar
+        row = rows.get(label)
+        assert row is not None, f"no help row for {label}:\n{text}"
+        want = expected_default(param)
+        if want is not None:
+            assert f"[default: {want}" in row, f"{' '.join(words)} {label}: no [default: {want}...] in: {row}"
+        if param.param_type_name == "option" and not param.is_flag:
+            flag_columns = any(o.startswith("--") for o in param.opts) + any(not o.startswith("--") for o in param.opts)
+            assert row.split()[flag_columns] == param.metavar, f"{label}: metavar not shown: {row}"
+        if param.param_type_name == "option" and param.is_flag:
+            assert param.metavar == "", f"{label} is a flag: no metavar"
+
+
+@pytest.mark.parametrize("words, flag, default", [
+    # defaults that were written into help strings and vanished as rich markup
+    (("eval",), "--T", "1,5,10"),
+    (("bench", "run"), "--batch", "1,64"),
+    (("build",), "--batch", "1,1,64"),
+    (("build",), "--out", "MODEL.plan"),
+    (("export",), "--out", "exports"),
+    (("export",), "--T", "5"),
+    (("quantize",), "--out", "beside MODEL"),
+    (("train",), "--epochs", "20"),
+    (("train",), "--out", "runs/train"),
+    (("infer",), "--device", "cpu"),
+])
+def test_reported_defaults_are_shown(words, flag, default):
+    _, rows = help_rows(words)
+    assert f"[default: {default}" in rows[flag], rows[flag]
+
+
+def test_train_help_shows_trainconfig_defaults():
+    """train's options default to None (a --config file may fill them): --help shows TrainConfig's defaults."""
+    _, rows = help_rows(("train",))
+    cmd = dict(ALL)[("train",)]
+    shown = 0
+    for param in cmd.params:
+        if param.name in TrainConfig.__dataclass_fields__:
+            flags = (param.opts[0][2:], param.secondary_opts[0][2:]) if param.secondary_opts else None
+            want = common.config_default(TrainConfig, param.name, flags)
+            if want is not False:
+                assert f"[default: {want}]" in rows[param.opts[0]], rows[param.opts[0]]
+                shown += 1
+    assert shown >= 15
+    assert "[default: 0,1]" in rows["--noise-range"] and "[default: 0.0001]" in rows["--lr"]
+
+
+def test_export_help_defaults_are_exportconfig_defaults():
+    """export cannot import ExportConfig for its help (that imports PyTorch): its shown defaults are checked here."""
+    from snndeploy.export.exporter import ExportConfig
+
+    cmd = dict(ALL)[("export",)]
+    fields = ExportConfig.__dataclass_fields__
+    checked = 0
+    for param in cmd.params:
+        name = "format" if param.name == "fmt" else param.name
+        if name not in fields or fields[name].default is None:
+            continue
+        flags = (param.opts[0][2:], param.secondary_opts[0][2:]) if param.secondary_opts else None
+        want = common.config_default(ExportConfig, name, flags)
+        assert str(param.show_default).split(";")[0] == want, f"--{name}: help says {param.show_default}, is {want}"
+        checked += 1
+    assert checked == 12
+
+
+def test_arguments_and_lists_read_as_what_to_type():
+    text, rows = help_rows(("infer",))
+    assert "Usage: snndeploy infer [OPTIONS] ARTIFACT INPUTS..." in text
+    assert "INPUTS..." in rows
+    _, rows = help_rows(("eval",))
+    assert rows["--T"].split()[1] == "T[,T...]"
+    assert rows["--threads"].split()[1] == "N" and "[default: all cores]" in rows["--threads"]
+    _, rows = help_rows(("export",))
+    assert "jetson-fp16" in rows["--config"] and rows["--config"].split()[1] == "NAME|FILE"
+
+
+def test_infer_device_says_what_it_takes():
+    _, rows = help_rows(("infer",))
+    assert all(word in rows["--device"] for word in ("cpu", "cuda:N", "tensorrt")), rows["--device"]
+
+
+def test_version():
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0, r.output
+    first, second = r.output.strip().splitlines()
+    assert first == f"snndeploy {importlib.metadata.version('snndeploy')}"
+    assert second.startswith("python ") and "torch " in second and "onnxruntime " in second
+    assert "tensorrt" in second
+
+
+def test_messages_keep_their_brackets(capsys):
+    """Install hints name extras in brackets; rich must not take them for markup."""
+    common.console.print("peer skipped: spikingjelly is not installed (pip install snndeploy[peers])")
+    common._fail(common.EXTRAS["torch"])
+    out, err = capsys.readouterr()
+    assert "pip install snndeploy[peers]" in out
+    assert err.strip() == "error: pip install 'snndeploy[train]' (PyTorch: training, export, checkpoints)"
+    common.console.print(common.table("t [x]", ["a [b]"], [["[bold]c[/bold]"]]))
+    out, _ = capsys.readouterr()
+    assert "t [x]" in out and "a [b]" in out and "[bold]c[/bold]" in out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from snndeploy import presets
 from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import parse_alpha
@@ -15,30 +16,40 @@ from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
 from snndeploy.runners import kind_for_backend
 
-from .common import console, one_line_errors, parse_values, table
+from .common import THREADS, console, one_line_errors, parse_values, table
 
 
 @one_line_errors
 def export_command(
     checkpoint: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
-    config: Path | None = typer.Option(None, "--config", help="export preset (YAML) from export_configs/."),
-    T: list[str] | None = typer.Option(None, "--T", help="time steps to unroll; one file per T [default: 5]"),
-    stage: int | None = typer.Option(None, "--stage", help="3 (default) or 2."),
-    alpha: str | None = typer.Option(None, "--alpha", help="stage-3 alpha [default: the checkpoint's]"),
-    beta: float | None = typer.Option(None, "--beta", help="stage-3 beta [default: middle of the noise range]"),
-    noise: str | None = typer.Option(None, "--noise", help="graph (random ops), input (graph inputs), frozen."),
-    inline: bool | None = typer.Option(None, "--inline/--functions", help="standard ops only (TensorRT 8.x)."),
-    opset: int | None = typer.Option(None, "--opset", help="ONNX opset [default: 17]"),
-    batch: str | None = typer.Option(None, "--batch", help="'dynamic' (default) or a fixed batch size."),
-    fp16: bool | None = typer.Option(None, "--fp16/--fp32", help="half-precision graph."),
-    seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise."),
+    config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names())}) or a YAML "
+                                      "file of export options; the flags below override it."),
+    # what --help shows as the defaults of options that default to None: ExportConfig's (tests/cli/test_help.py)
+    T: list[str] | None = typer.Option(None, "--T", help="time steps to unroll; one file per T.", show_default="5"),
+    stage: int | None = typer.Option(None, "--stage", help="3 or 2.", show_default="3"),
+    alpha: str | None = typer.Option(None, "--alpha", help="stage-3 alpha; 'inf' allowed.",
+                                     show_default="the checkpoint's"),
+    beta: float | None = typer.Option(None, "--beta", help="stage-3 beta.", show_default="middle of the noise range"),
+    noise: str | None = typer.Option(None, "--noise", metavar="MODE", show_default="frozen",
+                                     help="graph (random ops), input (graph inputs) or frozen (fixed draws)."),
+    inline: bool | None = typer.Option(None, "--inline/--functions", show_default="functions",
+                                       help="standard ops only (TensorRT 8.x) or custom ops as local functions."),
+    opset: int | None = typer.Option(None, "--opset", help="ONNX opset.", show_default="17"),
+    batch: str | None = typer.Option(None, "--batch", metavar="N|dynamic", show_default="dynamic",
+                                     help="a fixed batch size or 'dynamic'."),
+    fp16: bool | None = typer.Option(None, "--fp16/--fp32", help="half- or single-precision graph.",
+                                     show_default="fp32"),
+    seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise.", show_default="0"),
     trt: str | None = typer.Option(None, "--trt", help="TensorRT to check against: 8.5, 8.6, 10.3, 10 (= 10.15) "
-                                   "or 11 [default: 10]"),
-    fmt: str | None = typer.Option(None, "--format", help="onnx (default) or triton (a Triton model repository)."),
+                                   "or 11.", show_default="10"),
+    fmt: str | None = typer.Option(None, "--format", help="onnx or triton (a Triton model repository).",
+                                   show_default="onnx"),
     max_batch: int | None = typer.Option(None, "--max-batch", help="largest batch of a dynamic-batch graph: Triton "
-                                         "max_batch_size, and what a --noise graph bank holds [default: 64; for an "
-                                         "engine, its profile's maximum]"),
-    out: str | None = typer.Option(None, "--out", "-o", help="output folder [default: exports]"),
+                                         "max_batch_size, and what a --noise graph bank holds.",
+                                         show_default="64; for an engine, its profile's maximum"),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="DIR", help="output folder.",
+                                   show_default="exports"),
+    threads: int | None = THREADS,
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
     if kind_for_backend("tensorrt").matches(Path(checkpoint)):  # an engine goes to Triton; anything else exports
@@ -50,7 +61,11 @@ def export_command(
     # exporting a checkpoint needs PyTorch; `check` and adding engines to Triton do not
     from snndeploy.export.exporter import ExportConfig, export
 
-    cfg = ExportConfig.from_dict(load_yaml(config), str(config)) if config else ExportConfig()
+    if config:
+        path = presets.resolve(config)
+        cfg = ExportConfig.from_dict(load_yaml(path), config if path.parent == presets.FOLDER else str(path))
+    else:
+        cfg = ExportConfig()
     Ts = parse_values(T, int, "--T")
     changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,

@@ -22,9 +22,10 @@ JUNK = (".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", "
 # imports the modules named in argv[1] and prints where each came from, plus the bundled sample's path
 PROBE = """
 import importlib, json, sys
-import snndeploy.data
+import snndeploy.data, snndeploy.presets
 files = {name: importlib.import_module(name).__file__ for name in json.loads(sys.argv[1])}
 files["sample data"] = str(snndeploy.data.sample_path())
+files.update({f"preset {n}": str(snndeploy.presets.resolve(n)) for n in snndeploy.presets.names()})
 print(json.dumps(files))
 """
 
@@ -126,6 +127,9 @@ def test_wheel_installs_and_trains_on_its_bundled_sample(tmp_path, wheel):
     venv_root = prefix.resolve()
     outside = {name: f for name, f in files.items() if venv_root not in Path(f).resolve().parents}
     assert not outside, f"not imported from the wheel: {outside}"
+    shipped = {p.stem for p in (ROOT / "snndeploy" / "presets").glob("*.yaml")}
+    assert {n.removeprefix("preset ") for n in files if n.startswith("preset ")} == shipped
+    assert all(Path(f).is_file() for n, f in files.items() if n.startswith("preset "))
 
     out = elsewhere / "run"
     cli = shutil.which("snndeploy", path=str(bindir))
@@ -133,6 +137,11 @@ def test_wheel_installs_and_trains_on_its_bundled_sample(tmp_path, wheel):
     run([cli, "train", "--epochs", "1", "--limit-train", "200", "--limit-test", "100", "--quiet", "--out", out],
         elsewhere, env)
     assert list(out.glob("model.*.safetensors")) and (out / "model.json").is_file()
+    # a preset by name, from a folder that has none: the wheel's own copy
+    run([cli, "export", out, "--config", "jetson-fp16", "-o", elsewhere / "onnx"], elsewhere, env)
+    assert (elsewhere / "onnx" / "small-cnn_T5_fp16_batch1.onnx").is_file()
+    version = importlib.metadata.version("snndeploy")
+    assert run([cli, "--version"], elsewhere, env).splitlines()[0] == f"snndeploy {version}"
 
 
 @pytest.mark.slow

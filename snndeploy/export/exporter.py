@@ -27,7 +27,7 @@ from .triton import write_model
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Options of `snndeploy export` (and of the YAML presets in export_configs/)."""
+    """Options of `snndeploy export` (and of the YAML presets in snndeploy/presets/)."""
 
     T: tuple[int, ...] = (5,)
     stage: int = 3

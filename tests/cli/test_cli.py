@@ -118,7 +118,7 @@ def test_shipped_presets_parse():
     from snndeploy.core.config import load_yaml
     from snndeploy.export.exporter import ExportConfig
 
-    presets = sorted((Path(__file__).parents[2] / "export_configs").glob("*.yaml"))
+    presets = sorted((Path(__file__).parents[2] / "snndeploy" / "presets").glob("*.yaml"))
     assert {p.stem for p in presets} >= {"jetson-fp16", "server-fp32", "parity"}
     for p in presets:
         ExportConfig.from_dict(load_yaml(p), str(p))

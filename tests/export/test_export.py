@@ -112,7 +112,7 @@ def test_steps_split_with_constant_sizes_on_every_tensorrt(tiny_run, tmp_path, n
 
 
 def test_jetson_preset_targets_tensorrt_10_3(tiny_run, tmp_path):
-    cfg = ExportConfig.from_dict(load_yaml(Path(__file__).parents[2] / "export_configs" / "jetson-fp16.yaml"))
+    cfg = ExportConfig.from_dict(load_yaml(Path(__file__).parents[2] / "snndeploy" / "presets" / "jetson-fp16.yaml"))
     assert cfg.trt == "10.3"
     (e,) = export(tiny_run.path, dataclasses.replace(cfg, out=str(tmp_path)))
     assert e.findings == []

@@ -24,12 +24,19 @@ def available() -> int:
         return os.cpu_count() or 1
 
 
+def _from_environment() -> int | None:
+    """OMP_NUM_THREADS as a launcher set it (torchrun gives each of several workers one thread), if valid."""
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) >= 1 else None
+
+
 def set_threads(n: int | None) -> int:
-    """Compute with ``n`` CPU threads from now on (None: every available core); returns the count in use."""
+    """Compute with ``n`` CPU threads from now on (None: OMP_NUM_THREADS if the environment sets it, else every
+    available core); returns the count in use."""
     global _threads
     if n is not None and not 1 <= n <= 4096:
         raise SnnDeployError(f"--threads must be from 1 to 4096, got {n}")
-    count = n or available()
+    count = n or _from_environment() or available()
     _threads = count
     for var in _ENV:
         os.environ[var] = str(count)
@@ -40,5 +47,5 @@ def set_threads(n: int | None) -> int:
 
 
 def current() -> int:
-    """The thread count set for this process (every available core until set_threads is called)."""
-    return _threads or available()
+    """The thread count set for this process (until set_threads is called: OMP_NUM_THREADS, else every core)."""
+    return _threads or _from_environment() or available()

@@ -106,3 +106,11 @@ def test_threads_reach_torch_imported_later():
     env = {**os.environ, "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}  # what --threads 1 must override
     r = subprocess.run([sys.executable, "-c", FRESH], env=env, capture_output=True, text=True, timeout=300)
     assert "torch threads 1" in r.stdout, r.stdout + r.stderr
+
+
+def test_no_threads_option_keeps_a_launchers_setting(monkeypatch, restore_threads):
+    """torchrun gives each of several workers OMP_NUM_THREADS=1: a command without --threads keeps it."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads.set_threads(None) == 1 and os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads.set_threads(None) == threads.available()

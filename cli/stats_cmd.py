@@ -9,7 +9,7 @@ import typer
 from snndeploy.bench import stats
 from snndeploy.core import atomic
 
-from .common import check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 def _ops(n: float) -> str:
@@ -77,6 +77,7 @@ def stats_command(
                                          "the checkpoint's facts and sha256) as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write firing rate per layer and energy against T as a PNG."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
+    threads: int | None = THREADS,
 ) -> None:
     """Firing rates per layer, synaptic operations (ACs against the ANN's MACs) and an energy estimate at several T.
 

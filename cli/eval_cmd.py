@@ -15,6 +15,21 @@ from snndeploy.runners import kind_of
 from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
+def result_line(r: dict[str, Any]) -> str:
+    """One line per (T, alpha) as it is measured: the progress shown where no bar can be drawn."""
+    alpha = "" if r["alpha"] is None else f" alpha={r['alpha']:g}"
+    passes = "1 pass" if r["repeats"] == 1 else f"mean of {r['repeats']} repeats"
+    return f"  T={r['T']}{alpha}: {100 * r['accuracy']:.2f}% ({passes})"
+
+
+def repeats_line(results: list[dict[str, Any]]) -> str:
+    """How many passes each accuracy averages, and why only one where the artifact has no randomness."""
+    notes = {r.get("repeats_note") for r in results} - {None}
+    counts = sorted({r["repeats"] for r in results})
+    text = f"repeats: {', '.join(map(str, counts))}"
+    return f"{text} ({'; '.join(sorted(notes))})" if notes else text
+
+
 def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
     """Rows per T, one accuracy column per alpha."""
     alphas = list(dict.fromkeys(r["alpha"] for r in results))
@@ -38,7 +53,8 @@ def eval_command(
     device: str = typer.Option("cpu", "--device"),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise (repeat r uses seed + r); --noise "
                              "graph graphs seed ONNX Runtime's random ops, TensorRT engines draw unseeded."),
-    repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws."),
+    repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws (one pass for "
+                                "an artifact without randomness: --noise frozen graphs and their engines)."),
     compiled: bool = typer.Option(False, "--compile/--no-compile",
                                   help="checkpoints: compiled neuron steps and channels-last convolutions (about 1.5x "
                                        "faster once PyTorch has cached the kernels; the first run compiles)."),
@@ -51,8 +67,12 @@ def eval_command(
     check_output_file(plot, "--plot")
     Ts = parse_values(T, int, "--T")
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
+    # a terminal gets a progress bar per (T, alpha), advancing per batch of every repeat; a log gets a line per
+    # result instead, as it is measured
+    bar = console.is_terminal
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
-              "seed": seed, "repeats": repeats}
+              "seed": seed, "repeats": repeats, "show_progress": bar,
+              "on_result": None if bar else lambda r: console.print(result_line(r), markup=False, highlight=False)}
     if kind_of(artifact).name != "checkpoint":
         results = evaluate_graph(artifact, Ts or None, stage, alphas, **common)
         title = f"{results[0]['backend']}, stage {results[0]['stage']}"
@@ -60,6 +80,7 @@ def eval_command(
         results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, compiled=compiled, **common)
         title = f"pytorch, stage {stage or 3}"
     console.print(accuracy_table(results, title))
+    console.print(repeats_line(results), markup=False, highlight=False)
     if json_path:
         atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
         console.print(f"json: {json_path}", highlight=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -20,24 +20,30 @@ from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
 from .data import Split, iterate_batches
 from .models import SpikingNet
+from .progress import Bar
 
 
 @torch.no_grad()
 def count_correct(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
-                  device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
-    """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps."""
+                  device: str | torch.device = "cpu", shard: tuple[int, int] = (0, 1),
+                  on_batch: Callable[[], None] | None = None) -> tuple[int, int]:
+    """(right, seen) over this process's shard of ``split``, spiking layers in ``mode`` over T steps;
+    ``on_batch`` is called after each batch (progress)."""
     correct = seen = 0
     with model.using(mode, training=False):
         for x, y in iterate_batches(split, spec, batch_size, shuffle=False, device=device, shard=shard):
             correct += int((model(x, T).argmax(1) == y).sum())
             seen += len(y)
+            if on_batch is not None:
+                on_batch()
     return correct, seen
 
 
 def accuracy(model: SpikingNet, split: Split, spec: DataSpec, T: int, mode: str, *, batch_size: int = 256,
-             device: str | torch.device = "cpu") -> float:
+             device: str | torch.device = "cpu", on_batch: Callable[[], None] | None = None) -> float:
     """Fraction of ``split`` classified right with every spiking layer in ``mode`` over T steps."""
-    correct, seen = count_correct(model, split, spec, T, mode, batch_size=batch_size, device=device)
+    correct, seen = count_correct(model, split, spec, T, mode, batch_size=batch_size, device=device,
+                                  on_batch=on_batch)
     return correct / max(seen, 1)
 
 
@@ -75,8 +81,11 @@ STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
 
 def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
           alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
-          seed: int = 0, repeats: int = 1, on_result: Any = None) -> list[dict[str, Any]]:
-    """Accuracy for every (alpha, T), averaged over ``repeats`` noise draws; alpha only matters for stage 3."""
+          seed: int = 0, repeats: int = 1, on_result: Any = None, show_progress: bool = False) -> list[dict[str, Any]]:
+    """Accuracy for every (alpha, T), averaged over ``repeats`` noise draws; alpha only matters for stage 3.
+
+    PyTorch draws its noise afresh, so every repeat is a pass of its own (``repeats_note`` is None);
+    ``show_progress``: a bar per (alpha, T) advancing per batch of every repeat."""
     if stage not in (2, 3):
         raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
     if repeats < 1:
@@ -87,17 +96,27 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
     for alpha in alphas:
         check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
     results = []
-    for alpha in alphas if stage == 3 else [math.inf]:
-        with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):
-            for T in Ts:
-                accs = []
-                for rep in range(repeats):
-                    torch.manual_seed(seed + rep)
-                    model.renew_noise()  # each repeat's noise bank from its own seed
-                    accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size, device=device))
-                row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
-                       "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats}
-                results.append(row)
-                if on_result is not None:
-                    on_result(row)
+    batches = math.ceil(len(split) / max(batch_size, 1))  # a bad batch size is refused by iterate_batches
+    with Bar(enabled=show_progress) as bar:
+        for alpha in alphas if stage == 3 else [math.inf]:
+            with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):
+                for T in Ts:
+                    task = bar.start(f"T={T}" + (f" alpha={alpha:g}" if stage == 3 else ""), repeats * batches)
+                    accs = []
+                    for rep in range(repeats):
+                        torch.manual_seed(seed + rep)
+                        model.renew_noise()  # each repeat's noise bank from its own seed
+
+                        def advance(rep: int = rep, task: int = task) -> None:
+                            bar.advance(task, f"repeat {rep + 1}/{repeats}")
+
+                        accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size,
+                                             device=device, on_batch=advance))
+                    row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
+                           "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs),
+                           "repeats": repeats, "repeats_note": None}
+                    bar.finish(task, f"{100 * row['accuracy']:.2f}%")
+                    results.append(row)
+                    if on_result is not None:
+                        on_result(row)
     return results

@@ -33,17 +33,24 @@ def finish(fig: Any, ax: Any, path: str | Path, *, xlabel: str, ylabel: str, tit
     return save_png(fig, path)
 
 
-def training_curves(history: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Loss and accuracy per epoch."""
+LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy"}  # TrainConfig.loss -> how the plot names it
+
+
+def training_curves(history: list[dict[str, Any]], path: str | Path, title: str = "", *, loss: str = "mse",
+                    T: int = 1) -> Path:
+    """Loss and accuracy per epoch: ``loss`` names the training loss (TrainConfig.loss), ``T`` the time steps
+    both accuracies were measured at (TrainConfig.T: 1 for noise training and the ANN)."""
+    name = LOSS_NAMES.get(loss, loss)
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], marker="o", label="train loss")
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], marker="o", label=f"train loss ({name})")
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("loss")
-    ax_acc.plot(epochs, [h["train_acc"] for h in history], marker="o", label="train")
-    ax_acc.plot(epochs, [h["val_acc"] for h in history], marker="s", label="test")
+    ax_loss.set_ylabel(f"{name} loss")
+    ax_loss.legend()
+    ax_acc.plot(epochs, [h["train_acc"] for h in history], marker="o", label=f"train (T = {T})")
+    ax_acc.plot(epochs, [h["val_acc"] for h in history], marker="s", label=f"test (T = {T})")
     ax_acc.set_xlabel("epoch")
-    ax_acc.set_ylabel("accuracy")
+    ax_acc.set_ylabel(f"accuracy at T = {T}")
     ax_acc.legend()
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
@@ -65,9 +72,10 @@ def accuracy_vs_T(results: list[dict[str, Any]], path: str | Path, title: str = 
 
 
 def latency_vs_T(rows: list[dict[str, Any]], mac_growth: dict[int, float], path: str | Path, title: str = "") -> Path:
-    """Batch-1 latency against T, one series per backend: p50 points with p10-p90 bars, a thin line joining the
-    p50s in T order, and a dashed line growing as the MAC count (``mac_growth``: T -> MACs / MACs at T=1) from the
-    fastest backend's T=1 p50. Rows need backend, status, T, batch, p10_ms, p50_ms, p90_ms; only ok rows count."""
+    """Batch-1 latency against T, one series per backend: p50 points with p10-p90 bars and no line between them
+    (noisy timings joined in T order zigzag like a trend), and a dashed line growing as the MAC count
+    (``mac_growth``: T -> MACs / MACs at T=1) from the fastest backend's T=1 p50, the one relation that is a
+    trend. Rows need backend, status, T, batch, p10_ms, p50_ms, p90_ms; only ok rows count."""
     points = [r for r in rows if r.get("status", "ok") == "ok" and r["batch"] == 1]
     if not points:
         raise SnnDeployError("no measured batch-1 rows to plot (every backend reported a status)")
@@ -83,8 +91,7 @@ def latency_vs_T(rows: list[dict[str, Any]], mac_growth: dict[int, float], path:
         x = [r["T"] + (i - (len(series) - 1) / 2) * step for r in rs]
         p50 = [r["p50_ms"] for r in rs]
         bars = [[r["p50_ms"] - r["p10_ms"] for r in rs], [r["p90_ms"] - r["p50_ms"] for r in rs]]
-        (line,) = ax.plot(x, p50, linewidth=0.8, alpha=0.6)
-        ax.errorbar(x, p50, yerr=bars, fmt="o", markersize=4, capsize=3, color=line.get_color(), label=label)
+        ax.errorbar(x, p50, yerr=bars, fmt="o", linestyle="none", markersize=4, capsize=3, label=label)
     base = [r["p50_ms"] for r in points if r["T"] == 1]
     if base:
         ref = sorted(mac_growth)

@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from snndeploy.bench import output
-from snndeploy.bench.deploy import OK, BenchConfig, run_bench
+from snndeploy.bench.deploy import OK, BenchConfig, bench_environment, run_bench
+from snndeploy.bench.environment import summary
 from snndeploy.core.errors import SnnDeployError
 
 from .bench_train_cmd import bench_train_command
-from .common import check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 class BenchGroup(TyperGroup):
@@ -26,9 +26,15 @@ class BenchGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
+def say(text: str) -> None:
+    """Print plain text: paths and install hints ('snndeploy[gpu]') are never markup."""
+    console.print(text, markup=False, highlight=False)
+
+
 def progress_line(r: dict[str, Any]) -> str:
-    """One line per row as it is measured (or why it was not)."""
-    where = f"  {r['backend']} {r['precision']} T={r['T']}" + (f" batch={r['batch']}" if r["batch"] else "")
+    """One line per row as it is measured (or why it was not): the progress shown where no bar can be drawn."""
+    where = f"  {r['artifact']} {r['backend']} {r['precision']} T={r['T']}" + \
+        (f" batch={r['batch']}" if r["batch"] else "")
     if r["status"] != OK:
         return f"{where}: {r['status']}"
     return f"{where}: {r['p50_ms']:.2f} ms, {r['images_per_s']:.0f} img/s, {100 * r['accuracy']:.2f}%"
@@ -46,15 +52,19 @@ def bench_run_command(
                                              "[default: pytorch, onnxruntime]"),
     batch: list[str] | None = typer.Option(None, "--batch", help="batch sizes [default: 1,64]"),
     T: list[str] | None = typer.Option(None, "--T", help="time steps for checkpoints [default: 1,5,10]"),
-    precision: list[str] | None = typer.Option(None, "--precision", help="fp32, fp16, int8 [default: fp32]"),
+    precision: list[str] | None = typer.Option(None, "--precision", help="fp32, fp16, int8 [default: fp32 for "
+                                               "checkpoints; a graph or engine at its own]"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, or tensorrt (ONNX Runtime's TensorRT provider)."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="accuracy on the first N test images."),
     iters: int = typer.Option(20, "--iters", help="timed runs per row (after warm-up)."),
-    json_path: str | None = typer.Option(None, "--json"),
-    csv_path: str | None = typer.Option(None, "--csv"),
-    md_path: str | None = typer.Option(None, "--md"),
+    json_path: str | None = typer.Option(None, "--json", help="write the rows as JSON here, with the environment "
+                                         "(host, CPU, threads, versions, GPU, noise, device, artifact sha256)."),
+    csv_path: str | None = typer.Option(None, "--csv", help="write the rows as CSV here, after the environment as "
+                                        "'# key: value' lines (pandas.read_csv(path, comment='#'))."),
+    md_path: str | None = typer.Option(None, "--md", help="write the environment and the rows as Markdown here."),
     plot: str | None = typer.Option(None, "--plot", help="PNG of accuracy against latency across T."),
     work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go."),
+    threads: int | None = THREADS,
 ) -> None:
     """Accuracy, latency p50/p90/p99, throughput and size for every backend, precision, T and batch."""
     for path, option in ((json_path, "--json"), (csv_path, "--csv"), (md_path, "--md"), (plot, "--plot")):
@@ -66,18 +76,23 @@ def bench_run_command(
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,
                       precisions=tuple(parse_values(precision, str, "--precision")) or BenchConfig.precisions,
                       device=device, limit_test=limit_test, iters=iters, work=work)
-    rows = run_bench(artifacts, cfg, on_row=lambda r: console.print(escape(progress_line(r)), highlight=False))
+    # a terminal gets a progress bar (a task per export, build, accuracy pass and timed batch); a log gets a line
+    # per row instead, as it is measured
+    bar = console.is_terminal
+    rows = run_bench(artifacts, cfg, on_row=None if bar else lambda r: say(progress_line(r)), show_progress=bar)
+    env = bench_environment(artifacts, cfg, rows)
+    say(summary(env))
     console.print(table("snndeploy bench", list(output.HEADERS), output.rows_as_table(rows)))
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))
     for path, writer in writers:
         if path:
-            writer(path, json_safe(rows))
-            console.print(f"wrote {path}", highlight=False)
+            writer(path, json_safe(rows), json_safe(env))
+            say(f"wrote {path}")
     if plot and output.measured(rows):
         output.plot_front(plot, rows)
-        console.print(f"wrote {Path(plot)}", highlight=False)
+        say(f"wrote {Path(plot)}")
     elif plot:
-        console.print(f"no plot written to {plot}: no row was measured", highlight=False)
+        say(f"no plot written to {plot}: no row was measured")
 
 
 bench_app.command("train")(bench_train_command)

@@ -1,9 +1,23 @@
-"""Writing benchmark rows: JSON, CSV, Markdown, and the accuracy-against-latency front as a PNG."""
+"""Writing benchmark rows: JSON, CSV, Markdown, and the accuracy-against-latency front as a PNG.
+
+Every file carries the environment record (snndeploy.bench.environment) of the run:
+
+* JSON: ``{"environment": {...}, "results": [...]}``;
+* CSV: leading comment lines ``# key: value`` (nested records flattened: ``# versions.torch: 2.14.1``,
+  ``# artifacts.runs/a/checkpoint.json: <sha256>``; a value that is not a one-line string is written as JSON),
+  then the header row and one line per row: ``pandas.read_csv(path, comment="#")`` reads it, and so does
+  ``csv.DictReader(line for line in open(path) if not line.startswith("#"))``;
+* Markdown: an environment list above the results table.
+
+The columns are every key of the rows, the known ones (COLUMNS) first: a measurement added later (firing rates,
+synaptic operations, energy) appears in JSON and CSV without a change here.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +25,10 @@ from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..plots import finish, plt
 
-COLUMNS = ("backend", "precision", "T", "batch", "accuracy", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "size_mb",
-           "status")
-HEADERS = ("backend", "precision", "T", "batch", "accuracy %", "p50 ms", "p90 ms", "p99 ms", "images/s", "MB", "status")
+COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy", "p50_ms", "p90_ms", "p99_ms",
+           "images_per_s", "size_mb", "status")
+HEADERS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy %", "p50 ms", "p90 ms", "p99 ms",
+           "images/s", "MB", "status")
 
 
 def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -36,44 +51,90 @@ def rows_as_table(rows: list[dict[str, Any]]) -> list[list[str]]:
     return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in COLUMNS] for r in rows]
 
 
-def write_json(path: str | Path, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> Path:
-    """{"results": [...]} plus anything extra."""
-    return atomic.write_json(path, {**(extra or {}), "results": rows})
+def fieldnames(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of the rows, in first-seen order (COLUMNS when there are no rows)."""
+    return list(dict.fromkeys(k for r in rows for k in r)) if rows else list(COLUMNS)
 
 
-def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
-    """One line per row, every field."""
+def _flat(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        if isinstance(value, dict) and value:
+            out += _flat(value, f"{prefix}{key}.")
+        else:
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def _line(value: Any) -> str:
+    """A value on one line: a plain string as it is, anything else (or a string with line breaks) as JSON."""
+    if isinstance(value, str) and value.isprintable():
+        return value
+    return json.dumps(value)
+
+
+def environment_lines(env: dict[str, Any]) -> list[str]:
+    """The environment as ``key: value`` lines (nested records as dotted keys)."""
+    return [f"{_line(k)}: {_line(v)}" for k, v in _flat(env)]
+
+
+def write_json(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None) -> Path:
+    """{"environment": {...}, "results": [...]}."""
+    return atomic.write_json(path, {"environment": environment or {}, "results": rows})
+
+
+def write_csv(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None) -> Path:
+    """The environment as leading ``# key: value`` lines, then one line per row with every field."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else list(COLUMNS))
+    for line in environment_lines(environment or {}):
+        buf.write(f"# {line}\n")
+    writer = csv.DictWriter(buf, fieldnames=fieldnames(rows), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return atomic.write_text(path, buf.getvalue())
 
 
-def write_markdown(path: str | Path, rows: list[dict[str, Any]], title: str = "snndeploy bench") -> Path:
-    """A Markdown table with accuracy in percent."""
-    lines = [f"# {title}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows_as_table(rows)]
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def write_markdown(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None,
+                   title: str = "snndeploy bench") -> Path:
+    """The environment as a list, then a Markdown table with accuracy in percent."""
+    lines = [f"# {title}", ""]
+    if environment:
+        lines += ["## Environment", ""] + [f"- {_md(line)}" for line in environment_lines(environment)] + [""]
+        lines += ["## Results", ""]
+    lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for cells in rows_as_table(rows)]
     return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
 def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
-    """Accuracy against batch-1 (or smallest batch) p50 latency, one line per backend and precision (measured
-    rows only)."""
+    """Accuracy against batch-1 (or smallest batch) latency, measured rows only: each point at its p50 with a
+    p10-p90 bar, labelled with its T, one marker per artifact, backend and precision. No line joins the points:
+    timings are noisy, and a line in T order would draw a zigzag as if it were a trend."""
     rows = measured(rows)
     if not rows:
         raise SnnDeployError("no measured rows to plot (every backend reported a status)")
     batch = min(r["batch"] for r in rows)
+    several = len({r.get("artifact") for r in rows}) > 1
     fig, ax = plt.subplots(figsize=(6, 4))
     series: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r["batch"] == batch:
-            series.setdefault(f"{r['backend']} {r['precision']}", []).append(r)
+            label = (f"{r['artifact']} " if several else "") + f"{r['backend']} {r['precision']}"
+            series.setdefault(label, []).append(r)
     for label, points in series.items():
         points.sort(key=lambda r: r["T"])
-        ax.plot([p["p50_ms"] for p in points], [100 * p["accuracy"] for p in points], marker="o", label=label)
+        x = [p["p50_ms"] for p in points]
+        lo = [p["p50_ms"] - p.get("p10_ms", p["p50_ms"]) for p in points]
+        hi = [p["p90_ms"] - p["p50_ms"] for p in points]
+        ax.errorbar(x, [100 * p["accuracy"] for p in points], xerr=[lo, hi], fmt="o", linestyle="none",
+                    capsize=3, markersize=5, label=label)
         for p in points:
             ax.annotate(f"T={p['T']}", (p["p50_ms"], 100 * p["accuracy"]), textcoords="offset points", xytext=(4, 4),
                         fontsize=8)
-    return finish(fig, ax, path, xlabel=f"latency p50 at batch {batch} (ms)", ylabel="test accuracy (%)",
-                  title="accuracy against latency: pick T for a latency budget", legend_size=8)
+    return finish(fig, ax, path, xlabel=f"latency at batch {batch} (ms): p50, bar p10-p90",
+                  ylabel="test accuracy (%)", title="accuracy against latency: pick T for a latency budget",
+                  legend_size=8)

@@ -45,6 +45,14 @@ class ArtifactKind:
             return f"{self.backend} runs on {', '.join(self.devices)}, not {device}"
         return _CHECKS[self.name](device)
 
+    def precision_problem(self, precision: str) -> str | None:
+        """Why this backend cannot run ``precision`` (one line naming the backends that can), or None."""
+        if precision in self.precisions:
+            return None
+        others = [k.backend for k in KINDS if precision in k.precisions]
+        where = f"; {precision} runs on --backend {' or '.join(others)}" if others else ""
+        return f"{self.backend} runs {', '.join(self.precisions)} only{where}"
+
 
 def _module(name: str) -> bool:
     try:

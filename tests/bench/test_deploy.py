@@ -1,0 +1,117 @@
+"""`snndeploy bench` as a library: row names, status rows for what cannot run, progress, environment."""
+
+import pytest
+from conftest import make_checkpoint
+
+from snndeploy.bench import deploy
+from snndeploy.bench.deploy import OK, BenchConfig, bench_environment, run_bench, short_names
+from snndeploy.core.hashing import sha256
+from snndeploy.export.exporter import ExportConfig, export
+from snndeploy.progress import Bar
+
+FAST = {"batches": (1,), "Ts": (1,), "limit_test": 8, "iters": 1, "warmup": 0}
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two untrained checkpoints in folders of the same name (a/run, b/run)."""
+    root = tmp_path_factory.mktemp("runs")
+    make_checkpoint(root / "a" / "run", "small-cnn", seed=0)
+    make_checkpoint(root / "b" / "run", "small-cnn", seed=1)
+    return root / "a" / "run", root / "b" / "run"
+
+
+def test_short_names_are_file_or_folder_names_made_unique(tmp_path, two_runs):
+    a, b = two_runs
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    assert short_names([str(a)]) == ["run"]
+    assert short_names([str(a / "model.json")]) == ["run"]  # a checkpoint's JSON: its folder's name
+    assert short_names([str(tmp_path / "x" / "m.onnx"), str(tmp_path / "y" / "n.onnx")]) == ["m.onnx", "n.onnx"]
+    assert short_names([str(tmp_path / "x" / "m.onnx"), str(tmp_path / "y" / "m.onnx")]) == ["x/m.onnx", "y/m.onnx"]
+    assert short_names([str(a), str(b)]) == ["a/run", "b/run"]
+    same = str(tmp_path / "x" / "m.onnx")
+    assert short_names([same, same]) == ["m.onnx (1)", "m.onnx (2)"]
+
+
+def test_rows_name_their_artifact_uniquely(tmp_path, two_runs):
+    rows = run_bench([str(p) for p in two_runs], BenchConfig(backends=("pytorch",), work=str(tmp_path), **FAST))
+    assert [r["artifact"] for r in rows] == ["a/run", "b/run"]
+    assert [r["path"] for r in rows] == [str(p) for p in two_runs]
+    assert all(r["status"] == OK and r["noise"] == "graph" for r in rows)
+
+
+def test_pytorch_at_fp16_or_int8_is_a_status_row_not_an_fp32_measurement(tmp_path, two_runs):
+    cfg = BenchConfig(backends=("pytorch",), precisions=("fp32", "fp16", "int8"), work=str(tmp_path), **FAST)
+    rows = run_bench([str(two_runs[0])], cfg)
+    assert [(r["precision"], r["status"]) for r in rows] == [
+        ("fp32", OK),
+        ("fp16", "pytorch runs fp32 only; fp16 runs on --backend onnxruntime or tensorrt"),
+        ("int8", "pytorch runs fp32 only; int8 runs on --backend onnxruntime or tensorrt")]
+    assert rows[0]["p50_ms"] > 0 and all(r["p50_ms"] is None and r["accuracy"] is None for r in rows[1:])
+
+
+def test_a_graph_is_measured_at_its_own_precision_only(tmp_path, two_runs):
+    (graph,) = export(two_runs[0], ExportConfig(T=(2,), out=str(tmp_path / "g")))
+    cfg = BenchConfig(backends=("onnxruntime",), precisions=("fp16",), work=str(tmp_path), **FAST)
+    (row,) = run_bench([str(graph.path)], cfg)
+    assert row["precision"] == "fp16" and row["p50_ms"] is None and row["noise"] == "frozen"
+    assert row["status"].startswith(f"{graph.path.name} is an fp32 graph; --precision fp16 applies to checkpoints")
+    (row,) = run_bench([str(graph.path)], BenchConfig(backends=("onnxruntime",), work=str(tmp_path), **FAST))
+    assert row["precision"] == "fp32" and row["status"] == OK and row["T"] == 2
+
+
+class RecordingBar(Bar):
+    """A disabled Bar that records its tasks and how far each got."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        super().__init__(enabled=False)
+        self.asked = enabled
+        self.tasks: dict[int, list] = {}
+
+    def start(self, description: str, total: int) -> int:
+        task = super().start(description, total)
+        self.tasks[task] = [description, total, 0, None]
+        return task
+
+    def advance(self, task: int, status: str = "") -> None:
+        super().advance(task, status)
+        self.tasks[task][2] += 1
+
+    def finish(self, task: int, status: str) -> None:
+        super().finish(task, status)
+        self.tasks[task][3] = status
+
+
+def test_every_slow_step_is_a_progress_task(tmp_path, two_runs, monkeypatch):
+    bars = []
+    monkeypatch.setattr(deploy, "Bar", lambda enabled: bars.append(RecordingBar(enabled)) or bars[-1])
+    cfg = BenchConfig(backends=("pytorch", "onnxruntime"), batches=(1, 2), Ts=(2,), limit_test=8, iters=3, warmup=0,
+                      work=str(tmp_path))
+    rows = run_bench([str(two_runs[0])], cfg, show_progress=True)
+    assert len(rows) == 4 and all(r["status"] == OK for r in rows)
+    (bar,) = bars
+    assert bar.asked
+    tasks = list(bar.tasks.values())
+    assert [t[0] for t in tasks] == [
+        "accuracy run pytorch-cpu fp32 T=2 (8 images)", "timing run pytorch-cpu fp32 T=2 batch 1",
+        "timing run pytorch-cpu fp32 T=2 batch 2", "export run T=2 fp32",
+        "accuracy run onnxruntime-cpu fp32 T=2 (8 images)", "timing run onnxruntime-cpu fp32 T=2 batch 1",
+        "timing run onnxruntime-cpu fp32 T=2 batch 2"]
+    assert all(t[3] for t in tasks)  # every task finished with a status
+    accuracy, timing = tasks[0], tasks[1]
+    assert accuracy[1:3] == [1, 1]  # one batch of 8 images
+    assert timing[1] == 3 and timing[2] == 2  # advanced per timed run (the last step is the finish)
+    assert timing[3].startswith("p50 ")
+
+
+def test_environment_names_noise_device_and_hashes(tmp_path, two_runs):
+    (graph,) = export(two_runs[0], ExportConfig(T=(2,), out=str(tmp_path / "g")))
+    artifacts = [str(two_runs[0]), str(graph.path)]
+    cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), **FAST)
+    rows = run_bench(artifacts, cfg)
+    env = bench_environment(artifacts, cfg, rows)
+    assert env["noise"] == "frozen, graph" and env["device"] == "cpu" and env["iters"] == 1
+    assert env["artifacts"] == {str(two_runs[0] / "model.json"): sha256(two_runs[0] / "model.json"),
+                                str(graph.path): sha256(graph.path)}
+    assert {"host", "cpu", "cores", "threads", "versions"} <= set(env)

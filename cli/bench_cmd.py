@@ -82,7 +82,10 @@ def bench_run_command(
     rows = run_bench(artifacts, cfg, on_row=None if bar else lambda r: say(progress_line(r)), show_progress=bar)
     env = bench_environment(artifacts, cfg, rows)
     say(summary(env))
-    console.print(table("snndeploy bench", list(output.HEADERS), output.rows_as_table(rows)))
+    cells, notes = output.rows_with_notes(rows)
+    console.print(table("snndeploy bench", list(output.HEADERS), cells))
+    for note in notes:
+        say(note)
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))
     for path, writer in writers:
         if path:

@@ -51,6 +51,20 @@ def rows_as_table(rows: list[dict[str, Any]]) -> list[list[str]]:
     return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in COLUMNS] for r in rows]
 
 
+def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[str]]:
+    """Cells for a narrow console table: each status that is not ok becomes "note N", its text the N-th note
+    (one note per distinct reason), so that long reasons do not squeeze every column."""
+    notes: list[str] = []
+    cells = rows_as_table(rows)
+    for r, row_cells in zip(rows, cells, strict=True):
+        status = r.get("status", "ok")
+        if status != "ok":
+            if status not in notes:
+                notes.append(status)
+            row_cells[-1] = f"note {notes.index(status) + 1}"
+    return cells, [f"note {i}: {text}" for i, text in enumerate(notes, 1)]
+
+
 def fieldnames(rows: list[dict[str, Any]]) -> list[str]:
     """Every key of the rows, in first-seen order (COLUMNS when there are no rows)."""
     return list(dict.fromkeys(k for r in rows for k in r)) if rows else list(COLUMNS)

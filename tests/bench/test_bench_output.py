@@ -92,3 +92,11 @@ def test_front_plot_needs_a_measured_row(tmp_path):
 
     with pytest.raises(SnnDeployError, match="no measured rows"):
         output.plot_front(tmp_path / "f.png", [row(status="no GPU")])
+
+
+def test_console_table_refers_long_statuses_to_notes():
+    rows = [row(), {**row(status=STATUS), "p50_ms": None}, {**row(T=5, status=STATUS), "p50_ms": None},
+            {**row(status="no GPU"), "p50_ms": None}]
+    cells, notes = output.rows_with_notes(rows)
+    assert [c[-1] for c in cells] == ["ok", "note 1", "note 1", "note 2"]
+    assert notes == [f"note 1: {STATUS}", "note 2: no GPU"]

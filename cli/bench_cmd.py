@@ -64,6 +64,8 @@ def bench_run_command(
     md_path: str | None = typer.Option(None, "--md", help="write the environment and the rows as Markdown here."),
     plot: str | None = typer.Option(None, "--plot", help="PNG of accuracy against latency across T."),
     work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go."),
+    with_stats: bool = typer.Option(False, "--stats", help="add each checkpoint's firing rate, accumulates per "
+                                    "image and energy estimate at each T (as `snndeploy stats`, default constants)."),
     threads: int | None = THREADS,
 ) -> None:
     """Accuracy, latency p50/p90/p99, throughput and size for every backend, precision, T and batch."""
@@ -75,7 +77,7 @@ def bench_run_command(
                       batches=tuple(parse_values(batch, int, "--batch")) or BenchConfig.batches,
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,
                       precisions=tuple(parse_values(precision, str, "--precision")) or BenchConfig.precisions,
-                      device=device, limit_test=limit_test, iters=iters, work=work)
+                      device=device, limit_test=limit_test, iters=iters, work=work, stats=with_stats)
     # a terminal gets a progress bar (a task per export, build, accuracy pass and timed batch); a log gets a line
     # per row instead, as it is measured
     bar = console.is_terminal
@@ -83,7 +85,7 @@ def bench_run_command(
     env = bench_environment(artifacts, cfg, rows)
     say(summary(env))
     cells, notes = output.rows_with_notes(rows)
-    console.print(table("snndeploy bench", list(output.HEADERS), cells))
+    console.print(table("snndeploy bench", [h for _, h in output.table_columns(rows)], cells))
     for note in notes:
         say(note)
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))

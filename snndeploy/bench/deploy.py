@@ -28,7 +28,7 @@ from ..progress import Bar
 from ..runners import BACKENDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
 from ..runners.onnxruntime import OnnxRuntimeRunner
 from ..runners.tensorrt import TensorRTRunner
-from . import environment
+from . import environment, stats
 from .timing import time_runner
 
 OK = "ok"
@@ -50,6 +50,7 @@ class BenchConfig:
     iters: int = 20
     warmup: int = 3
     work: str = "runs/bench"
+    stats: bool = False  # add firing rate, ACs and energy columns (snndeploy.bench.stats) to checkpoints' rows
 
     def __post_init__(self) -> None:
         for b in self.backends:
@@ -295,12 +296,27 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[dict[str
     rows = []
     with Bar(enabled=show_progress) as bar:
         for artifact, name, artifact_plans in plans:
+            counted = _stats_of(artifact, cfg, bar) if cfg.stats else None
             for plan in artifact_plans:
                 for row in measure(artifact, plan, cfg, name, bar):
+                    if counted is not None and row.get("T") in {r["T"] for r in counted["results"]}:
+                        row.update(stats.bench_columns(counted, row["T"]))
                     rows.append(row)
                     if on_row is not None:
                         on_row(row)
     return rows
+
+
+def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> dict[str, Any] | None:
+    """The stats report of a checkpoint at the bench's T values (every backend's row at T runs that network), or
+    None for a graph or engine, whose spikes are not outputs it can be asked for."""
+    if kind_of(artifact).name != "checkpoint":
+        return None
+    task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
+    counted = stats.checkpoint_stats(artifact, cfg.Ts, limit_test=cfg.limit_test,
+                                     device="cpu" if cfg.device in ("cpu", "tensorrt") else cfg.device)
+    bar.finish(task, "done")
+    return counted
 
 
 def _hashable(artifact: str) -> Path:

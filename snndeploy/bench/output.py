@@ -29,6 +29,16 @@ COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy"
            "images_per_s", "size_mb", "status")
 HEADERS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy %", "p50 ms", "p90 ms", "p99 ms",
            "images/s", "MB", "status")
+# `bench --stats` columns (snndeploy.bench.stats.bench_columns), shown before the status when a row has them
+STATS_COLUMNS = {"firing_rate": "spikes %", "acs": "ACs/img", "snn_energy_uj": "SNN uJ", "ann_energy_uj": "ANN uJ",
+                 "energy_ratio": "SNN/ANN"}
+
+
+def table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(key, header) of the table's columns: COLUMNS, then the stats columns any row carries, status last."""
+    extra = [(k, h) for k, h in STATS_COLUMNS.items() if any(r.get(k) is not None for r in rows)]
+    known = list(zip(COLUMNS, HEADERS, strict=True))
+    return known[:-1] + extra + known[-1:]
 
 
 def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,16 +49,21 @@ def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _fmt(key: str, value: Any) -> str:
     if value is None:
         return ""
-    if key == "accuracy":
+    if key in ("accuracy", "firing_rate"):
         return f"{100 * value:.2f}"
+    if key == "acs":
+        return f"{value / 1e6:.2f} M"
+    if key == "energy_ratio":
+        return f"{value:.3f}"
     if isinstance(value, float):
         return f"{value:.2f}" if key != "images_per_s" else f"{value:.0f}"
     return str(value)
 
 
 def rows_as_table(rows: list[dict[str, Any]]) -> list[list[str]]:
-    """Formatted cells in COLUMNS order."""
-    return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in COLUMNS] for r in rows]
+    """Formatted cells in table_columns order."""
+    keys = [k for k, _ in table_columns(rows)]
+    return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in keys] for r in rows]
 
 
 def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[str]]:
@@ -119,7 +134,8 @@ def write_markdown(path: str | Path, rows: list[dict[str, Any]], environment: di
     if environment:
         lines += ["## Environment", ""] + [f"- {_md(line)}" for line in environment_lines(environment)] + [""]
         lines += ["## Results", ""]
-    lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    headers = [h for _, h in table_columns(rows)]
+    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for cells in rows_as_table(rows)]
     return atomic.write_text(path, "\n".join(lines) + "\n")
 

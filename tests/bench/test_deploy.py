@@ -115,3 +115,20 @@ def test_environment_names_noise_device_and_hashes(tmp_path, two_runs):
     assert env["artifacts"] == {str(two_runs[0] / "model.json"): sha256(two_runs[0] / "model.json"),
                                 str(graph.path): sha256(graph.path)}
     assert {"host", "cpu", "cores", "threads", "versions"} <= set(env)
+
+
+def test_stats_columns_are_the_checkpoints_counts_at_each_rows_T(tmp_path, two_runs):
+    from snndeploy.bench import output, stats
+
+    cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), stats=True,
+                      **{**FAST, "Ts": (1, 2)})
+    rows = run_bench([str(two_runs[0])], cfg)
+    counted = stats.checkpoint_stats(two_runs[0], (1, 2), limit_test=8)
+    assert len(rows) == 4
+    for row in rows:  # every backend's row at T carries the counts of T, not another T's
+        assert {k: row[k] for k in stats.bench_columns(counted, row["T"])} == stats.bench_columns(counted, row["T"])
+    assert rows[0]["acs"] != next(r for r in rows if r["T"] == 2)["acs"]
+    headers = [h for _, h in output.table_columns(rows)]
+    assert headers[-1] == "status" and {"spikes %", "SNN/ANN"} <= set(headers)
+    assert "spikes %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].items()
+                                                                    if k not in output.STATS_COLUMNS}])]

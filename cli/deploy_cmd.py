@@ -11,6 +11,7 @@ from snndeploy.core.readout import confidence, trained_loss
 from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
 from snndeploy.export.quantize import quantize_onnx
 from snndeploy.inputs import load_inputs
+from snndeploy.progress import Bar
 from snndeploy.runners import open_runner
 
 from .common import THREADS, check_output_file, console, json_safe, one_line_errors, table
@@ -36,7 +37,10 @@ def build_command(
     trtexec command line, for devices with TensorRT but not snndeploy."""
     cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
                       timing_cache=timing_cache, out=out, dla_core=dla_core)
-    engine, info = build_engine(model, cfg)
+    with Bar(enabled=console.is_terminal) as bar:  # a TensorRT build takes seconds to many minutes
+        task = bar.start(f"building a TensorRT engine from {Path(model).name}", None)
+        engine, info = build_engine(model, cfg)
+        bar.finish(task, "done")
     where = "GPU" if dla_core is None else f"DLA core {dla_core} with GPU fallback"
     console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
                   f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
@@ -56,7 +60,10 @@ def quantize_command(
     threads: int | None = THREADS,
 ) -> None:
     """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
-    q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)
+    with Bar(enabled=console.is_terminal) as bar:
+        task = bar.start(f"quantizing {Path(model).name} ({method} calibration on {calib} images)", None)
+        q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)
+        bar.finish(task, "done")
     console.print(f"int8 graph: {q.path} ({q.qdq_nodes} Q/DQ nodes, {q.seconds:.1f} s)", highlight=False)
 
 
@@ -93,8 +100,10 @@ def infer_command(
     check_output_file(json_path, "--json")
     runner = open_runner(artifact, T=T, device=device, seed=seed)
     names, x = load_inputs(inputs, runner.spec, adapt=resize)
-    with runner:
-        logits = runner.infer_seeded(x, seed)  # chunks of at most runner.max_batch
+    with runner, Bar(enabled=console.is_terminal and json_path != "-") as bar:
+        task = bar.start(f"{runner.backend}, T={runner.T}", len(x))
+        # chunks of at most runner.max_batch (one image per run where the graph draws its own noise)
+        logits = runner.infer_seeded(x, seed, on_chunk=lambda n: bar.advance(task, steps=n))
     index, conf = confidence(logits, trained_loss(runner.facts))
     classes = runner.spec.class_names
     preds = [{"input": n, "class": classes[int(k)], "index": int(k), "confidence": float(c)}

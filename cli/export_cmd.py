@@ -14,6 +14,7 @@ from snndeploy.core.neuron_config import parse_alpha
 from snndeploy.engine.triton import write_engine
 from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.check import trt_check, validate
+from snndeploy.progress import Bar
 from snndeploy.runners import kind_for_backend
 
 from .common import THREADS, console, one_line_errors, parse_values, table
@@ -71,7 +72,8 @@ def export_command(
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
                "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
-    results = export(checkpoint, cfg)
+    with Bar(enabled=console.is_terminal) as bar:  # a terminal sees each file being written
+        results = export(checkpoint, cfg, bar)
     rows = [[e.path, e.T, f"{e.path.stat().st_size / 1e6:.2f}", f"{e.seconds:.2f}",
              "ok" if not e.findings else f"{len(e.findings)} finding(s)"] for e in results]
     console.print(table("exported", ["file", "T", "MB", "seconds", f"TensorRT {cfg.trt} check"], rows))

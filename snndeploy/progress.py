@@ -22,14 +22,15 @@ class Bar:
     def __exit__(self, *exc: Any) -> None:
         self._progress.__exit__(*exc)
 
-    def start(self, description: str, total: int) -> int:
-        """Add a task."""
+    def start(self, description: str, total: int | None) -> int:
+        """Add a task of ``total`` steps (None: one step of unknown length, shown as a pulsing bar and its time)."""
         return self._progress.add_task(description, total=total, status="")
 
-    def advance(self, task: int, status: str = "") -> None:
-        """One step done."""
-        self._progress.update(task, advance=1, status=status)
+    def advance(self, task: int, status: str = "", steps: int = 1) -> None:
+        """``steps`` steps done."""
+        self._progress.update(task, advance=steps, status=status)
 
     def finish(self, task: int, status: str) -> None:
         """Mark a task complete with a final status."""
-        self._progress.update(task, completed=self._progress.tasks[task].total, status=status)
+        total = self._progress.tasks[task].total
+        self._progress.update(task, total=total or 1, completed=total or 1, status=status)

@@ -18,6 +18,7 @@ from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
+from ..progress import Bar
 from . import metadata
 from .check import Finding, trt_check, trt_version, validate
 from .graph import GraphSpec, build_model_proto
@@ -150,7 +151,13 @@ FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {
 }
 
 
-def export(checkpoint_path: str | Path, cfg: ExportConfig) -> list[Exported]:
-    """Export a checkpoint for every T in the config."""
+def export(checkpoint_path: str | Path, cfg: ExportConfig, bar: Bar | None = None) -> list[Exported]:
+    """Export a checkpoint for every T in the config (a task per file on ``bar``)."""
     checkpoint = ckpt.load(checkpoint_path)
-    return [FORMATS[cfg.format](checkpoint, cfg, T) for T in cfg.T]
+    bar = bar or Bar(enabled=False)
+    out = []
+    for T in cfg.T:
+        task = bar.start(f"export T={T} ({cfg.format}, noise {cfg.noise})", None)
+        out.append(FORMATS[cfg.format](checkpoint, cfg, T))
+        bar.finish(task, f"{out[-1].seconds:.1f} s")
+    return out

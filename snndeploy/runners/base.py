@@ -26,6 +26,7 @@ The API every backend builds on:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,7 +244,8 @@ class Runner(ABC):
         """Restart the noise the artifact draws itself from ``seed`` (nothing where the backend cannot)."""
         return None
 
-    def infer_seeded(self, images: np.ndarray, seed: int, chunk: int = 256) -> np.ndarray:
+    def infer_seeded(self, images: np.ndarray, seed: int, chunk: int = 256,
+                     on_chunk: Callable[[int], None] | None = None) -> np.ndarray:
         """Logits for any number of images, image i's from its pixels, ``seed`` and i alone (up to float
         rounding), whatever the other images are:
 
@@ -254,7 +256,8 @@ class Runner(ABC):
         * artifacts that draw their own noise (``--noise graph``): the backend's generator restarts from
           ``seed`` (``reseed``) and runs one image per run, in index order, so image i gets its i-th draws:
           repeatable on ONNX Runtime, not on TensorRT engines, whose random layers are unseeded.
-        """
+
+        ``on_chunk(n)`` is called after each run with the number of images it answered (progress)."""
         if not 0 <= seed <= SEED_MAX:
             raise SnnDeployError(f"seed must be an integer from 0 to {SEED_MAX}, got {seed}")
         shapes = {i.name: tuple(i.shape[1:]) for i in self.inputs() if i.name != "images"}
@@ -274,6 +277,8 @@ class Runner(ABC):
             if n < self.min_batch:
                 x = np.concatenate([x, np.zeros((self.min_batch - n, *x.shape[1:]), x.dtype)])
             out.append(self.infer(x, noise)[:n])
+            if on_chunk is not None:
+                on_chunk(n)
         if not out:
             return np.zeros((0, self.spec.num_classes), np.float32)
         return np.concatenate(out)

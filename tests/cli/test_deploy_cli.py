@@ -302,3 +302,16 @@ def test_infer_confidence_is_the_readout(tiny_run, tmp_path):
         assert np.allclose([p["confidence"] for p in preds], conf, atol=1e-6), name
         if loss == "ce":
             assert all(0.1 < p["confidence"] <= 1 for p in preds)
+
+
+def test_export_and_infer_show_progress_in_a_terminal(tiny_run, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    r = invoke("export", tiny_run.path, "--T", "1,2", "--noise", "graph", "-o", tmp_path / "ex")
+    assert r.exit_code == 0, r.output
+    assert "export T=1 (onnx, noise graph)" in r.output and "export T=2 (onnx, noise graph)" in r.output
+    graph = next((tmp_path / "ex").glob("*_T2_*.onnx"))
+    r = invoke("infer", graph, IMAGES)
+    assert r.exit_code == 0, r.output
+    assert "10/10" in r.output  # one image per run for a graph that draws its own noise, counted as it goes

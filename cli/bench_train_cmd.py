@@ -45,7 +45,7 @@ def bench_train_command(
     target: float = typer.Option(0.92, help="test accuracy whose training time is compared, in (0, 1]."),
     stop_at_target: bool = typer.Option(False, "--stop-at-target", help="halt each method once it reaches --target."),
     batch_size: int = typer.Option(64, "--batch-size"),
-    lr: float = typer.Option(1e-4, help="Adam learning rate."),
+    lr: float | None = typer.Option(None, help="Adam learning rate.", show_default=_preset(1e-4, QUICK["lr"])),
     limit_train: int | None = typer.Option(None, "--limit-train", help="first N training images only (every phase).",
                                            show_default=_preset("all", QUICK["limit_train"])),
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only (every phase).",

@@ -99,7 +99,6 @@ class TrainCostConfig:
         check_device_name(self.device)
 
 
-
 def config_from_options(quick: bool = False, **given: Any) -> TrainCostConfig:
     """The configuration from the options a user gave (None: not given), over the QUICK preset when ``quick``,
     over the defaults."""
@@ -294,6 +293,9 @@ def _phases(cfg: TrainCostConfig, jobs: list[Job]) -> list[str]:
     return [*phases, "plots"]
 
 
+ROW_KEYS = {"history", "epoch_s", "memory_mb", "samples_per_s", "job", "time_to_target"}  # what the report reads
+
+
 def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]:
     """The earlier run's state to carry on (``resume``), else a fresh one; refuses a resume whose options differ
     and a fresh start over an unfinished run."""
@@ -306,7 +308,8 @@ def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]
             earlier = json.loads(path.read_text())
             if not (isinstance(earlier, dict) and isinstance(earlier.get("config"), dict)
                     and all(isinstance(earlier.get(k), t) for k, t in
-                            (("done", list), ("rows", dict), ("figures", dict), ("plots", list)))):
+                            (("done", list), ("rows", dict), ("figures", dict), ("plots", list)))
+                    and all(isinstance(r, dict) and ROW_KEYS <= r.keys() for r in earlier["rows"].values())):
                 raise ValueError("not a bench train state")
         except (OSError, ValueError) as exc:
             if resume:
@@ -314,8 +317,9 @@ def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]
             earlier = None
     if not resume:
         if earlier is not None and "plots" not in earlier["done"]:
-            raise SnnDeployError(f"{out} holds an unfinished run ({len(earlier['done'])} phases done); continue it "
-                                 "with --resume, or choose another --out (or delete that folder)")
+            n = len(earlier["done"])
+            raise SnnDeployError(f"{out} holds an unfinished run ({n} phase{'s' * (n != 1)} done); continue it with "
+                                 "--resume, or choose another --out (or delete that folder)")
         return fresh
     if earlier is None:
         raise SnnDeployError(f"nothing to resume in {out}: no {STATE} there; run without --resume")
@@ -357,6 +361,9 @@ def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool
         check_writable(out)
         state = _open_state(out, cfg, resume)
         atomic.remove_stale_temps(out)
+        if not state["done"]:  # an earlier run's plots would pass for this one's
+            for name in PLOTS.values():
+                (out / name).unlink(missing_ok=True)
         try:
             return _run(cfg, state, data, device, env, say, show_progress)
         except KeyboardInterrupt:
@@ -407,6 +414,8 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
                 atomic.remove_stale_temps(job.checkpoint)
             # what came after this phase came from the model it replaces (a resumed run whose checkpoint is gone)
             done[:] = [p for p in done if p.startswith("train ")]
+            figures.clear()
+            state["conversion"] = None
             state["plots"].clear()
             task = bar.start(phase, planned_steps(job, len(data.train)))
             result = run_isolated(job, on_epoch, lambda status, task=task: bar.advance(task, status))
@@ -421,8 +430,15 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
                 f"{cfg.repeats} draw(s) of {len(data.test)} test images")
             task = bar.start("stage-3 sweep", stage3_steps(len(data.test), len(ALPHAS), cfg.repeats) + 1)
             noisy = checkpoint.load(rows["noise"]["checkpoint"], device).model
-            figures["alpha"] = stage3_curves(noisy, data, ALPHAS, cfg.repeats, cfg.seed, device,
-                                             lambda status: bar.advance(task, status))
+            curves = figures.setdefault("alpha", {})
+            for alpha in ALPHAS:  # each alpha saved once swept: a resumed sweep starts at the next one
+                if f"{alpha:g}" in curves:
+                    for _ in range(stage3_steps(len(data.test), 1, cfg.repeats)):
+                        bar.advance(task, f"alpha={alpha:g}: swept earlier")
+                    continue
+                curves.update(stage3_curves(noisy, data, (alpha,), cfg.repeats, cfg.seed, device,
+                                            lambda status: bar.advance(task, status)))
+                atomic.write_json(out / STATE, state)
             figures["stage1_T1"] = _stage1(noisy, data, cfg.repeats, cfg.seed, device)
             bar.advance(task, "stage 1, T=1")
             figures["noise_types"] = {"gaussian": figures["alpha"]["4"]}

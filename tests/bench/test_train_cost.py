@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import multiprocessing as mp
 import os
 import re
@@ -218,30 +219,36 @@ def in_process(monkeypatch):
 
 
 def test_resume_skips_finished_phases(tmp_path, in_process, monkeypatch):
-    """Interrupted in the stage-3 sweep, the run keeps both trained methods; --resume trains nothing again and
-    ends with the whole report."""
+    """Interrupted in the stage-3 sweep (at its third alpha), the run keeps both trained methods and the two
+    alphas swept; --resume trains nothing again, sweeps the other three alphas and ends with the whole report."""
     cfg = TrainCostConfig(**SMALL, out=str(tmp_path / "run"))
     real_curves = train_cost.stage3_curves
+    sweeps = []
 
-    def ctrl_c(*_args, **_kwargs):
-        raise KeyboardInterrupt
+    def ctrl_c(*args, **kwargs):
+        sweeps.append(args[2])
+        if len(sweeps) == 3:
+            raise KeyboardInterrupt
+        return real_curves(*args, **kwargs)
 
     monkeypatch.setattr(train_cost, "stage3_curves", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         run_train_cost(cfg)
     state = json.loads((tmp_path / "run" / STATE).read_text())
     assert state["done"] == ["train noise", "train ann"] and list(state["rows"]) == ["noise", "ann"]
+    assert list(state["figures"]["alpha"]) == ["2", "3"]
     assert state["config"] == config_record(cfg)
     md = (tmp_path / "run" / "train_cost.md").read_text()
     assert "**Unfinished run**: still to do: stage-3 sweep, conversion, plots" in md
     assert [j.label for j in in_process] == ["noise", "ann"]
     assert not list((tmp_path / "run").glob("*.png"))
 
-    sweeps = []
-    monkeypatch.setattr(train_cost, "stage3_curves", lambda *a, **k: sweeps.append(1) or real_curves(*a, **k))
+    sweeps.clear()
+    monkeypatch.setattr(train_cost, "stage3_curves", lambda *a, **k: sweeps.append(a[2]) or real_curves(*a, **k))
     result = run_train_cost(cfg, resume=True)
     assert [j.label for j in in_process] == ["noise", "ann"]  # nothing trained again
-    assert len(sweeps) == 1
+    assert sweeps == [(4.0,), (8.0,), (math.inf,)]  # nor swept again
+    assert list(result["figures"]["alpha"]) == ["2", "3", "4", "8", "inf"]
     state = json.loads((tmp_path / "run" / STATE).read_text())
     assert state["done"] == ["train noise", "train ann", "stage-3 sweep", "conversion", "plots"]
     md = (tmp_path / "run" / "train_cost.md").read_text()
@@ -253,7 +260,7 @@ def test_resume_skips_finished_phases(tmp_path, in_process, monkeypatch):
     assert set(result["machine"]["artifacts"]) == {r["checkpoint"] for r in result["rows"].values()}
 
     # a finished run resumed again redoes nothing but the text report
-    monkeypatch.setattr(train_cost, "stage3_curves", ctrl_c)
+    monkeypatch.setattr(train_cost, "stage3_curves", None)
     monkeypatch.setattr(report, "DRAW", {})
     assert run_train_cost(cfg, resume=True)["figures"] == result["figures"]
 
@@ -302,7 +309,7 @@ def test_resume_refuses_changed_options(tmp_path):
             ([*small[2:], "--model", "paper-cnn", "--epochs", 2, "--resume"],
              "cannot resume {out}: options differ from the earlier run's: --model (was small-cnn, now paper-cnn), "
              "--epochs (was 1, now 2); give the same options"),
-            ([*small], "{out} holds an unfinished run (1 phases done); continue it with --resume"),
+            ([*small], "{out} holds an unfinished run (1 phase done); continue it with --resume"),
             ([*small, "--resume", "-o", tmp_path / "empty"], "nothing to resume in {empty}")):
         r = invoke(*args)
         assert r.exit_code == 2, r.output

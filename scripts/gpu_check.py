@@ -127,7 +127,7 @@ def probe_bench_train(w: Path) -> dict:
              "--target", "0.9", "--no-peer", "--no-uniform", "--conversion-max-T", "64", "--repeats", "1",
              *SMALL, "-o", str(w / "bench-train"), "-q"], timeout=420)
     if (w / "bench-train" / "train_cost.json").is_file():
-        r["result"] = json.loads((w / "bench-train" / "train_cost.json").read_text()).get("methods")
+        r["result"] = json.loads((w / "bench-train" / "train_cost.json").read_text()).get("rows")
     return r
 
 

@@ -85,9 +85,13 @@ def bench_run_command(
     env = bench_environment(artifacts, cfg, rows)
     say(summary(env))
     cells, notes = output.rows_with_notes(rows)
-    console.print(table("snndeploy bench", [h for _, h in output.table_columns(rows)], cells))
+    console.print(table("snndeploy bench", [h for _, h in output.table_columns(rows, stats=False)], cells))
     for note in notes:
         say(note)
+    headers, stats_cells = output.stats_table(rows)
+    if stats_cells:
+        console.print(table("spiking statistics per image (see snndeploy stats)",
+                            headers, stats_cells))
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))
     for path, writer in writers:
         if path:

@@ -34,11 +34,24 @@ STATS_COLUMNS = {"firing_rate": "spikes %", "acs": "ACs/img", "snn_energy_uj": "
                  "energy_ratio": "SNN/ANN"}
 
 
-def table_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(key, header) of the table's columns: COLUMNS, then the stats columns any row carries, status last."""
-    extra = [(k, h) for k, h in STATS_COLUMNS.items() if any(r.get(k) is not None for r in rows)]
+def table_columns(rows: list[dict[str, Any]], stats: bool = True) -> list[tuple[str, str]]:
+    """(key, header) of the table's columns: COLUMNS, then (``stats``) the stats columns any row carries, status
+    last."""
+    extra = [(k, h) for k, h in STATS_COLUMNS.items() if stats and any(r.get(k) is not None for r in rows)]
     known = list(zip(COLUMNS, HEADERS, strict=True))
     return known[:-1] + extra + known[-1:]
+
+
+def stats_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The stats columns once per artifact and T (they describe the network at T, whatever the backend or batch):
+    headers and cells, none when no row has them."""
+    keys = [k for k in STATS_COLUMNS if any(r.get(k) is not None for r in rows)]
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in rows:
+        if any(r.get(k) is not None for k in keys):
+            seen.setdefault((r["artifact"], r["T"]), r)
+    cells = [[artifact, str(T), *(_fmt(k, r[k]) for k in keys)] for (artifact, T), r in seen.items()]
+    return (["artifact", "T", *(STATS_COLUMNS[k] for k in keys)] if cells else []), cells
 
 
 def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,9 +73,9 @@ def _fmt(key: str, value: Any) -> str:
     return str(value)
 
 
-def rows_as_table(rows: list[dict[str, Any]]) -> list[list[str]]:
+def rows_as_table(rows: list[dict[str, Any]], stats: bool = True) -> list[list[str]]:
     """Formatted cells in table_columns order."""
-    keys = [k for k, _ in table_columns(rows)]
+    keys = [k for k, _ in table_columns(rows, stats)]
     return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in keys] for r in rows]
 
 
@@ -70,7 +83,7 @@ def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[s
     """Cells for a narrow console table: each status that is not ok becomes "note N", its text the N-th note
     (one note per distinct reason), so that long reasons do not squeeze every column."""
     notes: list[str] = []
-    cells = rows_as_table(rows)
+    cells = rows_as_table(rows, stats=False)  # the console shows the stats in a table of their own
     for r, row_cells in zip(rows, cells, strict=True):
         status = r.get("status", "ok")
         if status != "ok":

@@ -10,6 +10,7 @@ is saved, as a ReLU saves its output. Where compilation is unavailable (no C com
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -64,6 +65,9 @@ def allow_compiled_variants() -> None:
     variants of one function than dynamo's default limit of 8 (beyond it, calls would run uncompiled)."""
     dynamo_config = torch._dynamo.config
     dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 256)
+    # the C++ backend's first build on a machine without CUDA logs "No CUDA runtime is found": true and
+    # irrelevant to CPU kernels, and it lands in the middle of a command's table
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 def _kernels(cfg: NeuronConfig, device: str) -> tuple[Callable[..., Any], Callable[..., Any]]:

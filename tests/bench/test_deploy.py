@@ -132,3 +132,16 @@ def test_stats_columns_are_the_checkpoints_counts_at_each_rows_T(tmp_path, two_r
     assert headers[-1] == "status" and {"spikes %", "SNN/ANN"} <= set(headers)
     assert "spikes %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].items()
                                                                     if k not in output.STATS_COLUMNS}])]
+
+
+def test_stats_show_once_per_artifact_and_T_on_the_console(tmp_path, two_runs):
+    from snndeploy.bench import output
+
+    cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), stats=True, **FAST)
+    rows = run_bench([str(two_runs[0])], cfg)
+    cells, _ = output.rows_with_notes(rows)
+    assert len(cells[0]) == len(output.COLUMNS)  # the main table stays narrow
+    headers, stats_cells = output.stats_table(rows)
+    assert headers[:3] == ["artifact", "T", "spikes %"] and len(stats_cells) == 1  # two backends, one network
+    assert output.stats_table([{k: v for k, v in r.items() if k not in output.STATS_COLUMNS} for r in rows]) == \
+        ([], [])

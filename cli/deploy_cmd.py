@@ -75,10 +75,10 @@ def infer_command(
     device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "
                                "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
                                "the GPU and ignore it."),
-    seed: int = typer.Option(0, "--seed", help="seed of the noise: checkpoints (PyTorch's generator) and --noise "
-                             "input graphs (the draws fed) repeat exactly; --noise graph graphs seed ONNX Runtime's "
-                             "random ops (same results for the same ONNX Runtime version); TensorRT engines draw "
-                             "unseeded."),
+    seed: int = typer.Option(0, "--seed", help="seed of the noise. Checkpoints and --noise input graphs are fed draws "
+                             "seeded by (seed, the input's position), the same for both; --noise graph graphs run one "
+                             "input at a time on ONNX Runtime's generator seeded by it (same results for the same "
+                             "ONNX Runtime version); TensorRT engines that draw their own noise are unseeded."),
     json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
     resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
     threads: int | None = THREADS,

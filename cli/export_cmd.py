@@ -84,7 +84,7 @@ def export_command(
 
 @one_line_errors
 def check_command(
-    model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
+    model: Path = typer.Argument(..., help="any ONNX file (an snndeploy export has its metadata checked too)."),
     trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
 ) -> None:
     """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support; an snndeploy

@@ -26,7 +26,7 @@ The API every backend builds on:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,18 +220,20 @@ class Runner(ABC):
     def infer_batches(self, images: np.ndarray, rng: np.random.Generator, chunk: int = 256) -> np.ndarray:
         """Logits for any number of images: chunks of at most ``chunk`` and ``max_batch``, each with fresh
         draws where the artifact takes noise as input; a last chunk below ``min_batch`` is zero-padded."""
+        out = [self.infer(x, self.draw_noise(len(x), rng))[:n] for _, n, x in self._chunks(images, chunk)]
+        return np.concatenate(out) if out else np.zeros((0, self.spec.num_classes), np.float32)
+
+    def _chunks(self, images: np.ndarray, chunk: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(start, n, batch) per run: at most ``chunk`` and ``max_batch`` images, at least ``min_batch`` rows (a
+        short last batch zero-padded)."""
         size = min(chunk, self.max_batch) if self.max_batch is not None else chunk
         size = max(size, self.min_batch)
-        out = []
         for start in range(0, len(images), size):
             x = images[start:start + size]
             n = len(x)
             if n < self.min_batch:
                 x = np.concatenate([x, np.zeros((self.min_batch - n, *x.shape[1:]), x.dtype)])
-            out.append(self.infer(x, self.draw_noise(len(x), rng))[:n])
-        if not out:
-            return np.zeros((0, self.spec.num_classes), np.float32)
-        return np.concatenate(out)
+            yield start, n, x
 
     def draw_noise(self, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray] | None:
         """Fresh raw draws for every noise input the artifact must be fed (None when it draws its own)."""
@@ -263,25 +265,15 @@ class Runner(ABC):
         shapes = {i.name: tuple(i.shape[1:]) for i in self.inputs() if i.name != "images"}
         if not shapes and self.facts.noise == "graph":
             self.reseed(seed)
-            size = 1
-        else:
-            size = min(chunk, self.max_batch) if self.max_batch is not None else chunk
-        size = max(size, self.min_batch)
+            chunk = 1
         out = []
-        for start in range(0, len(images), size):
-            x = images[start:start + size]
-            n = len(x)
-            rows = max(n, self.min_batch)
-            noise = seeded_draws(self.facts.neuron.noise, shapes, seed, range(start, start + n), rows) if shapes \
+        for start, n, x in self._chunks(images, chunk):
+            noise = seeded_draws(self.facts.neuron.noise, shapes, seed, range(start, start + n), len(x)) if shapes \
                 else None
-            if n < self.min_batch:
-                x = np.concatenate([x, np.zeros((self.min_batch - n, *x.shape[1:]), x.dtype)])
             out.append(self.infer(x, noise)[:n])
             if on_chunk is not None:
                 on_chunk(n)
-        if not out:
-            return np.zeros((0, self.spec.num_classes), np.float32)
-        return np.concatenate(out)
+        return np.concatenate(out) if out else np.zeros((0, self.spec.num_classes), np.float32)
 
 
 def seeded_draws(kind: str, shapes: dict[str, tuple[int, ...]], seed: int, indices: range,

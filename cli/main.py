@@ -10,6 +10,7 @@ import platform
 import typer
 
 from . import common
+from . import help as help_
 from .bench_cmd import bench_app
 from .deploy_cmd import build_command, infer_command, quantize_command
 from .eval_cmd import eval_command
@@ -17,7 +18,7 @@ from .export_cmd import check_command, export_command
 from .stats_cmd import stats_command
 from .train_cmd import train_command
 
-app = typer.Typer(name="snndeploy", cls=common.Group, add_completion=False, no_args_is_help=True,
+app = typer.Typer(name="snndeploy", cls=help_.Group, add_completion=False, no_args_is_help=True,
                   help="Train spiking neural networks fast (noisy T=1), convert to any T, deploy.")
 
 # the libraries that decide what runs where, by their distribution names (the GPU wheels are named apart)

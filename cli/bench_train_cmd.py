@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from snndeploy.bench.report import QUICK, STATE, verdict
+from snndeploy.bench.report import STATE, verdict
+from snndeploy.bench.train_config import QUICK, TrainCostConfig, config_from_options
 
 from .common import THREADS, console, one_line_errors, parse_values, table
 
@@ -31,44 +32,51 @@ def _summary(result: dict) -> None:
         console.print(verdict(ch), highlight=False)
 
 
-def _preset(default: object, quick: object) -> str:
-    return f"{default}; --quick: {quick}"
+D = TrainCostConfig  # the options' defaults: one source for the command, its help and the library
+
+
+def _preset(name: str) -> str:
+    """The default --help shows for an option that --quick changes: TrainCostConfig's, then the preset's."""
+    default = getattr(TrainCostConfig, name)
+    return f"{'all' if default is None else default}; --quick: {QUICK[name]}"
 
 
 @one_line_errors
 def bench_train_command(
-    model: str = typer.Option("paper-cnn", help="small-cnn, paper-cnn, vgg16, resnet18."),
-    dataset: str = typer.Option("sample", help="sample (bundled), mnist, fashion-mnist, cifar10, folder."),
+    model: str = typer.Option(D.model, help="small-cnn, paper-cnn, vgg16, resnet18."),
+    dataset: str = typer.Option(D.dataset, help="sample (bundled), mnist, fashion-mnist, cifar10, folder."),
     data_dir: str | None = typer.Option(None, "--data-dir", help="torchvision root or image folder; works offline."),
-    T: int = typer.Option(10, "--T", help="N: BPTT trains at T = N; the noisy model is judged at stage 3, T = N."),
-    epochs: int | None = typer.Option(None, help="epochs of every method.", show_default=_preset(10, QUICK["epochs"])),
-    target: float = typer.Option(0.92, help="test accuracy whose training time is compared, in (0, 1]."),
-    stop_at_target: bool = typer.Option(False, "--stop-at-target", help="halt each method once it reaches --target."),
-    batch_size: int = typer.Option(64, "--batch-size"),
-    lr: float | None = typer.Option(None, help="Adam learning rate.", show_default=_preset(1e-4, QUICK["lr"])),
+    T: int = typer.Option(D.T, "--T", help="N: BPTT trains at T = N; the noisy model is judged at stage 3, T = N."),
+    epochs: int | None = typer.Option(None, help="epochs of every method.", show_default=_preset("epochs")),
+    target: float = typer.Option(D.target, help="test accuracy whose training time is compared, in (0, 1]."),
+    stop_at_target: bool = typer.Option(D.stop_at_target, "--stop-at-target",
+                                        help="halt each method once it reaches --target."),
+    batch_size: int = typer.Option(D.batch_size, "--batch-size"),
+    lr: float | None = typer.Option(None, help="Adam learning rate.", show_default=_preset("lr")),
     limit_train: int | None = typer.Option(None, "--limit-train", help="first N training images only (every phase).",
-                                           show_default=_preset("all", QUICK["limit_train"])),
+                                           show_default=_preset("limit_train")),
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only (every phase).",
-                                          show_default=_preset("all", QUICK["limit_test"])),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    augment: bool = typer.Option(False, "--augment/--no-augment", help="random crop + flip (RGB data)."),
-    methods: list[str] | None = typer.Option(None, "--methods", help="noise,bptt,ann (default: all three)."),
-    uniform: bool = typer.Option(True, "--uniform/--no-uniform", help="also train with uniform noise (Fig. 7)."),
-    peer: bool = typer.Option(True, "--peer/--no-peer", help="time SpikingJelly's BPTT when installed."),
+                                          show_default=_preset("limit_test")),
+    seed: int = typer.Option(D.seed, "--seed"),
+    device: str = typer.Option(D.device, "--device", help="cpu or cuda."),
+    augment: bool = typer.Option(D.augment, "--augment/--no-augment", help="random crop + flip (RGB data)."),
+    methods: list[str] | None = typer.Option(None, "--methods", help="which of noise, bptt, ann to train.",
+                                             show_default=",".join(D.methods)),
+    uniform: bool = typer.Option(D.uniform, "--uniform/--no-uniform", help="also train with uniform noise (Fig. 7)."),
+    peer: bool = typer.Option(D.peer, "--peer/--no-peer", help="time SpikingJelly's BPTT when installed."),
     peer_batches: int | None = typer.Option(None, "--peer-batches", help="batches timed for the SpikingJelly row.",
-                                            show_default=_preset(20, QUICK["peer_batches"])),
+                                            show_default=_preset("peer_batches")),
     calib_images: int | None = typer.Option(None, "--calib-images", help="training images for conversion thresholds.",
-                                            show_default=_preset(512, QUICK["calib_images"])),
+                                            show_default=_preset("calib_images")),
     conversion_max_T: int | None = typer.Option(None, "--conversion-max-T", help="longest T run by the converted SNN.",
-                                                show_default=_preset(512, QUICK["conversion_max_T"])),
+                                                show_default=_preset("conversion_max_T")),
     repeats: int | None = typer.Option(None, "--repeats", help="noise draws averaged in the stage-3 sweeps.",
-                                       show_default=_preset(3, QUICK["repeats"])),
+                                       show_default=_preset("repeats")),
     quick: bool = typer.Option(False, "--quick", help="a first look in minutes: the --quick values shown here "
                                "(options given explicitly win)."),
     resume: bool = typer.Option(False, "--resume", help="carry on an interrupted run in --out (same options): "
                                 "finished phases are kept."),
-    out: str = typer.Option("runs/bench-train", "--out", "-o", help="folder for the report, the PNGs, the "
+    out: str = typer.Option(D.out, "--out", "-o", help="folder for the report, the PNGs, the "
                             f"checkpoints and {STATE} (the finished phases)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars or per-epoch lines."),
     threads: int | None = THREADS,
@@ -76,7 +84,7 @@ def bench_train_command(
     """Time per epoch, peak memory and time to a target accuracy: noisy T=1 vs BPTT T=N vs the ANN; Figs. 3-7."""
     # training needs PyTorch; `bench run` of graphs does not
     from snndeploy.bench.environment import environment, summary
-    from snndeploy.bench.train_cost import config_from_options, run_train_cost
+    from snndeploy.bench.train_cost import run_train_cost
 
     chosen = tuple(parse_values(methods, str, "--methods")) or None
     cfg = config_from_options(quick, model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs,

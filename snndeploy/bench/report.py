@@ -12,10 +12,6 @@ from ..plots import finish, plt, save_png
 # what `bench train` writes besides the report (here, free of PyTorch, for the CLI's help): the finished phases and
 # their results
 STATE = "train_cost.state.json"
-# `--quick`: a first look in minutes (paper CNN on the bundled sample: under 5 minutes on 2 cores); options given
-# explicitly override each value. lr 1e-3: at the paper's 1e-4, 2 epochs of 1000 images stay at chance accuracy
-QUICK: dict[str, Any] = {"epochs": 2, "limit_train": 1000, "limit_test": 500, "lr": 1e-3, "repeats": 1,
-                         "calib_images": 256, "conversion_max_T": 64, "peer_batches": 5}
 PLOTS = {"time": "accuracy_vs_time.png", "target": "time_to_target.png", "T": "accuracy_vs_T.png",
          "alpha": "accuracy_vs_alpha.png", "conversion": "conversion_vs_T.png"}
 

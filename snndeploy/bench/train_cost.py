@@ -17,7 +17,6 @@ import math
 import re
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,15 @@ from .. import checkpoint, conversion
 from ..accuracy import accuracy, accuracy_by_T
 from ..core import atomic
 from ..core.atomic import check_writable
-from ..core.config import METHODS
-from ..core.device import check_device_name, pick_device
+from ..core.device import pick_device
 from ..core.errors import SnnDeployError, first_line
-from ..data import DATASETS, Dataset, Split, load_dataset
-from ..models import MODELS, SpikingNet, build_model
+from ..data import Dataset, Split, load_dataset
+from ..models import SpikingNet, build_model
 from ..progress import Bar
 from .environment import environment
 from .peers import spikingjelly_available, spikingjelly_net
-from .report import PLOTS, QUICK, STATE, plots_for, write_plots, write_text_report
+from .report import PLOTS, STATE, plots_for, write_plots, write_text_report
+from .train_config import TrainCostConfig, config_record, differing_options
 from .train_worker import PEER, Job, planned_steps, run_isolated
 
 SWEEP_T = 10  # paper Figs. 3, 6 and 7: T = 1..10
@@ -49,76 +48,6 @@ CONVERSION_PIECES = 8  # conversion batches per progress step
 
 Log = Callable[[str], None]
 Step = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TrainCostConfig:
-    """What `snndeploy bench train` measures."""
-    model: str = "paper-cnn"
-    dataset: str = "sample"
-    data_dir: str | None = None
-    T: int = 10
-    epochs: int = 10
-    target: float = 0.92
-    stop_at_target: bool = False  # halt each method at the target, as the paper's Fig. 5 does
-    batch_size: int = 64
-    lr: float = 1e-4
-    limit_train: int | None = None
-    limit_test: int | None = None
-    seed: int = 0
-    device: str = "cpu"
-    augment: bool = False
-    methods: tuple[str, ...] = ("noise", "bptt", "ann")
-    uniform: bool = True  # also train with uniform noise (Fig. 7)
-    peer: bool = True  # SpikingJelly multi-step LIF BPTT at T, when installed
-    peer_batches: int = 20
-    calib_images: int = 512
-    conversion_max_T: int = 512
-    repeats: int = 3  # noise draws averaged in the stage-3 sweeps
-    out: str = "runs/bench-train"
-
-    def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
-        if unknown:
-            raise SnnDeployError(f"unknown method '{unknown[0]}'; choose from: {', '.join(METHODS)}")
-        if not self.methods or len(set(self.methods)) != len(self.methods):
-            raise SnnDeployError(f"methods must be a non-empty list without repeats, got {','.join(self.methods)}")
-        if self.T < 1:
-            raise SnnDeployError(f"T must be >= 1 (the steps of bptt training and of stage-3 evaluation), got {self.T}")
-        if not 0 < self.target <= 1:
-            raise SnnDeployError(f"target accuracy must be in (0, 1], got {self.target}")
-        if self.model not in MODELS:
-            raise SnnDeployError(f"unknown model '{self.model}'; choose one of: {', '.join(MODELS)}")
-        if self.dataset not in DATASETS:
-            raise SnnDeployError(f"unknown dataset '{self.dataset}'; choose one of: {', '.join(DATASETS)}")
-        for name in ("epochs", "batch_size", "peer_batches", "calib_images", "conversion_max_T", "repeats"):
-            if getattr(self, name) < 1:
-                raise SnnDeployError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
-        check_device_name(self.device)
-
-
-def config_from_options(quick: bool = False, **given: Any) -> TrainCostConfig:
-    """The configuration from the options a user gave (None: not given), over the QUICK preset when ``quick``,
-    over the defaults."""
-    chosen = {k: v for k, v in given.items() if v is not None}
-    return TrainCostConfig(**{**(QUICK if quick else {}), **chosen})
-
-
-def config_record(cfg: TrainCostConfig) -> dict[str, Any]:
-    """The configuration as JSON (what a resumed run must match)."""
-    return {**dataclasses.asdict(cfg), "methods": list(cfg.methods)}
-
-
-def _option(key: str) -> str:
-    return "--T" if key == "T" else f"--{key.replace('_', '-')}"
-
-
-def differing_options(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """'--epochs (was 2, now 10)' for each setting (output folder aside) that differs between two records."""
-    keys = [k for k in now if k != "out" and before.get(k) != now[k]] + [k for k in before if k not in now]
-    return [f"{_option(k)} (was {before.get(k)}, now {now.get(k)})" for k in keys]
 
 
 def _job(cfg: TrainCostConfig, label: str, method: str, **changes: Any) -> Job:

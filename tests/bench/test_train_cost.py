@@ -18,18 +18,9 @@ from typer.testing import CliRunner
 from snndeploy import checkpoint, conversion
 from snndeploy.bench import report, train_cost
 from snndeploy.bench.peers import spikingjelly_available
-from snndeploy.bench.report import PLOTS, QUICK, STATE, markdown, verdict
-from snndeploy.bench.train_cost import (
-    ALPHAS,
-    SWEEP_T,
-    TrainCostConfig,
-    checks,
-    config_from_options,
-    config_record,
-    run_train_cost,
-    stage3_curves,
-    time_to_target,
-)
+from snndeploy.bench.report import PLOTS, STATE, markdown, verdict
+from snndeploy.bench.train_config import QUICK, TrainCostConfig, config_from_options, config_record
+from snndeploy.bench.train_cost import ALPHAS, SWEEP_T, checks, run_train_cost, stage3_curves, time_to_target
 from snndeploy.bench.train_worker import Job, run_isolated, train_ours
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import NeuronConfig

@@ -85,7 +85,8 @@ def bench_run_command(
     env = bench_environment(artifacts, cfg, rows)
     say(summary(env))
     cells, notes = output.rows_with_notes(rows)
-    console.print(table("snndeploy bench", [h for _, h in output.table_columns(rows, stats=False)], cells))
+    headers = [h for _, h in output.table_columns(rows, stats=False, console=True)]
+    console.print(table("snndeploy bench", headers, cells))
     for note in notes:
         say(note)
     headers, stats_cells = output.stats_table(rows)

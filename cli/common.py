@@ -6,6 +6,7 @@ import dataclasses
 import errno
 import functools
 import math
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,7 +28,8 @@ from snndeploy.core.errors import SnnDeployError
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80). No markup: messages
 # quote paths, install hints ('snndeploy[peers]') and values, whose [brackets] rich would take for styles.
-console = Console(width=None if sys.stdout.isatty() else 140, markup=False)
+# piped or captured: COLUMNS when set, else 140 (rich would default to 80, too narrow for the bench table)
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140, markup=False)
 err_console = Console(stderr=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,6 +13,7 @@ columns they know and keep the rest.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..engine.build import BuildConfig, build_engine
 from ..evaluate import batches_of, runner_accuracy, test_split_for
 from ..export import metadata as onnx_meta
 from ..progress import Bar
-from ..runners import BACKENDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
+from ..runners import BACKENDS, KINDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
 from ..runners.onnxruntime import OnnxRuntimeRunner
 from ..runners.tensorrt import TensorRTRunner
 from . import environment, stats
@@ -34,8 +35,9 @@ from .timing import time_runner
 OK = "ok"
 METRICS = ("accuracy", "p10_ms", "p50_ms", "p90_ms", "p99_ms", "images_per_s")
 ROW_KEYS = ("artifact", "backend", "precision", "T", "batch", "noise", "status", *METRICS, "size_mb", "file", "path")
-# noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of the PyTorch runner
-EXPORT_NOISE, TORCH_NOISE = "frozen", "graph"
+# noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of the PyTorch runner (a new
+# window of its noise bank on every call: what a --noise graph graph does)
+EXPORT_NOISE, TORCH_NOISE = "frozen", "fresh"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class BenchConfig:
         bad = [p for p in self.precisions if p not in PRECISIONS]
         if bad:
             raise SnnDeployError(f"unknown precision '{bad[0]}'; choose from {', '.join(PRECISIONS)}")
+        known = sorted({d for kind in KINDS for d in kind.devices})
+        if not (self.device in known or re.fullmatch(r"cuda:\d+", self.device)):
+            # a device no backend knows is a typo: refused, not a status row per backend
+            raise SnnDeployError(f"--device must be one of {', '.join(known)} (or cuda:N), got '{self.device}'")
 
 
 # A maker gets the progress bar (so that an export or an engine build shows as a step of its own) and returns

@@ -27,18 +27,22 @@ from ..plots import finish, plt
 
 COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy", "p50_ms", "p90_ms", "p99_ms",
            "images_per_s", "size_mb", "status")
-HEADERS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy %", "p50 ms", "p90 ms", "p99 ms",
-           "images/s", "MB", "status")
+HEADERS = ("artifact", "backend", "prec", "T", "batch", "noise", "acc %", "p50 ms", "p90 ms", "p99 ms", "img/s", "MB",
+           "status")
 # `bench --stats` columns (snndeploy.bench.stats.bench_columns), shown before the status when a row has them
 STATS_COLUMNS = {"firing_rate": "spikes %", "acs": "ACs/img", "snn_energy_uj": "SNN uJ", "ann_energy_uj": "ANN uJ",
                  "energy_ratio": "SNN/ANN"}
 
 
-def table_columns(rows: list[dict[str, Any]], stats: bool = True) -> list[tuple[str, str]]:
-    """(key, header) of the table's columns: COLUMNS, then (``stats``) the stats columns any row carries, status
-    last."""
+# what the console table leaves to the files, so that it fits a 120-column terminal
+CONSOLE_OMITS = ("p99_ms", "size_mb")
+
+
+def table_columns(rows: list[dict[str, Any]], stats: bool = True, console: bool = False) -> list[tuple[str, str]]:
+    """(key, header) of the table's columns: COLUMNS (on the ``console`` without CONSOLE_OMITS), then
+    (``stats``) the stats columns any row carries, status last."""
     extra = [(k, h) for k, h in STATS_COLUMNS.items() if stats and any(r.get(k) is not None for r in rows)]
-    known = list(zip(COLUMNS, HEADERS, strict=True))
+    known = [(k, h) for k, h in zip(COLUMNS, HEADERS, strict=True) if not (console and k in CONSOLE_OMITS)]
     return known[:-1] + extra + known[-1:]
 
 
@@ -73,9 +77,9 @@ def _fmt(key: str, value: Any) -> str:
     return str(value)
 
 
-def rows_as_table(rows: list[dict[str, Any]], stats: bool = True) -> list[list[str]]:
+def rows_as_table(rows: list[dict[str, Any]], stats: bool = True, console: bool = False) -> list[list[str]]:
     """Formatted cells in table_columns order."""
-    keys = [k for k, _ in table_columns(rows, stats)]
+    keys = [k for k, _ in table_columns(rows, stats, console)]
     return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in keys] for r in rows]
 
 
@@ -83,7 +87,7 @@ def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[s
     """Cells for a narrow console table: each status that is not ok becomes "note N", its text the N-th note
     (one note per distinct reason), so that long reasons do not squeeze every column."""
     notes: list[str] = []
-    cells = rows_as_table(rows, stats=False)  # the console shows the stats in a table of their own
+    cells = rows_as_table(rows, stats=False, console=True)  # the stats get a console table of their own
     for r, row_cells in zip(rows, cells, strict=True):
         status = r.get("status", "ok")
         if status != "ok":

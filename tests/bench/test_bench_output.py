@@ -50,7 +50,7 @@ def test_markdown_has_environment_and_artifact_column(tmp_path):
     assert "## Environment" in text and "- cpu: Some CPU @ 2.0GHz" in text and "- noise: frozen, graph" in text
     assert f"- artifacts.g.onnx: {'cd' * 32}" in text and "- device: cpu" in text
     header = next(line for line in text.splitlines() if line.startswith("| artifact"))
-    assert header.startswith("| artifact | backend | precision | T | batch | noise | accuracy %")
+    assert header.startswith("| artifact | backend | prec | T | batch | noise | acc %")
     assert text.count("\n| run | ") == 3
 
 

@@ -5,6 +5,7 @@ from conftest import make_checkpoint
 
 from snndeploy.bench import deploy
 from snndeploy.bench.deploy import OK, BenchConfig, bench_environment, run_bench, short_names
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.hashing import sha256
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.progress import Bar
@@ -38,7 +39,7 @@ def test_rows_name_their_artifact_uniquely(tmp_path, two_runs):
     rows = run_bench([str(p) for p in two_runs], BenchConfig(backends=("pytorch",), work=str(tmp_path), **FAST))
     assert [r["artifact"] for r in rows] == ["a/run", "b/run"]
     assert [r["path"] for r in rows] == [str(p) for p in two_runs]
-    assert all(r["status"] == OK and r["noise"] == "graph" for r in rows)
+    assert all(r["status"] == OK and r["noise"] == "fresh" for r in rows)
 
 
 def test_pytorch_at_fp16_or_int8_is_a_status_row_not_an_fp32_measurement(tmp_path, two_runs):
@@ -111,7 +112,7 @@ def test_environment_names_noise_device_and_hashes(tmp_path, two_runs):
     cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), **FAST)
     rows = run_bench(artifacts, cfg)
     env = bench_environment(artifacts, cfg, rows)
-    assert env["noise"] == "frozen, graph" and env["device"] == "cpu" and env["iters"] == 1
+    assert env["noise"] == "fresh, frozen" and env["device"] == "cpu" and env["iters"] == 1
     assert env["artifacts"] == {str(two_runs[0] / "model.json"): sha256(two_runs[0] / "model.json"),
                                 str(graph.path): sha256(graph.path)}
     assert {"host", "cpu", "cores", "threads", "versions"} <= set(env)
@@ -140,8 +141,15 @@ def test_stats_show_once_per_artifact_and_T_on_the_console(tmp_path, two_runs):
     cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), stats=True, **FAST)
     rows = run_bench([str(two_runs[0])], cfg)
     cells, _ = output.rows_with_notes(rows)
-    assert len(cells[0]) == len(output.COLUMNS)  # the main table stays narrow
+    assert len(cells[0]) == len(output.COLUMNS) - len(output.CONSOLE_OMITS)  # narrow: no stats, no p99 or MB
     headers, stats_cells = output.stats_table(rows)
     assert headers[:3] == ["artifact", "T", "spikes %"] and len(stats_cells) == 1  # two backends, one network
     assert output.stats_table([{k: v for k, v in r.items() if k not in output.STATS_COLUMNS} for r in rows]) == \
         ([], [])
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda0", "CPU", ""])
+def test_an_unknown_device_is_refused_not_a_row_per_backend(device):
+    with pytest.raises(SnnDeployError, match="--device must be one of cpu, cuda, tensorrt"):
+        BenchConfig(device=device)
+    BenchConfig(device="cuda:1")  # a GPU by index is a device name

@@ -120,7 +120,7 @@ def test_bench_files_carry_the_environment_and_the_artifact(tiny_run, tmp_path):
     names = [row["artifact"] for row in rows]
     assert names == [tiny_run.path.parent.name, tiny_run.path.parent.name, graph.name]
     assert [(row["backend"], row["noise"]) for row in rows] == [
-        ("pytorch-cpu", "graph"), ("onnxruntime-cpu", "frozen"), ("onnxruntime-cpu", "frozen")]
+        ("pytorch-cpu", "fresh"), ("onnxruntime-cpu", "frozen"), ("onnxruntime-cpu", "frozen")]
     lines = r.output.splitlines()
     summary = next(i for i, line in enumerate(lines) if line.endswith("noise frozen, graph, device cpu"))
     assert "1 threads" in lines[summary] and summary < next(i for i, line in enumerate(lines) if "artifact" in line)

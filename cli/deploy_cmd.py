@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from snndeploy.core import atomic
+from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.readout import confidence, trained_loss
 from snndeploy.engine.build import BuildConfig, build_engine, parse_batch
 from snndeploy.export.quantize import quantize_onnx
@@ -71,7 +72,8 @@ def quantize_command(
 def infer_command(
     artifact: str = typer.Argument(..., help="checkpoint, .onnx file or .plan engine."),
     inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
-    T: int = typer.Option(5, "--T", help="time steps (checkpoints only; graphs and engines have theirs)."),
+    T: int | None = typer.Option(None, "--T", help="time steps of a checkpoint (a graph or engine runs at its own "
+                                 "T: a different --T is refused).", show_default="5; a graph's own"),
     device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "
                                "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
                                "the GPU and ignore it."),
@@ -98,7 +100,10 @@ def infer_command(
     one input at a time on ONNX Runtime's generator seeded by --seed (same results for the same ONNX Runtime
     version). TensorRT engines that draw their own noise are unseeded: their results vary from run to run."""
     check_output_file(json_path, "--json")
-    runner = open_runner(artifact, T=T, device=device, seed=seed)
+    runner = open_runner(artifact, T=T or 5, device=device, seed=seed)
+    if T is not None and runner.T != T:  # a graph or engine is unrolled over its T: another is not a choice
+        raise SnnDeployError(f"{artifact} runs at T = {runner.T} (its own); --T {T} applies to checkpoints, so export "
+                             f"the checkpoint at T = {T} (snndeploy export CKPT --T {T})")
     names, x = load_inputs(inputs, runner.spec, adapt=resize)
     with runner, Bar(enabled=console.is_terminal and json_path != "-") as bar:
         task = bar.start(f"{runner.backend}, T={runner.T}", len(x))

@@ -22,7 +22,8 @@ from .common import THREADS, console, one_line_errors, parse_values, table
 
 @one_line_errors
 def export_command(
-    checkpoint: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors)."),
+    checkpoint: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors), or a TensorRT engine "
+                                     "(.plan, with its sidecar) to add to a Triton repository."),
     config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names())}) or a YAML "
                                       "file of export options; the flags below override it."),
     # what --help shows as the defaults of options that default to None: ExportConfig's (tests/cli/test_help.py)
@@ -49,7 +50,7 @@ def export_command(
                                          "max_batch_size, and what a --noise graph bank holds.",
                                          show_default="64; for an engine, its profile's maximum"),
     out: str | None = typer.Option(None, "--out", "-o", metavar="DIR", help="output folder.",
-                                   show_default="exports"),
+                                   show_default="exports; a preset: exports/<preset>"),
     threads: int | None = THREADS,
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
@@ -59,6 +60,9 @@ def export_command(
         folder = write_engine(out or "exports", checkpoint, max_batch)
         console.print(f"triton model: {folder}", highlight=False)
         return
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        raise SnnDeployError(f"export takes a checkpoint (run folder, model.json or .safetensors) or, with --format "
+                             f"triton, an engine; {checkpoint} is already an ONNX graph (run, check or build it)")
     # exporting a checkpoint needs PyTorch; `check` and adding engines to Triton do not
     from snndeploy.export.exporter import ExportConfig, export
 

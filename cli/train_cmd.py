@@ -10,7 +10,7 @@ from snndeploy import plots
 from snndeploy.core.config import TrainConfig, from_mapping, load_yaml
 from snndeploy.core.errors import SnnDeployError
 
-from .common import THREADS, config_default, console, one_line_errors, table
+from .common import THREADS, config_default, console, err_console, one_line_errors, table
 
 
 def _default(name: str, flags: tuple[str, str] | None = None) -> str | bool:
@@ -90,7 +90,14 @@ def train_command(
     else:
         base = from_mapping(TrainConfig, yaml, "train", str(config)) if config else TrainConfig()
         cfg = base.replace(**flags)
-    result = train(cfg, resume=resume, overwrite=overwrite, show_progress=not quiet)
+    try:
+        result = train(cfg, resume=resume, overwrite=overwrite, show_progress=not quiet)
+    except KeyboardInterrupt:  # say what is kept and how to go on; one_line_errors ends it ("interrupted", 130)
+        kept = (Path(cfg.out) / "model.json").is_file()
+        err_console.print(f"stopped: the last finished epoch is kept in {cfg.out}; carry on with snndeploy train "
+                          f"-o {cfg.out} --resume" if kept else f"stopped before the first epoch finished: nothing "
+                          f"was written to {cfg.out}", highlight=False, soft_wrap=True)
+        raise
     if not result.main:
         return
     rows = [[h["epoch"], f"{h['train_loss']:.4f}", f"{100 * h['train_acc']:.2f}", f"{100 * h['val_acc']:.2f}",

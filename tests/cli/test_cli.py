@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from cli_helpers import bad, invoke
 
 
@@ -186,3 +187,22 @@ def test_resume_and_overwrite_from_the_command_line(tmp_path):
                                                                          "--seed", 5, "-o", out)
     assert invoke("train", "--overwrite", "--epochs", 1, "--seed", 2, "-o", out, *small).exit_code == 0
     assert json.loads((out / "model.json").read_text())["facts"]["training"]["seed"] == 2
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_ctrl_c_in_train_says_what_is_kept_and_how_to_resume(tmp_path, monkeypatch, finished):
+    out = tmp_path / "run"
+
+    def interrupted(cfg, **kwargs):
+        if finished:  # as if an epoch had committed its checkpoint before the Ctrl-C
+            out.mkdir()
+            (out / "model.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("snndeploy.train.train", interrupted)
+    r = invoke("train", "-o", out)
+    assert r.exit_code == 130 and "Traceback" not in r.output
+    if finished:
+        assert f"carry on with snndeploy train -o {out} --resume" in " ".join(r.output.split())
+    else:
+        assert "nothing was written" in r.output

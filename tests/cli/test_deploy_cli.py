@@ -315,3 +315,14 @@ def test_export_and_infer_show_progress_in_a_terminal(tiny_run, tmp_path, monkey
     r = invoke("infer", graph, IMAGES)
     assert r.exit_code == 0, r.output
     assert "10/10" in r.output  # one image per run for a graph that draws its own noise, counted as it goes
+
+
+def test_a_graph_refuses_another_T_and_export_refuses_a_graph(tiny_run, tmp_path):
+    r = invoke("export", tiny_run.path, "--T", "2", "-o", tmp_path / "ex")
+    assert r.exit_code == 0, r.output
+    graph = next((tmp_path / "ex").glob("*_T2.onnx"))
+    assert invoke("infer", graph, IMAGES, "--T", 2).exit_code == 0  # its own T: fine
+    out = bad("infer", graph, IMAGES, "--T", 10)
+    assert "runs at T = 2 (its own); --T 10 applies to checkpoints" in " ".join(out.split())
+    out = bad("export", graph)
+    assert "export takes a checkpoint" in out and "already an ONNX graph" in " ".join(out.split())

@@ -50,7 +50,7 @@ def export_command(
                                          "max_batch_size, and what a --noise graph bank holds.",
                                          show_default="64; for an engine, its profile's maximum"),
     out: str | None = typer.Option(None, "--out", "-o", metavar="DIR", help="output folder.",
-                                   show_default="exports; a preset: exports/<preset>"),
+                                   show_default="exports; with a preset, exports/PRESET"),
     threads: int | None = THREADS,
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""

@@ -64,6 +64,8 @@ def bench_run_command(
     md_path: str | None = typer.Option(None, "--md", help="write the environment and the rows as Markdown here."),
     plot: str | None = typer.Option(None, "--plot", help="PNG of accuracy against latency across T."),
     work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go."),
+    seed: int = typer.Option(0, "--seed", help="seed of the accuracy pass's noise (PyTorch's generator, fed draws, "
+                             "ONNX Runtime's random ops): repeated runs give the same accuracy."),
     with_stats: bool = typer.Option(False, "--stats", help="add each checkpoint's firing rate, accumulates per "
                                     "image and energy estimate at each T (as `snndeploy stats`, default constants)."),
     threads: int | None = THREADS,
@@ -77,7 +79,7 @@ def bench_run_command(
                       batches=tuple(parse_values(batch, int, "--batch")) or BenchConfig.batches,
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,
                       precisions=tuple(parse_values(precision, str, "--precision")) or BenchConfig.precisions,
-                      device=device, limit_test=limit_test, iters=iters, work=work, stats=with_stats)
+                      device=device, limit_test=limit_test, iters=iters, work=work, stats=with_stats, seed=seed)
     # a terminal gets a progress bar (a task per export, build, accuracy pass and timed batch); a log gets a line
     # per row instead, as it is measured
     bar = console.is_terminal

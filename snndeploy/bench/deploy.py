@@ -53,6 +53,7 @@ class BenchConfig:
     warmup: int = 3
     work: str = "runs/bench"
     stats: bool = False  # add firing rate, ACs and energy columns (snndeploy.bench.stats) to checkpoints' rows
+    seed: int = 0  # of the accuracy pass's noise: the same rows on every run
 
     def __post_init__(self) -> None:
         for b in self.backends:
@@ -267,7 +268,8 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
         with runner:
             split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
             task = bar.start(f"accuracy {label} ({len(split)} images)", batches_of(split, 256))
-            acc = runner_accuracy(runner, split, spec, on_batch=lambda: bar.advance(task))
+            runner.reseed(cfg.seed)  # noise the runner draws itself; fed draws come from the seed below
+            acc = runner_accuracy(runner, split, spec, seed=cfg.seed, on_batch=lambda: bar.advance(task))
             bar.finish(task, f"{100 * acc:.2f}%")
             rows = []
             for batch in cfg.batches:
@@ -319,7 +321,7 @@ def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> dict[str, Any] | Non
     if kind_of(artifact).name != "checkpoint":
         return None
     task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
-    counted = stats.checkpoint_stats(artifact, cfg.Ts, limit_test=cfg.limit_test,
+    counted = stats.checkpoint_stats(artifact, cfg.Ts, limit_test=cfg.limit_test, seed=cfg.seed,
                                      device="cpu" if cfg.device in ("cpu", "tensorrt") else cfg.device)
     bar.finish(task, "done")
     return counted
@@ -343,7 +345,8 @@ def bench_environment(artifacts: list[str], cfg: BenchConfig, rows: list[dict[st
     modes of the rows, the device, the timing settings and the test-set limit."""
     noise = ", ".join(sorted({r["noise"] for r in rows if r.get("noise")})) or None
     return environment.environment([_hashable(str(a)) for a in artifacts], noise=noise, device=cfg.device,
-                                   iters=cfg.iters, warmup=cfg.warmup, limit_test=cfg.limit_test)
+                                   iters=cfg.iters, warmup=cfg.warmup, limit_test=cfg.limit_test,
+                                   seed=cfg.seed)
 
 
 __all__ = ["BACKENDS", "METRICS", "OK", "ROW_KEYS", "BenchConfig", "Plan", "bench_environment", "measure",

@@ -84,6 +84,10 @@ class TorchRunner(Runner):
     def _deactivate_impl(self) -> None:
         self._graphs.clear()
 
+    def reseed(self, seed: int) -> None:
+        """Seed PyTorch's generators, which place the noise-bank windows of every later run."""
+        torch.manual_seed(seed)  # the CPU generator and every GPU's
+
     @torch.no_grad()
     def _infer_impl(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         x = torch.from_numpy(feeds["images"]).to(self.device)

@@ -1,5 +1,7 @@
 """`snndeploy bench` as a library: row names, status rows for what cannot run, progress, environment."""
 
+import dataclasses
+
 import pytest
 from conftest import make_checkpoint
 
@@ -153,3 +155,10 @@ def test_an_unknown_device_is_refused_not_a_row_per_backend(device):
     with pytest.raises(SnnDeployError, match="--device must be one of cpu, cuda, tensorrt"):
         BenchConfig(device=device)
     BenchConfig(device="cuda:1")  # a GPU by index is a device name
+
+
+def test_a_seeded_bench_repeats_its_accuracy(tmp_path, two_runs):
+    cfg = BenchConfig(backends=("pytorch",), work=str(tmp_path), **{**FAST, "limit_test": 64, "Ts": (2,)})
+    first, again = (run_bench([str(two_runs[0])], cfg)[0]["accuracy"] for _ in range(2))
+    other = [run_bench([str(two_runs[0])], dataclasses.replace(cfg, seed=s))[0]["accuracy"] for s in (1, 2, 3)]
+    assert first == again and any(a != first for a in other)  # the seed, not the run, decides the noise

@@ -29,6 +29,7 @@ from .core.neuron_config import NeuronConfig
 from .core.spec import DataSpec
 from .data import Dataset, iterate_batches, load_dataset
 from .models import SpikingNet, build_model
+from .neuron.fused import compile_available
 from .progress import Bar
 
 TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
@@ -205,7 +206,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
     for the run; a folder that already holds a checkpoint is refused unless ``resume`` or ``overwrite``."""
     job = distributed.setup(cfg.device)
     try:
-        lock = atomic.RunLock(cfg.out) if job.main else contextlib.nullcontext()
+        lock = atomic.RunLock(cfg.out, "-o") if job.main else contextlib.nullcontext()
         with lock:
             if job.main and not resume and not overwrite and (Path(cfg.out) / ckpt.META).exists():
                 raise SnnDeployError(f"{cfg.out} already holds a trained run; --resume continues it, --overwrite "
@@ -254,6 +255,9 @@ def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progre
     with Bar(enabled=show_progress) as bar:
         for epoch in range(start_epoch, cfg.epochs):
             task = bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps)
+            if epoch == start_epoch and cfg.method == "noise" and compile_available(device.type):
+                # the first batch compiles the fused neuron kernels: seconds of a still bar otherwise
+                bar.advance(task, "compiling the neuron kernels (PyTorch caches them for later runs)", steps=0)
 
             def progress(s: EpochStats, task: int = task) -> None:
                 bar.advance(task, f"loss {s.loss:.4f} acc {s.acc:.3f}")

@@ -125,3 +125,16 @@ def test_resume_state_keeps_the_cuda_generator(monkeypatch):
     assert torch.equal(restored[0][0], cuda_state)
     with pytest.raises(SnnDeployError, match="no random-generator state"):
         restore_rng({}, gpu)
+
+
+def test_first_epoch_says_it_compiles_before_its_first_batch(tmp_path, monkeypatch):
+    """The first batch compiles the fused kernels (seconds): the bar says so instead of standing still."""
+    from snndeploy import progress
+    from snndeploy import train as train_module
+
+    statuses = []
+    monkeypatch.setattr(train_module, "compile_available", lambda device: True)
+    monkeypatch.setattr(progress.Bar, "advance", lambda self, task, status="", steps=1: statuses.append(status))
+    train_module.train(TrainConfig(epochs=1, limit_train=64, limit_test=32, out=str(tmp_path / "r")),
+                       show_progress=True)
+    assert statuses[0].startswith("compiling the neuron kernels") and statuses[1].startswith("loss ")

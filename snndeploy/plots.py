@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 from .core import atomic  # noqa: E402
 from .core.errors import SnnDeployError  # noqa: E402
@@ -23,12 +24,16 @@ def save_png(fig: Any, path: str | Path) -> Path:
 
 
 def finish(fig: Any, ax: Any, path: str | Path, *, xlabel: str, ylabel: str, title: str,
-           legend_size: float | None = None) -> Path:
-    """Label, grid and legend one axes, then write the figure."""
+           legend_size: float | None = None, legend_outside: bool = False) -> Path:
+    """Label, grid and legend one axes, then write the figure; ``legend_outside`` puts the legend right of the
+    axes, where it covers no data whatever the data."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=legend_size)
+    if legend_outside:
+        ax.legend(fontsize=legend_size, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=legend_size)
     ax.set_title(title)
     return save_png(fig, path)
 
@@ -58,16 +63,37 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str 
     return save_png(fig, path)
 
 
+def series_label(stage: int, alpha: float | None) -> str:
+    """How a plot names the results of one stage and alpha: stage 3 at alpha = inf is stage 2 (the potential's
+    weight 1 / alpha vanishes)."""
+    if alpha is None:
+        return f"stage {stage}"
+    return "stage 2 (alpha = inf)" if math.isinf(float(alpha)) else f"stage {stage} (alpha = {float(alpha):g})"
+
+
 def accuracy_vs_T(results: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Accuracy against T, one line per (stage, alpha)."""
+    """Accuracy against T, one line per (stage, alpha), with +-1 standard deviation bars over the repeats where
+    the rows carry ``accuracy_std``; ticks at the evaluated T."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    series: dict[str, list[tuple[int, float]]] = {}
+    series: dict[str, list[tuple[int, float, float | None]]] = {}
     for row in results:
-        label = f"stage {row['stage']}" + (f", alpha={row['alpha']:g}" if row.get("alpha") is not None else "")
-        series.setdefault(label, []).append((row["T"], row["accuracy"]))
-    for label, points in series.items():
-        points.sort()
-        ax.plot([p[0] for p in points], [100 * p[1] for p in points], marker="o", label=label)
+        series.setdefault(series_label(row["stage"], row.get("alpha")), []).append(
+            (row["T"], row["accuracy"], row.get("accuracy_std")))
+    Ts = sorted({row["T"] for row in results})
+    # series side by side around each T, so that equal accuracies and their bars do not hide each other
+    step = 0.04 * min((b - a for a, b in zip(Ts, Ts[1:], strict=False)), default=1)
+    for i, (label, points) in enumerate(series.items()):
+        points.sort(key=lambda p: p[0])
+        xs = [p[0] + (i - (len(series) - 1) / 2) * step for p in points]
+        ys = [100 * p[1] for p in points]
+        if any(p[2] is not None for p in points):
+            ax.errorbar(xs, ys, yerr=[100 * (p[2] or 0.0) for p in points], marker="o", capsize=3, label=label)
+        else:
+            ax.plot(xs, ys, marker="o", label=label)
+    if len(Ts) <= 12:
+        ax.set_xticks(Ts)  # the evaluated T, and only integers: T = 1.5 does not exist
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)", title=title)
 
 

@@ -56,3 +56,31 @@ def test_latency_points_have_p10_p90_bars_and_no_line_between_them(tmp_path, axe
     # the one line drawn is the MAC-count reference, a model rather than a join of measured points
     drawn = [line for line in ax.get_lines() if line.get_linestyle() != "None"]
     assert [line.get_label() for line in drawn] == ["MAC count growth from the fastest T=1"]
+
+
+def eval_rows(std=True):
+    """Rows as `eval` returns them: stage 3 at alpha = 4 and alpha = inf, T = 1, 2, 3, with or without a spread."""
+    return [{"T": T, "stage": 3, "alpha": alpha, "accuracy": acc, **({"accuracy_std": 0.01} if std else {})}
+            for alpha in (4.0, float("inf")) for T, acc in ((3, 0.95), (1, 0.9), (2, 0.93))]
+
+
+def test_eval_plot_ticks_at_the_evaluated_T_with_std_bars_and_alpha_inf_as_stage_2(tmp_path, axes):
+    plots.accuracy_vs_T(eval_rows(), tmp_path / "eval.png", "run")
+    (ax,) = axes
+    assert list(ax.get_xticks()) == [1, 2, 3]  # integers only, no T = 1.5
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2 and all(c.has_yerr for c in bars)
+    lows = sorted(seg[0, 1] for seg in bars[0].lines[2][0].get_segments())
+    assert lows == pytest.approx([89.0, 92.0, 94.0])  # accuracy - std, in %
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["stage 3 (alpha = 4)", "stage 2 (alpha = inf)"]
+    # the two series sit side by side around each T, so equal accuracies do not hide each other
+    xs = [c.lines[0].get_xdata() for c in bars]
+    assert all(a < b for a, b in zip(*xs, strict=True)) and all(abs(x - round(x)) < 0.2 for x in xs[0])
+
+
+def test_eval_plot_without_a_spread_draws_plain_lines(tmp_path, axes):
+    plots.accuracy_vs_T(eval_rows(std=False) + [{"T": 1, "stage": 2, "alpha": None, "accuracy": 0.8}],
+                        tmp_path / "eval.png")
+    (ax,) = axes
+    assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "stage 2"

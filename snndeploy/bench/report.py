@@ -37,6 +37,16 @@ def keep_inside(ax: Any, references: list[float]) -> None:
     ax.set_ylim(low - pad if low < lo else lo, high + pad if high > hi else hi)
 
 
+def reference_lines(ax: Any, lines: list[tuple[float, str, str]]) -> list[float]:
+    """Draw horizontal reference lines (value, colour, label), each dashed with its dashes shifted by its
+    position, so that lines at the same value alternate their colours rather than hide one another; their
+    values."""
+    n = len(lines)
+    for i, (y, color, label) in enumerate(lines):
+        ax.axhline(y, color=color, linestyle=(4 * i, (4, 4 * (n - 1) or 4)), label=label)
+    return [y for y, _, _ in lines]
+
+
 def _final(row: dict[str, Any]) -> float | None:
     accs = [h["accuracy"] for h in row["history"] if h.get("accuracy") is not None]
     return accs[-1] if accs else None
@@ -59,7 +69,7 @@ def plot_accuracy_vs_time(result: dict[str, Any], path: Path) -> Path:
     ax.axhline(100 * result["config"]["target"], color="grey", linestyle=":", label="target")
     keep_inside(ax, [100 * result["config"]["target"]])
     return finish(fig, ax, path, xlabel="training time (s, evaluation excluded)", ylabel="test accuracy (%)",
-                  title="accuracy against training time (paper Fig. 4)", legend_size=8)
+                  title="accuracy against training time (paper Fig. 4)", legend_size=8, legend_outside=True)
 
 
 def plot_time_to_target(result: dict[str, Any], path: Path) -> Path:
@@ -89,14 +99,11 @@ def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     for kind, accs in result["figures"].get("noise_types", {}).items():
         ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=f"noise ({kind}), stage 3")
-    references = []
-    for i, (label, row) in enumerate((k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])):
-        if _final(row) is not None:
-            references.append(100 * _final(row))
-            ax.axhline(references[-1], color=f"C{i + 3}", linestyle="--", label=f"{label} (trained)")
-    keep_inside(ax, references)
+    trained = [(k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])]
+    keep_inside(ax, reference_lines(ax, [(100 * _final(row), f"C{i + 3}", f"{label} (trained)")
+                                         for i, (label, row) in enumerate(trained) if _final(row) is not None]))
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
-                  title="accuracy against T, alpha = 4 (paper Figs. 3, 7)", legend_size=8)
+                  title="accuracy against T, alpha = 4 (paper Figs. 3, 7)", legend_size=8, legend_outside=True)
 
 
 def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
@@ -109,29 +116,30 @@ def plot_accuracy_vs_alpha(result: dict[str, Any], path: Path) -> Path:
         ax.axhline(100 * result["figures"]["stage1_T1"], color="black", linestyle=":", label="stage 1 (T=1)")
         keep_inside(ax, [100 * result["figures"]["stage1_T1"]])
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
-                  title="stage-3 accuracy for several alpha (paper Fig. 6)", legend_size=8)
+                  title="stage-3 accuracy for several alpha (paper Fig. 6)", legend_size=8, legend_outside=True)
 
 
 def plot_conversion(result: dict[str, Any], path: Path) -> Path:
-    """Table 2 as a plot: converted SNN accuracy against T, with the ANN and our stage-3 T = 5 accuracy."""
+    """Table 2 as a plot: converted SNN accuracy against T from T = 1, with the ANN, our stage-3 T = 5 accuracy
+    and the first T at which conversion reaches it."""
     conv = result["conversion"]
     fig, ax = plt.subplots(figsize=(6, 4))
     accs = conv["accuracy_by_T"]
     ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], label="ANN-to-SNN conversion (IF, reset by subtraction)")
-    ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o", color="C0")
-    ax.axhline(100 * conv["ann_accuracy"], color="C1", linestyle="--", label="ANN")
-    references = [100 * conv["ann_accuracy"]]
+    ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o", color="C0",
+            label="conversion, T in the report's table")
+    references = [(100 * conv["ann_accuracy"], "C1", "ANN")]
     if conv["reference"] is not None:
-        references.append(100 * conv["reference"])
-        ax.axhline(references[-1], color="C2", linestyle=":", label=f"noise, stage 3, T={conv['reference_T']}")
+        references.append((100 * conv["reference"], "C2", f"noise, stage 3, T={conv['reference_T']}"))
+    keep_inside(ax, reference_lines(ax, references))
     if conv["first_T_reaching_reference"] is not None:
-        ax.axvline(conv["first_T_reaching_reference"], color="grey", linestyle=":")
+        ax.axvline(conv["first_T_reaching_reference"], color="grey", linestyle=":",
+                   label=f"conversion reaches stage 3 T={conv['reference_T']} (T={conv['first_T_reaching_reference']})")
     ax.set_xscale("log", base=2)
-    lo = max(0.0, min(100 * a for a in accs[min(7, len(accs) - 1):]) - 5)
-    ax.set_ylim(lo, 100)  # the long-T end, where conversion approaches the ANN, in detail
-    keep_inside(ax, references)
+    # from the first plotted T (no empty octave before it), a little room after the last for its marker
+    ax.set_xlim(1, len(accs) * 2 ** 0.2)
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
-                  title="ANN-to-SNN conversion against T (paper Table 2)", legend_size=8)
+                  title="ANN-to-SNN conversion against T (paper Table 2)", legend_size=8, legend_outside=True)
 
 
 def _cost_table(result: dict[str, Any]) -> list[str]:

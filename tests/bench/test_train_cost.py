@@ -9,6 +9,8 @@ import re
 import signal
 from pathlib import Path
 
+import matplotlib.colors
+import numpy as np
 import pytest
 import torch
 import typer
@@ -374,6 +376,93 @@ def test_plotted_references_lie_inside_the_axes(tmp_path, monkeypatch, kind, ref
     assert set(references) <= lines  # the reference lines are drawn ...
     assert all(lo < y < hi for y in references), (lo, hi)  # ... inside the axes
     report.plt.close(ax.figure)
+
+
+def _crowded_result() -> dict:
+    """A report whose curves zigzag over the whole plot (no room inside the axes for a legend), whose trained ANN
+    and BPTT end at the same accuracy, and whose conversion starts far below its references."""
+    def zigzag(phase: int, n: int = 10) -> list[float]:
+        return [0.5 + 0.45 * ((t + phase) % 2) for t in range(n)]
+
+    hist = [{"epoch": e, "accuracy": a, "accuracy_stage1": 1.4 - a, "train_s_cum": e, "wall_s_cum": e}
+            for e, a in enumerate(zigzag(0), 1)]
+    row = {"history": hist, "time_to_target": time_to_target(hist, 0.9)}
+    trained = {**row, "history": [{**hist[0], "accuracy": 0.7}]}
+    return {"config": {"T": 10, "target": 0.9}, "bptt_label": "bptt T=10",
+            "rows": {"noise": row, "bptt T=10": trained, "ann": trained},
+            "figures": {"alpha": {a: zigzag(i) for i, a in enumerate(("2", "3", "4", "8", "inf"))}, "stage1_T1": 0.7,
+                        "noise_types": {"gaussian": zigzag(0), "uniform": zigzag(1)}},
+            "conversion": {"accuracy_by_T": [0.1] * 4 + zigzag(0, 60), "ann_accuracy": 0.98, "reference": 0.6,
+                           "reference_T": 5, "table": [{"T": 8, "accuracy": 0.95}, {"T": 64, "accuracy": 0.5}],
+                           "first_T_reaching_reference": 9}}
+
+
+@pytest.fixture
+def drawn_axes(monkeypatch):
+    """Each report plot's axes, drawn (so that the legend has its place) instead of written."""
+    from snndeploy import plots
+
+    seen = []
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        seen.append(fig.axes[0])
+        return Path(path)
+
+    monkeypatch.setattr(plots, "save_png", keep)
+    yield seen
+    for ax in seen:
+        report.plt.close(ax.figure)
+
+
+def _display_points(line, per_segment: int = 40):
+    """Points along a drawn line in display coordinates: its vertices, and for a line (not markers only) points
+    between them."""
+    xy = line.get_transform().transform(line.get_xydata())
+    if line.get_linestyle() in ("None", " ", ""):
+        return xy
+    steps = [a + (b - a) * k / per_segment for a, b in zip(xy, xy[1:], strict=False) for k in range(per_segment)]
+    return [*steps, xy[-1]]
+
+
+def _data_y(ax):
+    """The y values of the lines drawn in data coordinates (vertical lines span the axes instead)."""
+    return [y for line in ax.get_lines() if line.get_transform() is not ax.get_xaxis_transform()
+            for y in line.get_ydata()]
+
+
+@pytest.mark.parametrize("result", [_crowded_result, _result_with_references])
+@pytest.mark.parametrize("kind", ["time", "T", "alpha", "conversion"])
+def test_report_plots_show_all_their_data_and_a_legend_for_every_line(tmp_path, drawn_axes, kind, result):
+    report.DRAW[kind](result(), tmp_path / "plot.png")
+    (ax,) = drawn_axes
+    legend = ax.get_legend()
+    # every line is explained in the legend
+    assert [line.get_label() for line in ax.get_lines()] == [t.get_text() for t in legend.get_texts()]
+    # the legend covers no line
+    box = legend.get_window_extent(ax.figure.canvas.get_renderer())
+    for line in ax.get_lines():
+        assert not any(box.contains(x, y) for x, y in _display_points(line)), (kind, line.get_label())
+    # the y-range holds every curve and reference
+    lo, hi = ax.get_ylim()
+    assert lo <= min(_data_y(ax)) and max(_data_y(ax)) <= hi, (kind, lo, hi)
+    # the x-range starts at the first plotted point: no empty octave before T = 1
+    if kind == "conversion":
+        assert ax.get_xlim()[0] == 1 and min(ax.get_lines()[0].get_xdata()) == 1
+
+
+def test_reference_lines_at_the_same_accuracy_both_show(tmp_path, drawn_axes):
+    """ANN and BPTT ending at the same accuracy: their dashes alternate, so both colours show along the line."""
+    report.DRAW["T"](_crowded_result(), tmp_path / "plot.png")
+    (ax,) = drawn_axes
+    refs = [line for line in ax.get_lines() if line.get_label().endswith("(trained)")]
+    assert len(refs) == 2 and refs[0].get_ydata()[0] == refs[1].get_ydata()[0]
+    pixels = np.asarray(ax.figure.canvas.buffer_rgba())[..., :3].astype(int)
+    y = round(pixels.shape[0] - ax.transData.transform((1, 70.0))[1])
+    band = pixels[y - 1:y + 2].reshape(-1, 3)
+    for line in refs:
+        color = np.array(matplotlib.colors.to_rgb(line.get_color())) * 255
+        assert (np.abs(band - color).max(axis=1) < 30).sum() > 20, line.get_label()
 
 
 def test_ctrl_c_ends_the_training_process_quietly(capfd):

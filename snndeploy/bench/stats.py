@@ -201,8 +201,8 @@ def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage
         raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
     kind = kind_of(path)
     if kind.name != "checkpoint":
-        raise SnnDeployError(f"stats needs a checkpoint (run folder or its model.json), not {kind.what}; run it on "
-                             "the checkpoint the graph was exported from")
+        raise SnnDeployError(f"stats needs a checkpoint (run folder, its model.json or a .safetensors file), not "
+                             f"{kind.what}; run it on the checkpoint the graph was exported from")
     from .. import checkpoint
     from ..core.device import pick_device
     from ..evaluate import test_split_for
@@ -230,17 +230,54 @@ def bench_columns(stats: dict[str, Any], T: int) -> dict[str, float]:
     raise SnnDeployError(f"the stats report has no T = {T} (it counted T = {[r['T'] for r in stats['results']]})")
 
 
+def layer_names(stats: dict[str, Any]) -> dict[str, str]:
+    """Short names by position for a report's layers, by module name: the synaptic layers conv1, conv2, ...,
+    fc1, ... and readout (the last linear layer); in a plain stack (a spiking layer after each synaptic layer but
+    the readout, in order) each spiking layer takes the name of the layer that feeds it, elsewhere (shortcuts)
+    lif1, lif2, ..."""
+    synaptic, spiking = stats["synaptic_layers"], stats["spiking_layers"]
+    names: dict[str, str] = {}
+    counts = {"conv": 0, "linear": 0}
+    for i, layer in enumerate(synaptic):
+        if i == len(synaptic) - 1 and layer["kind"] == "linear":
+            names[layer["name"]] = "readout"
+            continue
+        counts[layer["kind"]] += 1
+        names[layer["name"]] = f"{'conv' if layer['kind'] == 'conv' else 'fc'}{counts[layer['kind']]}"
+    plain = len(synaptic) == len(spiking) + 1
+    for i, layer in enumerate(spiking):
+        names[layer["name"]] = names[synaptic[i]["name"]] if plain else f"lif{i + 1}"
+    return names
+
+
+def layer_inputs(stats: dict[str, Any]) -> dict[str, str]:
+    """What feeds each synaptic layer, by module name: "image", "<name> spikes" in a plain stack (see
+    layer_names), "spikes" elsewhere."""
+    names = layer_names(stats)
+    synaptic, spiking = stats["synaptic_layers"], stats["spiking_layers"]
+    plain = len(synaptic) == len(spiking) + 1
+    return {s["name"]: "image" if s["input"] == "image" else
+            f"{names[spiking[i - 1]['name']]} spikes" if plain and i > 0 else "spikes"
+            for i, s in enumerate(synaptic)}
+
+
 def plot(stats: dict[str, Any], path: str | Path, title: str = "") -> Path:
-    """Firing rate per spiking layer, one line per T, beside SNN and ANN energy against T, as a PNG."""
+    """Firing rate per spiking layer, one line per T (each its own marker and dashes, side by side: rates at
+    several T are often nearly equal), beside SNN and ANN energy against T, as a PNG."""
     from .. import plots
 
     fig, (ax_rate, ax_energy) = plots.plt.subplots(1, 2, figsize=(10, 3.8))
+    names = layer_names(stats)
     layers = [s["name"] for s in stats["spiking_layers"]]
-    for row in stats["results"]:
-        ax_rate.plot(range(len(layers)), [100 * s["firing_rate"] for s in row["spiking"]], marker="o",
-                     label=f"T={row['T']}")
-    ax_rate.set_xticks(range(len(layers)), layers, rotation=30, ha="right", fontsize=8)
-    ax_rate.set_xlabel("spiking layer")
+    n = len(stats["results"])
+    for i, row in enumerate(stats["results"]):
+        ax_rate.plot([x + 0.08 * (i - (n - 1) / 2) for x in range(len(layers))],
+                     [100 * s["firing_rate"] for s in row["spiking"]], marker="os^Dv<>"[i % 7],
+                     linestyle=("-", "--", ":", "-.")[i % 4], label=f"T={row['T']}")
+    ax_rate.set_xticks(range(len(layers)), [f"{names[layer]}\n({layer})" for layer in layers],
+                       rotation=30 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center",
+                       fontsize=8)
+    ax_rate.set_xlabel("spikes out of layer (module)")
     ax_rate.set_ylabel("firing rate (% of neurons per step)")
     ax_rate.set_ylim(bottom=0)
     ax_rate.grid(alpha=0.3)

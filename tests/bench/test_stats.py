@@ -3,6 +3,7 @@ the energy arithmetic, the JSON and PNG it writes, and one-line errors for bad o
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -135,6 +136,12 @@ def test_cli_writes_tables_json_and_png(ck, tmp_path):
                "--e-ac", 1.5, "--json", out_json, "--plot", out_png, "-q")
     assert r.exit_code == 0, r.output
     assert "firing rate" in r.output and "SNN/ANN" in r.output and "counted once" in r.output
+    # the layers by position in both tables, the synaptic layers with the spikes that feed them
+    assert "conv1 (body.0)" in r.output and "conv2 (body.2.op)" in r.output and "conv1 spikes" in r.output
+    totals = r.output[r.output.index("totals per image"):]
+    assert "firing rate %" in totals
+    energies = [cell for line in totals.splitlines() for cell in line.split("│")[6:8] if cell.strip()]
+    assert len(energies) == 6 and all(re.fullmatch(r"\d+\.\d\d", cell.strip()) for cell in energies), energies
     doc = json.loads(out_json.read_text())
     assert doc["energy_model"]["e_ac_pj"] == 1.5 and doc["energy_model"]["e_mac_pj"] == 4.6
     assert doc["weights_sha256"] == ck.extra["weights"]["sha256"] == doc["facts"]["weights_sha256"]
@@ -150,14 +157,17 @@ def test_cli_writes_tables_json_and_png(ck, tmp_path):
     (("--T", "0"), "T must be a positive integer, got 0"),
     (("--T", "2,x"), "--T must be int values, got 'x'"),
     (("--stage", "1"), "stage must be 2 or 3, got 1"),
-    (("--batch-size", "0"), "batch_size must be a positive integer"),
-    (("--limit-test", "-2"), "limit_test must be a positive integer"),
+    # the option as the message names it ('batch_size' or '--batch-size (batch_size)') is left open
+    (("--batch-size", "0"), "batch_size"),
+    (("--limit-test", "-2"), "limit_test"),
 ])
 def test_bad_options_are_one_line(ck, args, message):
     r = invoke("stats", ck.path.parent, *args, "-q")
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert r.exit_code == 2, r.output
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.output
+    if message in ("batch_size", "limit_test"):
+        assert "must be a positive integer, got" in lines[0], r.output
 
 
 def test_graphs_and_bad_outputs_are_refused_before_any_work(tmp_path, ck):
@@ -167,3 +177,68 @@ def test_graphs_and_bad_outputs_are_refused_before_any_work(tmp_path, ck):
     assert r.exit_code == 2 and "error: stats needs a checkpoint" in r.stderr, r.output
     r = invoke("stats", ck.path.parent, "--json", tmp_path)
     assert r.exit_code == 2 and "is a folder" in r.stderr, r.output
+
+
+def test_help_names_devices_and_inputs_and_counts_the_first_layer_once():
+    r = invoke("stats", "--help")
+    text = " ".join(r.output.replace("│", " ").split())
+    assert "cpu, cuda or cuda:N" in text and "model.json or a .safetensors file" in text
+    assert "counts as MACs once" in text and "MACs at every step" not in text
+
+
+def synthetic_report(spiking_names, synaptic, rates_by_T):
+    """A stats report by hand: synaptic layers as (name, kind, input), one rate list per T."""
+    return {"spiking_layers": [{"name": n, "neurons": 10} for n in spiking_names],
+            "synaptic_layers": [{"name": n, "kind": k, "input": i, "macs_per_step": 100} for n, k, i in synaptic],
+            "results": [{"T": T, "spiking": [{"name": n, "firing_rate": r} for n, r in zip(spiking_names, rates,
+                                                                                           strict=True)],
+                         "totals": {"snn_energy_uj": T * 0.1, "ann_energy_uj": 1.0}} for T, rates in rates_by_T],
+            "energy_model": stats.EnergyModel().to_dict()}
+
+
+PLAIN = (["body.0", "body.3", "body.7"],
+         [("stem", "conv", "image"), ("body.2.op", "conv", "spikes"), ("body.6.op", "linear", "spikes"),
+          ("head", "linear", "spikes")])
+
+
+def test_layers_are_named_by_position_and_by_what_feeds_them():
+    report = synthetic_report(*PLAIN, [(1, [0.1, 0.2, 0.3])])
+    assert stats.layer_names(report) == {"stem": "conv1", "body.2.op": "conv2", "body.6.op": "fc1",
+                                         "head": "readout", "body.0": "conv1", "body.3": "conv2", "body.7": "fc1"}
+    assert stats.layer_inputs(report) == {"stem": "image", "body.2.op": "conv1 spikes", "body.6.op": "conv2 spikes",
+                                          "head": "fc1 spikes"}
+    # with shortcuts (more synaptic layers than a plain stack has) spiking layers are not paired by position
+    residual = synthetic_report(["body.0", "body.1.lif1", "body.1.lif2"],
+                                [("stem.0", "conv", "image"), ("body.1.conv1.op", "conv", "spikes"),
+                                 ("body.1.conv2.op", "conv", "spikes"), ("body.1.shortcut.op", "conv", "spikes"),
+                                 ("head", "linear", "spikes")], [(1, [0.1, 0.2, 0.3])])
+    names = stats.layer_names(residual)
+    assert [names[n] for n in ("body.0", "body.1.lif1", "body.1.lif2")] == ["lif1", "lif2", "lif3"]
+    assert names["body.1.shortcut.op"] == "conv4" and set(stats.layer_inputs(residual).values()) == {"image", "spikes"}
+
+
+def test_plot_tells_nearly_equal_T_apart_and_names_layers_readably(tmp_path, monkeypatch):
+    from snndeploy import plots
+
+    seen = []
+
+    def keep(fig, path):
+        fig.canvas.draw()
+        seen.append(fig)
+        return path
+
+    monkeypatch.setattr(plots, "save_png", keep)
+    stats.plot(synthetic_report(*PLAIN, [(1, [0.12, 0.09, 0.07]), (5, [0.123, 0.095, 0.071]),
+                                         (10, [0.123, 0.095, 0.0712])]), tmp_path / "stats.png")
+    ax_rate = seen[0].axes[0]
+    lines = ax_rate.get_lines()
+    assert [line.get_label() for line in lines] == ["T=1", "T=5", "T=10"]
+    # T=5 and T=10 almost coincide: each T its own marker and dashes, and its own x beside the layer
+    assert len({(line.get_marker(), line.get_linestyle()) for line in lines}) == 3
+    assert len({round(line.get_xdata()[0], 6) for line in lines}) == 3
+    labels = ax_rate.get_xticklabels()
+    assert [t.get_text() for t in labels] == ["conv1\n(body.0)", "conv2\n(body.3)", "fc1\n(body.7)"]
+    renderer = seen[0].canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))  # readable side by side
+    plots.plt.close(seen[0])

@@ -14,6 +14,7 @@ from snndeploy.core.errors import SnnDeployError, first_line
 from snndeploy.core.images import read_image, to_array
 from snndeploy.core.lazy import lazy_import
 from snndeploy.core.spec import DataSpec
+from snndeploy.core.validate import option_name
 
 # Training batches, augmentation, torchvision datasets and folder splits need PyTorch; the numpy path does not.
 torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
@@ -85,16 +86,17 @@ def load_dataset(
         raise SnnDeployError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     for label, value in (("limit_train", limit_train), ("limit_test", limit_test), ("image_size", image_size)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise SnnDeployError(f"{label} must be a positive integer, got {value!r}")
+            raise SnnDeployError(f"{option_name(label)} must be a positive integer, got {value!r}")
     if image_size is not None and name != "folder":
-        raise SnnDeployError(f"image_size only applies to the folder dataset, not {name!r}")
+        raise SnnDeployError(f"{option_name('image_size')} only applies to the folder dataset, not {name!r}")
     if name == "sample":
         if data_dir is not None:
-            raise SnnDeployError("the sample dataset is bundled and takes no data dir")
+            raise SnnDeployError(f"the sample dataset is bundled and takes no {option_name('data_dir')}")
         ds = _load_sample()
     elif name == "folder":
         if data_dir is None:
-            raise SnnDeployError("the folder dataset needs a data dir holding one subfolder per class")
+            raise SnnDeployError(f"the folder dataset needs {option_name('data_dir')}: a folder holding one "
+                                 "subfolder per class")
         ds = _load_folder(Path(data_dir).expanduser(), image_size)
     else:
         ds = _load_torchvision(name, data_dir)
@@ -123,7 +125,7 @@ def iterate_arrays(split: Split, spec: DataSpec, batch_size: int) -> Iterator[tu
 
 def _check_batch_size(batch_size: int) -> None:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise SnnDeployError(f"batch_size must be a positive integer, got {batch_size!r}")
+        raise SnnDeployError(f"{option_name('batch_size')} must be a positive integer, got {batch_size!r}")
 
 
 def normalize(images_uint8: torch.Tensor, spec: DataSpec) -> torch.Tensor:
@@ -207,14 +209,15 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
     else:
         given = Path(data_dir).expanduser().resolve()
         if not given.is_dir():
-            raise SnnDeployError(f"{name}: data dir {given} does not exist or is not a folder; it must hold {expected}")
+            raise SnnDeployError(f"{name}: {option_name('data_dir')} {given} does not exist or is not a folder; it "
+                                 f"must hold {expected}")
         # accept torchvision's root or, leniently, the dataset folder itself (ROOT/FashionMNIST, ROOT/FashionMNIST/raw)
         parts = Path(folder).parts
         depth = next((k for k in range(len(parts), 0, -1) if given.parts[-k:] == parts[:k]), 0)
         root = given.parents[depth - 1] if depth else given
         if missing := [f for f in files if not (root / folder / f).is_file()]:
             where = f"missing {', '.join(missing)} in {root / folder}"
-            raise SnnDeployError(f"{name}: {where}; a data dir must hold {expected}")
+            raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {expected}")
         try:
             train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
         except Exception as e:  # corrupt or foreign files

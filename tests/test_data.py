@@ -96,8 +96,10 @@ def test_batches_same_seed_same_order_and_drop_last(sample):
     assert len(order(3, drop_last=True)) == 48
     plain = [y.tolist() for _, y in iterate_batches(split, sample.spec, 25, shuffle=False)]
     assert plain == [list(range(25)), list(range(25, 50))]
-    with pytest.raises(SnnDeployError, match="batch_size"):
-        next(iterate_batches(split, sample.spec, 0, shuffle=False))
+    for batches in (iterate_batches(split, sample.spec, 0, shuffle=False), iterate_arrays(split, sample.spec, 0)):
+        with pytest.raises(SnnDeployError) as err:
+            next(batches)
+        assert str(err.value) == "--batch-size (batch_size) must be a positive integer, got 0"
 
 
 def test_augment_rgb_keeps_shape_and_is_deterministic():
@@ -142,7 +144,7 @@ def test_mnist_offline_missing_files(tmp_path):
     with pytest.raises(SnnDeployError, match="missing train-images-idx3-ubyte"):
         load_dataset("mnist", tmp_path / "other")
     (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
-    message = r"mnist: missing t10k-labels-idx1-ubyte in .*MNIST/raw; a data dir must hold MNIST/raw/"
+    message = r"mnist: missing t10k-labels-idx1-ubyte in .*MNIST/raw; --data-dir \(data_dir\) must hold MNIST/raw/"
     with pytest.raises(SnnDeployError, match=message):
         load_dataset("mnist", tmp_path)
 
@@ -270,16 +272,21 @@ def test_folder_16bit_float_and_oversized_images(tmp_path, monkeypatch):
     "args, kwargs, message",
     [
         (("imagenet",), {}, "unknown dataset 'imagenet'; choose one of: " + ", ".join(DATASETS)),
-        (("mnist", "/no/such/dir"), {}, r"mnist: data dir /no/such/dir does not exist.*must hold MNIST/raw/"),
-        (("sample",), {"limit_train": 0}, "limit_train must be a positive integer"),
-        (("sample",), {"limit_test": 2.5}, "limit_test must be a positive integer"),
-        (("sample",), {"image_size": 32}, "image_size only applies to the folder dataset"),
-        (("folder",), {}, "needs a data dir"),
+        (("mnist", "/no/such/dir"), {}, "mnist: --data-dir (data_dir) /no/such/dir does not exist or is not a "
+                                        "folder; it must hold MNIST/raw/{train-images-idx3-ubyte,"
+                                        "train-labels-idx1-ubyte,t10k-images-idx3-ubyte,t10k-labels-idx1-ubyte}"),
+        (("sample",), {"limit_train": 0}, "--limit-train (limit_train) must be a positive integer, got 0"),
+        (("sample",), {"limit_test": 2.5}, "--limit-test (limit_test) must be a positive integer, got 2.5"),
+        (("sample",), {"image_size": 32}, "--image-size (image_size) only applies to the folder dataset, not 'sample'"),
+        (("folder",), {}, "the folder dataset needs --data-dir (data_dir): a folder holding one subfolder per class"),
+        (("sample", "/tmp"), {}, "the sample dataset is bundled and takes no --data-dir (data_dir)"),
     ],
 )
 def test_load_errors(args, kwargs, message):
-    with pytest.raises(SnnDeployError, match=message):
+    """Each message names the option as a flag, and as the key a config file spells differently."""
+    with pytest.raises(SnnDeployError) as err:
         load_dataset(*args, **kwargs)
+    assert str(err.value) == message
 
 
 def test_empty_dir_names_expected_files(tmp_path):

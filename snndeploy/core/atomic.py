@@ -96,6 +96,8 @@ class RunLock:
             self.folder.mkdir(parents=True, exist_ok=True)
             fh = open(self.folder / ".lock", "a+")  # noqa: SIM115 - held until __exit__
         except OSError as exc:
+            if self.folder.exists() and not self.folder.is_dir():  # mkdir's "File exists" hides that
+                raise SnnDeployError(f"{self.what} {self.folder} is a file, not a folder") from None
             raise SnnDeployError(f"cannot write in {self.folder}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 import types
@@ -16,6 +17,7 @@ import yaml
 from .device import check_device_name
 from .errors import SnnDeployError
 from .neuron_config import NeuronConfig
+from .validate import option_name
 
 C = TypeVar("C")
 
@@ -60,11 +62,30 @@ def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where
         raise SnnDeployError(f"{prefix}{what} options must be a mapping of option: value")
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known, key=str)  # key=str: a YAML file may hold number keys beside names
     if unknown:
-        raise SnnDeployError(f"{prefix}unknown {what} option(s): {', '.join(map(str, unknown))}; "
-                             f"known: {', '.join(sorted(known))}")
+        named = ", ".join(_with_hint(str(k), known) for k in unknown)
+        raise SnnDeployError(f"{prefix}unknown {what} option(s): {named}; known: {', '.join(sorted(known))}")
     return cls(**{k: _coerce(k, v, hints[k]) for k, v in data.items()})  # type: ignore[call-arg]
+
+
+def _with_hint(key: str, known: set[str]) -> str:
+    """An unknown key, with the known one it is likely a typo of: 'epoch (did you mean epochs?)'."""
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f"{key} (did you mean {close[0]}?)" if close else key
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message on one line, with the line and column of the problem: 'line 2, column 2:
+    expected ',' or ']', but got ':' (while parsing a flow sequence from line 1)'."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if problem is None or mark is None:  # a YAMLError without a position
+        return " ".join(str(exc).split()[:40])
+    text = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, where = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        text += f" ({context}" + (f" from line {where.line + 1})" if where is not None else ")")
+    return " ".join(text.split())
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -75,7 +96,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SnnDeployError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        why = _yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+        raise SnnDeployError(f"config file {path} is not valid YAML: {why}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -115,16 +137,16 @@ class TrainConfig:
         if self.loss not in LOSSES:
             raise SnnDeployError(f"unknown loss '{self.loss}'; choose one of: {', '.join(LOSSES)}")
         if self.T < 1:
-            raise SnnDeployError(f"T must be >= 1, got {self.T}")
+            raise SnnDeployError(f"{option_name('T')} must be >= 1, got {self.T}")
         if self.noise_draws not in NOISE_DRAWS:
             raise SnnDeployError(f"unknown noise draws '{self.noise_draws}'; choose one of: {', '.join(NOISE_DRAWS)}")
         if self.method != "bptt" and self.T != 1:
             raise SnnDeployError(f"method '{self.method}' trains at T = 1; --T applies to --method bptt")
         for name in ("epochs", "batch_size", "t0_epochs"):
             if getattr(self, name) < 1:
-                raise SnnDeployError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise SnnDeployError(f"{option_name(name)} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
+            raise SnnDeployError(f"{option_name('lr')} must be a positive number, got {self.lr}")
         check_device_name(self.device)
 
     @property

@@ -24,6 +24,13 @@ SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def option_name(key: str) -> str:
+    """How a message names a config key: its command-line flag, with the key where a config file spells it
+    differently ('--batch-size (batch_size)'; '--lr', '--T'), so one message serves flags and config files."""
+    flag = "--" + key.replace("_", "-")
+    return flag if flag[2:] == key else f"{flag} ({key})"
+
+
 def show(value: Any, limit: int = 60) -> str:
     """``repr`` cut to ``limit`` characters (a repr is one line, whatever the value holds)."""
     text = repr(value)

@@ -57,16 +57,16 @@ BIG = "99999999999999999999"
     (("export", "{run}", "--beta", "inf", "-o", "{tmp}/x"), "--beta must be a finite number, got inf"),
     (("export", "{run}", "--beta", "-inf", "-o", "{tmp}/x"), "--beta must be a finite number, got -inf"),
     (("train", "--lr", "nan", "-o", "{tmp}/x"), "--lr must be a finite number, got nan"),
-    (("eval", "{run}", "--batch-size", 0), "batch_size must be a positive integer, got 0"),
-    (("eval", "{run}", "--batch-size", -5), "batch_size must be a positive integer, got -5"),
-    (("eval", "{graph}", "--batch-size", 0), "batch_size must be a positive integer, got 0"),
-    (("train", "--batch-size", 0, "-o", "{tmp}/x"), "batch_size must be >= 1, got 0"),
+    (("eval", "{run}", "--batch-size", 0), "error: --batch-size (batch_size) must be a positive integer, got 0"),
+    (("eval", "{run}", "--batch-size", -5), "error: --batch-size (batch_size) must be a positive integer, got -5"),
+    (("eval", "{graph}", "--batch-size", 0), "error: --batch-size (batch_size) must be a positive integer, got 0"),
+    (("train", "--batch-size", 0, "-o", "{tmp}/x"), "error: --batch-size (batch_size) must be >= 1, got 0"),
     (("bench", "{graph}", "--batch", 0), "batch sizes must be >= 1"),
     (("bench", "{graph}", "--batch", BIG), f"--batch is out of range: {BIG}"),
     (("bench", "{graph}", "--iters", 0), "--iters must be >= 1, got 0"),
     (("export", "{run}", "--batch", -3, "-o", "{tmp}/x"), "batch must be 'dynamic' or a positive integer"),
     (("export", "{run}", "--max-batch", 0, "-o", "{tmp}/x"), "max_batch must be >= 1, got 0"),
-    (("eval", "{run}", "--limit-test", 0), "limit_test must be a positive integer, got 0"),
+    (("eval", "{run}", "--limit-test", 0), "error: --limit-test (limit_test) must be a positive integer, got 0"),
 ])
 def test_bad_option_values(args, message, tiny_run, graph, tmp_path):
     (tmp_path / "file").write_text("x")
@@ -74,6 +74,39 @@ def test_bad_option_values(args, message, tiny_run, graph, tmp_path):
     line = one_line(*(str(a).format(**names) for a in args))
     assert message.format(**names) in line, line
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("train", "--t0-epochs", 0, "-o", "{tmp}/x"), "error: --t0-epochs (t0_epochs) must be >= 1, got 0"),
+    (("train", "--epochs", 0, "-o", "{tmp}/x"), "error: --epochs must be >= 1, got 0"),
+    (("train", "--lr", -1, "-o", "{tmp}/x"), "error: --lr must be a positive number, got -1.0"),
+    (("train", "--method", "bptt", "--T", 0, "-o", "{tmp}/x"), "error: --T must be >= 1, got 0"),
+    (("train", "--epochs", 1, "--limit-train", 0, "-o", "{tmp}/x"),
+     "error: --limit-train (limit_train) must be a positive integer, got 0"),
+    (("train", "--epochs", 1, "--dataset", "folder", "-o", "{tmp}/x"),
+     "error: the folder dataset needs --data-dir (data_dir): a folder holding one subfolder per class"),
+    (("train", "--epochs", 1, "--data-dir", "{tmp}", "-o", "{tmp}/x"),
+     "error: the sample dataset is bundled and takes no --data-dir (data_dir)"),
+    (("eval", "{run}", "--data-dir", "{tmp}/none"),  # a run trained on the bundled sample
+     "error: the sample dataset is bundled and takes no --data-dir (data_dir)"),
+    (("train", "--epochs", 1, "-o", "{tmp}/file"), "error: -o {tmp}/file is a file, not a folder"),
+    (("train", "--config", "{tmp}/typo.yaml", "-o", "{tmp}/x"),
+     "error: {tmp}/typo.yaml: unknown train option(s): epoch (did you mean epochs?), zzz; known: T, augment, "
+     "batch_size, data_dir, dataset, device, epochs, image_size, limit_test, limit_train, loss, lr, method, model, "
+     "noise, noise_draws, noise_hi, noise_lo, out, seed, t0_epochs"),
+    (("train", "--config", "{tmp}/broken.yaml", "-o", "{tmp}/x"),
+     "error: config file {tmp}/broken.yaml is not valid YAML: line 2, column 3: expected ',' or ']', but got ':' "
+     "(while parsing a flow sequence from line 1)"),
+])
+def test_messages_name_the_flags(args, message, tiny_run, tmp_path):
+    """Values that flags and config files share are named by the flag (and by the key where a file spells it
+    differently); the line is exactly the message, nothing cut off."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "typo.yaml").write_text("epoch: 3\nzzz: 1\n")
+    (tmp_path / "broken.yaml").write_text("epochs: [1, 2\nlr: 3\n")
+    names = {"run": tiny_run.path.parent, "tmp": tmp_path}
+    assert one_line(*(str(a).format(**names) for a in args)) == message.format(**names)
+    assert not (tmp_path / "x").exists() and (tmp_path / "file").read_text() == "x"
 
 
 def test_json_folder_is_refused_before_any_work(tiny_run, tmp_path, monkeypatch):

@@ -1,11 +1,15 @@
-"""YAML numbers in configs: PyYAML reads `1e-3` (no dot) as a string; float fields take it, other fields do not."""
+"""YAML numbers in configs: PyYAML reads `1e-3` (no dot) as a string; float fields take it, other fields do not.
+Messages name the flag (and the key a config file spells differently), suggest the known key an unknown one is
+likely a typo of, and give the line of a YAML syntax error."""
 
 import math
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from snndeploy.core.config import TrainConfig, from_mapping
+from snndeploy.core.config import TrainConfig, from_mapping, load_yaml
 from snndeploy.core.errors import SnnDeployError
 
 
@@ -32,3 +36,77 @@ def test_float_fields_take_numeric_strings(text, field, value):
 def test_other_strings_stay_refused(text, message):
     with pytest.raises(SnnDeployError, match=message):
         from_mapping(TrainConfig, yaml.safe_load(text), "train")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"batch_size": 0}, "--batch-size (batch_size) must be >= 1, got 0"),
+    ({"t0_epochs": -2}, "--t0-epochs (t0_epochs) must be >= 1, got -2"),
+    ({"epochs": 0}, "--epochs must be >= 1, got 0"),
+    ({"method": "bptt", "T": 0}, "--T must be >= 1, got 0"),
+    ({"lr": 0.0}, "--lr must be a positive number, got 0.0"),
+])
+def test_range_messages_name_the_flag_and_the_key(changes, message):
+    """One message for a flag and a config-file key: the flag, and the key where the file spells it differently."""
+    with pytest.raises(SnnDeployError) as err:
+        TrainConfig(**changes)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"epoch": 3}, "unknown train option(s): epoch (did you mean epochs?); known: "),
+    ({"batchsize": 3, "lr": 0.1}, "unknown train option(s): batchsize (did you mean batch_size?); known: "),
+    ({"zzz": 1, "seeds": 2}, "unknown train option(s): seeds (did you mean seed?), zzz; known: "),
+    ({1: 2, "limit-test": 5}, "unknown train option(s): 1, limit-test (did you mean limit_test?); known: "),
+])
+def test_unknown_keys_get_a_close_match(data, message):
+    with pytest.raises(SnnDeployError) as err:
+        from_mapping(TrainConfig, data, "train")
+    known = ", ".join(sorted(TrainConfig.__dataclass_fields__))
+    assert str(err.value) == message + known
+
+
+@pytest.mark.parametrize("text, message", [
+    ("epochs: [1, 2\nlr: 3\n", "line 2, column 3: expected ',' or ']', but got ':' (while parsing a flow sequence "
+                               "from line 1)"),
+    ("epochs: 1\n  lr: 2\n", "line 2, column 5: mapping values are not allowed here"),
+    ("model: 'cnn\n", "line 2, column 1: found unexpected end of stream (while scanning a quoted scalar from line 1)"),
+    ("\tepochs: 1\n", "line 1, column 1: found character '\\t' that cannot start any token (while scanning for the "
+                      "next token)"),
+    ("lr: *rate\n", "line 1, column 5: found undefined alias 'rate'"),
+])
+def test_invalid_yaml_names_the_file_and_the_line(tmp_path, text, message):
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    with pytest.raises(SnnDeployError) as err:
+        load_yaml(path)
+    assert str(err.value) == f"config file {path} is not valid YAML: {message}"
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+KEYS = st.sampled_from(sorted(TrainConfig.__dataclass_fields__) + ["epoch", "batchsize", "Lr", "", "1", "t0"])
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.text(max_size=8),
+                   st.lists(st.integers(0, 2), max_size=2))
+
+
+@FUZZ
+@given(text=st.text(alphabet="ab:-[]{}',\"*&!|>#%@\n\t 01", max_size=60))
+def test_any_yaml_text_loads_or_fails_in_one_line(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("yaml") / "c.yaml"
+    path.write_text(text)
+    try:
+        data = load_yaml(path)
+    except SnnDeployError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(f"config file {path} ")
+    else:
+        assert isinstance(data, dict)
+
+
+@FUZZ
+@given(data=st.dictionaries(st.one_of(KEYS, st.integers(0, 2)), VALUES, max_size=4))
+def test_any_mapping_builds_or_fails_in_one_line(data):
+    try:
+        cfg = from_mapping(TrainConfig, data, "train")
+    except SnnDeployError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert isinstance(cfg, TrainConfig)

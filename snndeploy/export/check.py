@@ -22,7 +22,15 @@ def validate(model: onnx.ModelProto) -> onnx.ModelProto:
         onnx.checker.check_model(model, full_check=True)
         return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise SnnDeployError(f"exported graph failed the ONNX checker: {str(exc).splitlines()[0]}") from None
+        # the checker's message runs over several lines (a node's dump, a '==> Context:' line) and the first
+        # alone can stop mid-sentence: all of them on one line, cut where a long dump would drown it
+        text = ""
+        for line in str(exc).splitlines():
+            line = " ".join(line.split()).removeprefix("==> ")
+            if line:
+                text += ("" if not text else " " if text.endswith((":", ".")) else "; ") + line
+        text = text if len(text) <= 300 else text[:297] + "..."
+        raise SnnDeployError(f"ONNX checker: {text or type(exc).__name__}") from None
 
 
 def trt_version(version: str) -> str:

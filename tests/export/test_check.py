@@ -285,3 +285,41 @@ def test_plain_onnx_without_metadata(tmp_path):
     assert r.exit_code == 1, r.output
     assert "note: no snndeploy metadata" in r.output and "not supported by TensorRT 10's ONNX parser" in r.output
     assert "Traceback" not in r.output
+
+
+def test_broken_file_fails_the_onnx_checker_in_one_whole_line(tmp_path):
+    """The checker's message runs over several lines; `check` shows all of it on one, and does not assume the file
+    came from `snndeploy export`."""
+    import onnx
+
+    broken = graph([helper.make_node("Relu", ["nope"], ["y"])], [vi("x")], [vi("y")])
+    onnx.save(broken, tmp_path / "broken.onnx")
+    r = invoke("check", tmp_path / "broken.onnx")
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.exit_code == 2 and len(lines) == 1, r.output
+    assert lines[0].startswith("error: ONNX checker: Nodes in a graph must be topologically sorted"), lines[0]
+    assert "input 'nope'" in lines[0] and lines[0].endswith("is not output of any previous nodes."), lines[0]
+    assert "exported" not in lines[0]
+
+
+@pytest.mark.parametrize("message, shown", [
+    ("Nodes must be sorted, however input 'a' of node: \nname:  OpType: Relu\n is not output of any node.",
+     "ONNX checker: Nodes must be sorted, however input 'a' of node: name: OpType: Relu; is not output of any node."),
+    ("Bad input size.\n\n==> Context: Bad node spec for node. Name: n OpType: Add",
+     "ONNX checker: Bad input size. Context: Bad node spec for node. Name: n OpType: Add"),
+    ("first\nsecond\n\tthird", "ONNX checker: first; second; third"),
+    ("x" * 400, "ONNX checker: " + "x" * 297 + "..."),
+    ("", "ONNX checker: ValidationError"),
+])
+def test_checker_messages_are_joined_and_cut(monkeypatch, message, shown):
+    import onnx
+
+    from snndeploy.export.check import validate
+
+    def fail(*args, **kwargs):
+        raise onnx.checker.ValidationError(message)
+
+    monkeypatch.setattr(onnx.checker, "check_model", fail)
+    with pytest.raises(SnnDeployError) as err:
+        validate(graph([helper.make_node("Relu", ["x"], ["y"])], [vi("x")], [vi("y")]))
+    assert str(err.value) == shown

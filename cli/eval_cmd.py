@@ -45,12 +45,15 @@ def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
 def eval_command(
     artifact: str = typer.Argument(..., help="checkpoint, exported .onnx or .plan engine."),
     T: list[str] | None = typer.Option(None, "--T", help="time steps; repeat or comma-list [default: 1,5,10]"),
-    stage: int | None = typer.Option(None, "--stage", help="3: LIF with normalised potential (default); 2: none."),
+    stage: int | None = typer.Option(None, "--stage", help="3: LIF with normalised potential; 2: none (a graph or "
+                                     "engine runs at its own stage).", show_default="3; a graph's own"),
     alpha: list[str] | None = typer.Option(None, "--alpha", help="stage-3 alpha(s); 'inf' allowed [default: 4]"),
     data_dir: str | None = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="first N test images only."),
     batch_size: int = typer.Option(256, "--batch-size", help="images per step (split to the artifact's max batch)."),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "
+                               "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
+                               "the GPU and ignore it."),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise (repeat r uses seed + r); --noise "
                              "graph graphs seed ONNX Runtime's random ops, TensorRT engines draw unseeded."),
     repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws (one pass for "

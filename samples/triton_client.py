@@ -110,11 +110,13 @@ def first_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the client; a failure is one `error:` line on stderr and exit status 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("images", nargs="*", type=Path, help="PNG/JPEG files or folders [default: samples/images]")
-    parser.add_argument("--model", default="small-cnn_T5", help="model name in the server's repository")
-    parser.add_argument("--url", default="localhost:8000", help="the server's HTTP endpoint, host:port")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the draws fed to a --noise input model (as `snndeploy infer --seed`)")
+    parser.add_argument("images", nargs="*", type=Path, help="PNG/JPEG files or folders (default: samples/images)")
+    parser.add_argument("--model", default="small-cnn_T5",
+                        help="model name in the server's repository (default: %(default)s)")
+    parser.add_argument("--url", default="localhost:8000",
+                        help="the server's HTTP endpoint, host:port (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws fed to a --noise input model (as "
+                        "`snndeploy infer --seed`) (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         run(args)

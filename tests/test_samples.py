@@ -166,6 +166,16 @@ def test_bad_url_and_seed(monkeypatch, capsys, url):
     assert rc == 2 and err.startswith("error: --seed must be an integer from 0 to")
 
 
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        load_client().main(["--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    for shown in ("(default: samples/images)", "(default: small-cnn_T5)", "(default: localhost:8000)",
+                  "infer --seed`) (default: 0)"):
+        assert shown in text, text
+
+
 def test_without_tritonclient(tmp_path, monkeypatch, capsys):
     """--help needs no tritonclient; a run without it is one line, exit 2 (in a fresh interpreter whose
     sitecustomize blocks the import, and in this one with the module hidden)."""

@@ -30,7 +30,7 @@ COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy"
 HEADERS = ("artifact", "backend", "prec", "T", "batch", "noise", "acc %", "p50 ms", "p90 ms", "p99 ms", "img/s", "MB",
            "status")
 # `bench --stats` columns (snndeploy.bench.stats.bench_columns), shown before the status when a row has them
-STATS_COLUMNS = {"firing_rate": "spikes %", "acs": "ACs/img", "snn_energy_uj": "SNN uJ", "ann_energy_uj": "ANN uJ",
+STATS_COLUMNS = {"firing_rate": "firing rate %", "acs": "ACs/img", "snn_energy_uj": "SNN uJ", "ann_energy_uj": "ANN uJ",
                  "energy_ratio": "SNN/ANN"}
 
 

@@ -132,8 +132,8 @@ def test_stats_columns_are_the_checkpoints_counts_at_each_rows_T(tmp_path, two_r
         assert {k: row[k] for k in stats.bench_columns(counted, row["T"])} == stats.bench_columns(counted, row["T"])
     assert rows[0]["acs"] != next(r for r in rows if r["T"] == 2)["acs"]
     headers = [h for _, h in output.table_columns(rows)]
-    assert headers[-1] == "status" and {"spikes %", "SNN/ANN"} <= set(headers)
-    assert "spikes %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].items()
+    assert headers[-1] == "status" and {"firing rate %", "SNN/ANN"} <= set(headers)
+    assert "firing rate %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].items()
                                                                     if k not in output.STATS_COLUMNS}])]
 
 
@@ -145,7 +145,7 @@ def test_stats_show_once_per_artifact_and_T_on_the_console(tmp_path, two_runs):
     cells, _ = output.rows_with_notes(rows)
     assert len(cells[0]) == len(output.COLUMNS) - len(output.CONSOLE_OMITS)  # narrow: no stats, no p99 or MB
     headers, stats_cells = output.stats_table(rows)
-    assert headers[:3] == ["artifact", "T", "spikes %"] and len(stats_cells) == 1  # two backends, one network
+    assert headers[:3] == ["artifact", "T", "firing rate %"] and len(stats_cells) == 1  # two backends, one network
     assert output.stats_table([{k: v for k, v in r.items() if k not in output.STATS_COLUMNS} for r in rows]) == \
         ([], [])
 

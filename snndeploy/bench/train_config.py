@@ -11,6 +11,7 @@ from typing import Any
 from ..core.config import METHODS
 from ..core.device import check_device_name
 from ..core.errors import SnnDeployError
+from ..core.validate import option_name
 
 # `--quick`: a first look in minutes (paper CNN on the bundled sample: under 5 minutes on 2 cores); options given
 # explicitly override each value. lr 1e-3: at the paper's 1e-4, 2 epochs of 1000 images stay at chance accuracy
@@ -63,9 +64,9 @@ class TrainCostConfig:
             raise SnnDeployError(f"unknown dataset '{self.dataset}'; choose one of: {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "peer_batches", "calib_images", "conversion_max_T", "repeats"):
             if getattr(self, name) < 1:
-                raise SnnDeployError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+                raise SnnDeployError(f"{option_name(name)} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise SnnDeployError(f"lr must be a positive number, got {self.lr}")
+            raise SnnDeployError(f"--lr must be a positive number, got {self.lr}")
         check_device_name(self.device)
 
 

@@ -37,7 +37,7 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise SnnDeployError(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
+            raise SnnDeployError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.batch is not None:
             lo, opt, hi = self.batch
             if not 1 <= lo <= opt <= hi:

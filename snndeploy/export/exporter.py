@@ -18,6 +18,7 @@ from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
+from ..core.validate import option_name
 from ..progress import Bar
 from . import metadata
 from .check import Finding, trt_check, trt_version, validate
@@ -52,21 +53,21 @@ class ExportConfig:
         if not self.T:
             raise SnnDeployError("give at least one T")
         if any(not isinstance(t, int) or t < 1 for t in self.T):
-            raise SnnDeployError(f"T must be >= 1, got {list(self.T)}")
+            raise SnnDeployError(f"--T must be >= 1, got {list(self.T)}")
         if self.stage not in (2, 3):
-            raise SnnDeployError(f"stage must be 2 or 3, got {self.stage}")
+            raise SnnDeployError(f"--stage must be 2 or 3, got {self.stage}")
         if self.noise not in NOISE_MODES:
-            raise SnnDeployError(f"unknown noise mode '{self.noise}'; choose one of: {', '.join(NOISE_MODES)}")
+            raise SnnDeployError(f"--noise must be one of: {', '.join(NOISE_MODES)}; got '{self.noise}'")
         if self.format not in FORMATS:
-            raise SnnDeployError(f"unknown format '{self.format}'; choose one of: {', '.join(FORMATS)}")
+            raise SnnDeployError(f"--format must be one of: {', '.join(FORMATS)}; got '{self.format}'")
         max_opset = onnx.defs.onnx_opset_version()
         if not 17 <= self.opset <= max_opset:
-            raise SnnDeployError(f"opset must be between 17 and {max_opset}, got {self.opset}")
+            raise SnnDeployError(f"--opset must be between 17 and {max_opset}, got {self.opset}")
         if self.max_batch < 1:
-            raise SnnDeployError(f"max_batch must be >= 1, got {self.max_batch}")
+            raise SnnDeployError(f"{option_name('max_batch')} must be >= 1, got {self.max_batch}")
         trt_version(self.trt)  # before any file is written
         if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
-            raise SnnDeployError(f"batch must be 'dynamic' or a positive integer, got '{self.batch}'")
+            raise SnnDeployError(f"--batch must be 'dynamic' or a positive integer, got '{self.batch}'")
 
     @property
     def static_batch(self) -> int | None:

@@ -65,7 +65,7 @@ BIG = "99999999999999999999"
     (("bench", "{graph}", "--batch", BIG), f"--batch is out of range: {BIG}"),
     (("bench", "{graph}", "--iters", 0), "--iters must be >= 1, got 0"),
     (("export", "{run}", "--batch", -3, "-o", "{tmp}/x"), "batch must be 'dynamic' or a positive integer"),
-    (("export", "{run}", "--max-batch", 0, "-o", "{tmp}/x"), "max_batch must be >= 1, got 0"),
+    (("export", "{run}", "--max-batch", 0, "-o", "{tmp}/x"), "error: --max-batch (max_batch) must be >= 1, got 0"),
     (("eval", "{run}", "--limit-test", 0), "error: --limit-test (limit_test) must be a positive integer, got 0"),
 ])
 def test_bad_option_values(args, message, tiny_run, graph, tmp_path):

@@ -216,7 +216,7 @@ def json_safe(value: Any) -> Any:
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     """A rich table with right-aligned columns after the first."""
-    t = Table(title=title)
+    t = Table(title=title, min_width=len(title) + 2)  # a narrow table would wrap its title
     for i, col in enumerate(columns):
         t.add_column(col, justify="left" if i == 0 else "right")
     for row in rows:

@@ -113,10 +113,11 @@ def _flat(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _line(value: Any) -> str:
-    """A value on one line: a plain string as it is, anything else (or a string with line breaks) as JSON."""
+    """A value on one line: a plain string as it is, None as 'none' (no GPU, no limit), anything else (or a
+    string with line breaks) as JSON."""
     if isinstance(value, str) and value.isprintable():
         return value
-    return json.dumps(value)
+    return "none" if value is None else json.dumps(value)
 
 
 def environment_lines(env: dict[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ def test_csv_starts_with_environment_comments_and_still_parses(tmp_path):
     comments = [line for line in text.splitlines() if line.startswith("#")]
     assert text.startswith("# host: box\n")
     assert "# versions.torch: 2.14.1" in comments and "# noise: frozen, graph" in comments
-    assert f"# artifacts.runs/a/model.json: {'ab' * 32}" in comments and "# gpu: null" in comments
+    assert f"# artifacts.runs/a/model.json: {'ab' * 32}" in comments and "# gpu: none" in comments
     assert '# command: "snndeploy bench a\\nb"' in comments  # a line break stays inside one JSON string
     # what pandas.read_csv(path, comment="#") does with whole-line comments: skip them
     with open(tmp_path / "b.csv", newline="") as fh:

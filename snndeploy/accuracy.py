@@ -18,7 +18,7 @@ import torch
 from .core.errors import SnnDeployError
 from .core.neuron_config import NeuronConfig, check_alpha
 from .core.spec import DataSpec
-from .data import Split, iterate_batches
+from .data import Split, batches_of, iterate_batches
 from .models import SpikingNet
 from .progress import Bar
 
@@ -96,7 +96,7 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
     for alpha in alphas:
         check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
     results = []
-    batches = math.ceil(len(split) / max(batch_size, 1))  # a bad batch size is refused by iterate_batches
+    batches = batches_of(split, batch_size)
     with Bar(enabled=show_progress) as bar:
         for alpha in alphas if stage == 3 else [math.inf]:
             with model.using(neuron=dataclasses.replace(neuron, alpha=alpha)):

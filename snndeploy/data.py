@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,6 +114,12 @@ def normalize_array(images_uint8: np.ndarray, spec: DataSpec) -> np.ndarray:
     mean = np.asarray(spec.mean, np.float32).reshape(-1, 1, 1)
     std = np.asarray(spec.std, np.float32).reshape(-1, 1, 1)
     return ((x.astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+
+
+def batches_of(split: Split, batch_size: int) -> int:
+    """How many batches one pass over ``split`` takes (a progress bar's total; a bad batch size is refused later,
+    by the batch iterator)."""
+    return math.ceil(len(split) / max(batch_size, 1))
 
 
 def iterate_arrays(split: Split, spec: DataSpec, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -3,7 +3,6 @@ runner (without PyTorch)."""
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ import numpy as np
 from .core.errors import SnnDeployError
 from .core.facts import ArtifactFacts
 from .core.spec import DataSpec
-from .data import Split, iterate_arrays, load_dataset
+from .data import Split, batches_of, iterate_arrays, load_dataset
 from .progress import Bar
 from .runners import Runner, kind_of, open_runner
 
@@ -57,12 +56,6 @@ def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[f
     neuron = ck.neuron
     return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
                  device=dev, seed=seed, repeats=repeats, on_result=on_result, show_progress=show_progress)
-
-
-def batches_of(split: Split, batch_size: int) -> int:
-    """How many batches one pass over ``split`` takes (a progress bar's total; a bad batch size is refused later,
-    by the batch iterator)."""
-    return math.ceil(len(split) / max(batch_size, 1))
 
 
 def runner_accuracy(runner: Runner, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0,

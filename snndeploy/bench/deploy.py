@@ -22,8 +22,9 @@ from typing import Any
 
 from ..core.errors import SnnDeployError
 from ..core.facts import PRECISIONS
+from ..data import batches_of
 from ..engine.build import BuildConfig, build_engine
-from ..evaluate import batches_of, runner_accuracy, test_split_for
+from ..evaluate import runner_accuracy, test_split_for
 from ..export import metadata as onnx_meta
 from ..progress import Bar
 from ..runners import BACKENDS, KINDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
@@ -33,6 +34,7 @@ from . import environment, stats
 from .timing import time_runner
 
 OK = "ok"
+ACCURACY_BATCH = 256  # images per run of the accuracy pass (one progress step)
 METRICS = ("accuracy", "p10_ms", "p50_ms", "p90_ms", "p99_ms", "images_per_s")
 ROW_KEYS = ("artifact", "backend", "precision", "T", "batch", "noise", "status", *METRICS, "size_mb", "file", "path")
 # noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of the PyTorch runner (a new
@@ -267,9 +269,10 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
         runner, file = plan.make(bar)
         with runner:
             split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
-            task = bar.start(f"accuracy {label} ({len(split)} images)", batches_of(split, 256))
+            task = bar.start(f"accuracy {label} ({len(split)} images)", batches_of(split, ACCURACY_BATCH))
             runner.reseed(cfg.seed)  # noise the runner draws itself; fed draws come from the seed below
-            acc = runner_accuracy(runner, split, spec, seed=cfg.seed, on_batch=lambda: bar.advance(task))
+            acc = runner_accuracy(runner, split, spec, batch_size=ACCURACY_BATCH, seed=cfg.seed,
+                                  on_batch=lambda: bar.advance(task))
             bar.finish(task, f"{100 * acc:.2f}%")
             rows = []
             for batch in cfg.batches:

@@ -92,7 +92,7 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
     from torch import nn
 
     from ..accuracy import STAGES
-    from ..data import iterate_batches
+    from ..data import batches_of, iterate_batches
     from ..models import LIFNode
     from ..progress import Bar
     from .macs import layer_macs
@@ -129,12 +129,11 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
     hooks += [m.register_forward_hook(on_input) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     batch = [0]
     images = 0
-    n_batches = -(-len(split) // batch_size) if batch_size > 0 else 0
     torch.manual_seed(seed)
     model.renew_noise()
     try:
         with torch.no_grad(), model.using(STAGES[stage], training=False), Bar(show_progress) as bar:
-            task = bar.start(f"stats T={T_max}", n_batches)
+            task = bar.start(f"stats T={T_max}", batches_of(split, batch_size))
             for x, _ in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
                 batch[0] = len(x)
                 model(x, T_max)

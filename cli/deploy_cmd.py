@@ -39,9 +39,7 @@ def build_command(
     cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
                       timing_cache=timing_cache, out=out, dla_core=dla_core)
     with Bar(enabled=console.is_terminal) as bar:  # a TensorRT build takes seconds to many minutes
-        task = bar.start(f"building a TensorRT engine from {Path(model).name}", None)
-        engine, info = build_engine(model, cfg)
-        bar.finish(task, "done")
+        engine, info = bar.step(f"building a TensorRT engine from {Path(model).name}", lambda: build_engine(model, cfg))
     where = "GPU" if dla_core is None else f"DLA core {dla_core} with GPU fallback"
     console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
                   f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
@@ -62,9 +60,8 @@ def quantize_command(
 ) -> None:
     """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
     with Bar(enabled=console.is_terminal) as bar:
-        task = bar.start(f"quantizing {Path(model).name} ({method} calibration on {calib} images)", None)
-        q = quantize_onnx(model, calib, out, method=method, data_dir=data_dir)
-        bar.finish(task, "done")
+        q = bar.step(f"quantizing {Path(model).name} ({method} calibration on {calib} images)",
+                     lambda: quantize_onnx(model, calib, out, method=method, data_dir=data_dir))
     console.print(f"int8 graph: {q.path} ({q.qdq_nodes} Q/DQ nodes, {q.seconds:.1f} s)", highlight=False)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+R = TypeVar("R")
 
 
 class Bar:
@@ -29,6 +32,14 @@ class Bar:
     def advance(self, task: int, status: str = "", steps: int = 1) -> None:
         """``steps`` steps done."""
         self._progress.update(task, advance=steps, status=status)
+
+    def step(self, description: str, work: Callable[[], R], done: Callable[[R], str] = lambda _: "done") -> R:
+        """One slow piece of work of unknown length (an export, an engine build) as a task of its own: returns
+        what ``work()`` returns, the task's final status ``done(result)``."""
+        task = self.start(description, None)
+        result = work()
+        self.finish(task, done(result))
+        return result
 
     def finish(self, task: int, status: str) -> None:
         """Mark a task complete with a final status."""

@@ -132,14 +132,6 @@ def _size_mb(path: Path) -> float:
     return (meta_path.parent / extra["weights"]["file"]).stat().st_size / 1e6
 
 
-def _step(bar: Bar, what: str, work: Callable[[], Any], done: Callable[[Any], str]) -> Any:
-    """One slow step (an export, an engine build) as a task of its own on the bar."""
-    task = bar.start(what, 1)
-    result = work()
-    bar.finish(task, done(result))
-    return result
-
-
 def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
     """Export (and for int8 quantize) the graph a checkpoint row needs."""
     from ..export.exporter import ExportConfig, export  # exporting needs PyTorch
@@ -164,7 +156,7 @@ class _Export:
 
     def __call__(self, bar: Bar) -> Path:
         if self.path is None:
-            self.path = _step(bar, self.what, lambda: _onnx_for(*self.args), lambda p: p.name)
+            self.path = bar.step(self.what, lambda: _onnx_for(*self.args), lambda p: p.name)
         return self.path
 
 
@@ -175,7 +167,7 @@ def _engine_for(onnx_path: Path, batches: tuple[int, ...], work: Path, bar: Bar)
     batch = None if facts.batch != "dynamic" else (min(batches), max(batches), max(batches))
     out = work / "engines" / f"{onnx_path.stem}.plan"
     cfg = BuildConfig(precision=facts.precision, batch=batch, out=str(out))
-    engine = _step(bar, f"build TensorRT engine {out.name}", lambda: build_engine(onnx_path, cfg)[0],
+    engine = bar.step(f"build TensorRT engine {out.name}", lambda: build_engine(onnx_path, cfg)[0],
                    lambda p: p.name)
     return TensorRTRunner(engine), engine
 

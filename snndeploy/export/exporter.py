@@ -156,9 +156,6 @@ def export(checkpoint_path: str | Path, cfg: ExportConfig, bar: Bar | None = Non
     """Export a checkpoint for every T in the config (a task per file on ``bar``)."""
     checkpoint = ckpt.load(checkpoint_path)
     bar = bar or Bar(enabled=False)
-    out = []
-    for T in cfg.T:
-        task = bar.start(f"export T={T} ({cfg.format}, noise {cfg.noise})", None)
-        out.append(FORMATS[cfg.format](checkpoint, cfg, T))
-        bar.finish(task, f"{out[-1].seconds:.1f} s")
-    return out
+    return [bar.step(f"export T={T} ({cfg.format}, noise {cfg.noise})",
+                     lambda T=T: FORMATS[cfg.format](checkpoint, cfg, T), lambda e: f"{e.seconds:.1f} s")
+            for T in cfg.T]

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from snndeploy.core.atomic import write_json
-from snndeploy.evaluate import evaluate_onnx
+from snndeploy.evaluation.evaluate import evaluate_onnx
 from snndeploy.export.exporter import ExportConfig, export
 
 

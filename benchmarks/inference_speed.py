@@ -12,7 +12,7 @@ Without --checkpoint an untrained checkpoint of --model is written to a temporar
 cost the same whatever the weights, so the timings hold for trained ones too. T=1 is always measured, since
 growth is relative to it. A backend that cannot run here is a row with status "unavailable: ...", one that
 fails a row with "error: ..."; the run goes on (after Ultralytics' benchmark status column). The PNG plots
-batch-1 latency against T per backend (snndeploy/plots.py latency_vs_T).
+batch-1 latency against T per backend (snndeploy/ui/plots.py latency_vs_T).
 """
 
 from __future__ import annotations
@@ -32,21 +32,21 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snndeploy import checkpoint as ckpt
-from snndeploy.bench.macs import gemm_rate, macs_per_image
-from snndeploy.bench.peers import SpikingJellyRunner, spikingjelly_backends
 from snndeploy.bench.timing import time_runner
+from snndeploy.bench.train_study.peers import SpikingJellyRunner, spikingjelly_backends
 from snndeploy.core.atomic import write_json
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
+from snndeploy.evaluation.macs import gemm_rate, macs_per_image
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.models import build_model
-from snndeploy.plots import latency_vs_T
 from snndeploy.runners import BackendUnavailable, Runner
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.torch_runner import TorchRunner
+from snndeploy.training import checkpoint as ckpt
+from snndeploy.ui.plots import latency_vs_T
 
 OK = "ok"
 MEASURED = ("p10_ms", "p50_ms", "p90_ms", "p99_ms", "images_per_s", "iters", "gemm_bound_images_per_s",

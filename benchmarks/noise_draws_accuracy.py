@@ -18,12 +18,12 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snndeploy import checkpoint as ckpt
-from snndeploy.accuracy import sweep
 from snndeploy.core.atomic import write_json
 from snndeploy.core.config import NOISE_DRAWS, TrainConfig
-from snndeploy.evaluate import test_split_for
-from snndeploy.train import train
+from snndeploy.evaluation.evaluate import test_split_for
+from snndeploy.training import checkpoint as ckpt
+from snndeploy.training.accuracy import sweep
+from snndeploy.training.train import train
 
 
 def ints(text: str) -> list[int]:

@@ -2,8 +2,8 @@
 
 The noisy network runs twice: with its noise from a bank read at random offsets (the default) and with
 fresh draws (`--noise-draws fresh`). Each method's epochs are those `snndeploy train` runs
-(snndeploy.train.train_epoch, default optimizer, scheduler and seeding), interleaved round by round
-(snndeploy/bench/training.py).
+(snndeploy.training.train.train_epoch, default optimizer, scheduler and seeding), interleaved round by round
+(snndeploy/bench/train_study/methods.py).
 
     python benchmarks/train_speed.py [--model paper-cnn] [--rounds 3] [--bptt-T 10] [--json out.json]
 """
@@ -17,9 +17,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from snndeploy.bench.training import Method, compare_epoch_time
+from snndeploy.bench.train_study.methods import Method, compare_epoch_time
 from snndeploy.core.atomic import write_json
-from snndeploy.data import load_dataset
+from snndeploy.data.datasets import load_dataset
 
 
 def main() -> None:

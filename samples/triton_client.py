@@ -26,7 +26,7 @@ from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.readout import confidence, trained_loss
 from snndeploy.core.validate import SEED_MAX
-from snndeploy.inputs import load_inputs
+from snndeploy.data.inputs import load_inputs
 from snndeploy.runners.base import seeded_draws
 
 INSTALL = "pip install 'snndeploy[triton]'"

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 DEV = os.environ.get("DEV", "cuda")
-SNN = [sys.executable, "-m", "snndeploy_cli.main"]
+SNN = [sys.executable, "-m", "snndeploy.cli.main"]
 SMALL = ["--limit-train", "2000", "--limit-test", "500"]
 
 
@@ -133,7 +133,7 @@ def probe_bench_train(w: Path) -> dict:
 
 def probe_ddp(w: Path) -> dict:
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    train = ["-m", "snndeploy_cli.main", "train", "--epochs", "1", "--device", DEV, "-q", *SMALL]
+    train = ["-m", "snndeploy.cli.main", "train", "--epochs", "1", "--device", DEV, "-q", *SMALL]
     one = run([*torchrun, "--nproc-per-node", "1", *train, "-o", str(w / "ddp1")], env={"OMP_NUM_THREADS": "4"})
     # NCCL takes one GPU per process: on a one-GPU machine two processes must stop with a one-line error.
     two = run([*torchrun, "--nproc-per-node", "2", *train, "-o", str(w / "ddp2")], env={"OMP_NUM_THREADS": "4"})

@@ -1,7 +1,8 @@
 """Running the CLI in-process with Typer's CliRunner."""
 
-from snndeploy_cli.main import app
 from typer.testing import CliRunner
+
+from snndeploy.cli.main import app
 
 runner = CliRunner()
 

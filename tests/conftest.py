@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 from snndeploy.core.config import TrainConfig
-from snndeploy.train import train
+from snndeploy.training.train import train
 
 # Compiling a kernel per layer shape takes seconds, and most tests build new shapes: the suite runs the plain
 # ops, and the tests of the compiled paths turn compilation on themselves (``compiled`` below). Subprocesses
@@ -39,8 +39,7 @@ def engine_with_sidecar(tmp_path, tiny_run):
     """A stand-in plan file with a real sidecar (TensorRT 10.3, Orin, sm 8.7) from a real export."""
     import onnx
 
-    from snndeploy.engine import sidecar
-    from snndeploy.export import metadata
+    from snndeploy.artifacts import metadata, sidecar
     from snndeploy.export.exporter import ExportConfig, export
 
     (e,) = export(tiny_run.path, ExportConfig(out=str(tmp_path / "onnx")))
@@ -57,11 +56,11 @@ def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, see
     """An untrained checkpoint of any architecture, with non-trivial BatchNorm statistics."""
     import torch
 
-    from snndeploy import checkpoint
     from snndeploy.core.facts import ArtifactFacts
     from snndeploy.core.neuron_config import NeuronConfig
     from snndeploy.core.spec import DataSpec
     from snndeploy.models import build_model
+    from snndeploy.training import checkpoint
 
     torch.manual_seed(seed)
     model = build_model(name, shape, classes)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DIRS = {"snndeploy": ROOT / "snndeploy", "snndeploy_cli": ROOT / "cli"}
+PACKAGE_DIRS = {"snndeploy": ROOT / "snndeploy"}
 # what a copy of the source tree for the build leaves out: VCS data, caches, build outputs, run folders
 JUNK = (".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", "runs", ".pytest_cache",
         ".ruff_cache", ".benchmarks")
@@ -22,9 +22,9 @@ JUNK = (".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", "
 # imports the modules named in argv[1] and prints where each came from, plus the bundled sample's path
 PROBE = """
 import importlib, json, sys
-import snndeploy.data, snndeploy.presets
+import snndeploy.data.datasets, snndeploy.presets
 files = {name: importlib.import_module(name).__file__ for name in json.loads(sys.argv[1])}
-files["sample data"] = str(snndeploy.data.sample_path())
+files["sample data"] = str(snndeploy.data.datasets.sample_path())
 files.update({f"preset {n}": str(snndeploy.presets.resolve(n)) for n in snndeploy.presets.names()})
 print(json.dumps(files))
 """

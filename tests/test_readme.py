@@ -79,7 +79,8 @@ def _synopsis() -> str:
 def _options() -> dict[str, list[list[str]]]:
     """'snndeploy bench run' -> the flags of each of its options (['--out', '-o'], ['--augment', '--no-augment'])."""
     import typer.main
-    from snndeploy_cli.main import app
+
+    from snndeploy.cli.main import app
 
     out: dict[str, list[str]] = {}
 

@@ -15,8 +15,8 @@ import pytest
 from cli_helpers import invoke
 
 from snndeploy.core.spec import DataSpec
+from snndeploy.data.inputs import load_inputs
 from snndeploy.export.exporter import ExportConfig, export
-from snndeploy.inputs import load_inputs
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 CLIENT = SAMPLES / "triton_client.py"

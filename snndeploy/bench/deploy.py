@@ -20,17 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifacts import metadata as onnx_meta
 from ..core.errors import SnnDeployError
 from ..core.facts import PRECISIONS
-from ..data import batches_of
+from ..data.datasets import batches_of
 from ..engine.build import BuildConfig, build_engine
-from ..evaluate import runner_accuracy, test_split_for
-from ..export import metadata as onnx_meta
-from ..progress import Bar
+from ..evaluation import stats
+from ..evaluation.evaluate import runner_accuracy, test_split_for
 from ..runners import BACKENDS, KINDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
 from ..runners.onnxruntime import OnnxRuntimeRunner
 from ..runners.tensorrt import TensorRTRunner
-from . import environment, stats
+from ..ui.progress import Bar
+from . import environment
 from .timing import time_runner
 
 OK = "ok"
@@ -54,7 +55,7 @@ class BenchConfig:
     iters: int = 20
     warmup: int = 3
     work: str = "runs/bench"
-    stats: bool = False  # add firing rate, ACs and energy columns (snndeploy.bench.stats) to checkpoints' rows
+    stats: bool = False  # add firing rate, ACs and energy columns (snndeploy.evaluation.stats) to checkpoints' rows
     seed: int = 0  # of the accuracy pass's noise: the same rows on every run
 
     def __post_init__(self) -> None:
@@ -126,7 +127,7 @@ def _size_mb(path: Path) -> float:
     """File size; for a checkpoint, its weights file."""
     if kind_of(path).name != "checkpoint":
         return path.stat().st_size / 1e6
-    from ..checkpoint import read_meta  # checkpoints need PyTorch; graphs and engines do not
+    from ..training.checkpoint import read_meta  # checkpoints need PyTorch; graphs and engines do not
 
     meta_path, _, extra = read_meta(path)
     return (meta_path.parent / extra["weights"]["file"]).stat().st_size / 1e6
@@ -329,7 +330,7 @@ def _hashable(artifact: str) -> Path:
     if kind_of(path).name != "checkpoint":
         return path
     try:
-        from ..checkpoint import resolve  # PyTorch; without it the folder is named, not hashed
+        from ..training.checkpoint import resolve  # PyTorch; without it the folder is named, not hashed
     except ImportError:
         return path
     return resolve(path)

@@ -23,13 +23,13 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
-from ..plots import finish, plt
+from ..ui.plots import finish, plt
 
 COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy", "p50_ms", "p90_ms", "p99_ms",
            "images_per_s", "size_mb", "status")
 HEADERS = ("artifact", "backend", "prec", "T", "batch", "noise", "acc %", "p50 ms", "p90 ms", "p99 ms", "img/s", "MB",
            "status")
-# `bench --stats` columns (snndeploy.bench.stats.bench_columns), shown before the status when a row has them
+# `bench --stats` columns (snndeploy.evaluation.stats.bench_columns), shown before the status when a row has them
 STATS_COLUMNS = {"firing_rate": "firing rate %", "acs": "ACs/img", "snn_energy_uj": "SNN uJ", "ann_energy_uj": "ANN uJ",
                  "energy_ratio": "SNN/ANN"}
 

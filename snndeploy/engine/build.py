@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifacts import metadata, sidecar
 from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
-from ..export import metadata
-from . import cuda, sidecar
+from . import cuda
 
 # TensorRT releases that build for DLA on Jetson AGX Orin: 10.0 to 10.7 (JetPack 6); 11.0 to 11.4.0 have no DLA
 # there; 11.4.1 brings it back for JetPack 7.2.2 and later (strongly typed networks, GPU fallback as in 10.x).

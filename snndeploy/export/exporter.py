@@ -12,19 +12,19 @@ from typing import Any
 import onnx
 import onnx.inliner
 
-from .. import checkpoint as ckpt
+from ..artifacts import metadata
+from ..artifacts.naming import DEFAULT_OPSET, graph_name
+from ..artifacts.triton import write_model
 from ..core import atomic
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha
 from ..core.validate import option_name
-from ..progress import Bar
-from . import metadata
-from .check import Finding, trt_check, trt_version, validate
+from ..engine.check import Finding, trt_check, trt_version, validate
+from ..training import checkpoint as ckpt
+from ..ui.progress import Bar
 from .graph import GraphSpec, build_model_proto
-from .naming import DEFAULT_OPSET, graph_name
-from .triton import write_model
 
 
 @dataclass(frozen=True)

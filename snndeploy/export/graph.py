@@ -17,6 +17,7 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
+from ..artifacts.naming import DEFAULT_OPSET
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES
 from ..core.neuron_config import NeuronConfig
@@ -38,7 +39,6 @@ from ..neuron import (
 )
 from ..neuron.bank import bank_rows
 from ..neuron.onnx_builder import DOMAIN, Builder
-from .naming import DEFAULT_OPSET
 
 
 @dataclass(frozen=True)

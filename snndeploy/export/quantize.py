@@ -13,11 +13,11 @@ from pathlib import Path
 
 import onnx
 
+from ..artifacts import metadata
+from ..artifacts.naming import graph_name
 from ..core import atomic
 from ..core.errors import SnnDeployError
-from ..data import iterate_batches, load_dataset
-from . import metadata
-from .naming import graph_name
+from ..data.datasets import iterate_batches, load_dataset
 
 
 @dataclass

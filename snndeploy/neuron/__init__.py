@@ -4,19 +4,19 @@ composes them for every mode (``step``); noise banks (``bank``) and the fused tr
 from .bank import NoiseBank, bank_for, bank_rows
 from .fused import noisy_fire
 from .ops import (
-    FUNCTIONS,
-    OPS,
-    Charge,
-    Fire,
-    NeuronOp,
-    Noise,
-    NoiseWindow,
-    PotentialNorm,
-    Reset,
-    ResidualNoise,
-    draw,
-    unit,
-    unit_rows,
+           FUNCTIONS,
+           OPS,
+           Charge,
+           Fire,
+           NeuronOp,
+           Noise,
+           NoiseWindow,
+           PotentialNorm,
+           Reset,
+           ResidualNoise,
+           draw,
+           unit,
+           unit_rows,
 )
 from .step import MODES, StepOps, TorchOps, keeps_potential, run_steps, step
 

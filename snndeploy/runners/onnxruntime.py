@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import metadata
 from ..core import threads as cpu_threads
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
-from ..export import metadata
 from .base import BackendUnavailable, Runner
 
 PROVIDERS = {"cpu": ["CPUExecutionProvider"],

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import sidecar
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
-from ..engine import cuda, sidecar
+from ..engine import cuda
 from ..engine.build import _tensorrt
 from .base import BackendUnavailable, Runner
 

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import checkpoint as ckpt
 from ..core.device import pick_device
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
 from ..export.graph import fed_noise, named_draws
 from ..models import LIFNode
 from ..neuron import draw, unit
+from ..training import checkpoint as ckpt
 from .base import Runner, TensorInfo
 
 

@@ -10,7 +10,7 @@ from snndeploy.bench.deploy import OK, BenchConfig, bench_environment, run_bench
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.hashing import sha256
 from snndeploy.export.exporter import ExportConfig, export
-from snndeploy.progress import Bar
+from snndeploy.ui.progress import Bar
 
 FAST = {"batches": (1,), "Ts": (1,), "limit_test": 8, "iters": 1, "warmup": 0}
 
@@ -121,7 +121,8 @@ def test_environment_names_noise_device_and_hashes(tmp_path, two_runs):
 
 
 def test_stats_columns_are_the_checkpoints_counts_at_each_rows_T(tmp_path, two_runs):
-    from snndeploy.bench import output, stats
+    from snndeploy.bench import output
+    from snndeploy.evaluation import stats
 
     cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), stats=True,
                       **{**FAST, "Ts": (1, 2)})

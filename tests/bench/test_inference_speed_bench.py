@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from snndeploy.bench.peers import spikingjelly_available
+from snndeploy.bench.train_study.peers import spikingjelly_available
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from snndeploy.bench import timing
-from snndeploy.bench.macs import macs_per_image
-from snndeploy.bench.peers import spikingjelly_available
+from snndeploy.bench.train_study.peers import spikingjelly_available
+from snndeploy.evaluation.macs import macs_per_image
 from snndeploy.models import build_model
 from snndeploy.runners.torch_runner import TorchRunner
 
@@ -50,7 +50,7 @@ def test_time_runner_percentiles_from_a_scripted_clock(monkeypatch):
 
 @pytest.mark.skipif(not spikingjelly_available(), reason="spikingjelly not installed (pip install snndeploy[peers])")
 def test_spikingjelly_peer_matches_plain_lif(tiny_run):
-    from snndeploy.bench.peers import SpikingJellyRunner
+    from snndeploy.bench.train_study.peers import SpikingJellyRunner
 
     sj = SpikingJellyRunner(tiny_run.path, T=3).activate()
     ours = TorchRunner(tiny_run.path, T=3).activate()

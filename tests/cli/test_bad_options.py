@@ -111,7 +111,7 @@ def test_messages_name_the_flags(args, message, tiny_run, tmp_path):
 
 def test_json_folder_is_refused_before_any_work(tiny_run, tmp_path, monkeypatch):
     """`eval --json DIR` fails at once, and no temporary file lands beside DIR (formerly in its parent)."""
-    import snndeploy_cli.eval_cmd as eval_cmd
+    import snndeploy.cli.eval_cmd as eval_cmd
 
     def no_work(*args, **kwargs):
         raise AssertionError("evaluated before refusing the output path")
@@ -172,7 +172,7 @@ def test_debug_shows_the_traceback(tiny_run, tmp_path, monkeypatch):
     (OSError(errno.EBADF, "Bad file descriptor"), None),
 ])
 def test_os_errors_a_user_causes_are_one_line(exc, line):
-    from snndeploy_cli.common import os_error_line
+    from snndeploy.cli.common import os_error_line
 
     assert os_error_line(exc) == line
 
@@ -180,7 +180,8 @@ def test_os_errors_a_user_causes_are_one_line(exc, line):
 def test_wrapped_full_disk_is_recognised():
     """A library error that wraps ENOSPC or quotes it (safetensors' SafetensorError) counts as a full disk."""
     from safetensors import SafetensorError
-    from snndeploy_cli.common import os_error_line
+
+    from snndeploy.cli.common import os_error_line
 
     quoted = SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: '
                              '"No space left on device" })')

@@ -153,7 +153,8 @@ def test_missing_optional_package_is_one_line(capsys):
     """A command whose optional dependency is absent says which extra installs it; other import errors stay."""
     import pytest
     import typer
-    from snndeploy_cli.common import one_line_errors
+
+    from snndeploy.cli.common import one_line_errors
 
     @one_line_errors
     def needs(name: str) -> None:
@@ -199,7 +200,7 @@ def test_ctrl_c_in_train_says_what_is_kept_and_how_to_resume(tmp_path, monkeypat
             (out / "model.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("snndeploy.train.train", interrupted)
+    monkeypatch.setattr("snndeploy.training.train.train", interrupted)
     r = invoke("train", "-o", out)
     assert r.exit_code == 130 and "Traceback" not in r.output
     if finished:

@@ -246,7 +246,7 @@ def test_build_without_tensorrt(tiny_run, tmp_path):
 
 def _digits(*picks):
     """uint8 test digits [N, 1, 28, 28] of the sample, by index into its test split."""
-    from snndeploy.data import sample_path
+    from snndeploy.data.datasets import sample_path
 
     return np.load(sample_path())["images"][-200:][list(picks)]
 
@@ -279,10 +279,10 @@ def test_infer_confidence_is_the_readout(tiny_run, tmp_path):
     clipped readouts for MSE (and for facts without training), softmax for CE."""
     import dataclasses
 
-    from snndeploy import checkpoint
     from snndeploy.core.readout import confidence
-    from snndeploy.inputs import load_inputs
+    from snndeploy.data.inputs import load_inputs
     from snndeploy.runners import open_runner
+    from snndeploy.training import checkpoint
 
     np.save(tmp_path / "x.npy", _digits(*range(12)))
     ck = checkpoint.load(tiny_run.path)

@@ -9,10 +9,10 @@ import re
 
 import pytest
 import typer.main
-from snndeploy_cli import common
-from snndeploy_cli.main import app
 from typer.testing import CliRunner
 
+from snndeploy.cli import common
+from snndeploy.cli.main import app
 from snndeploy.core.config import TrainConfig
 
 runner = CliRunner()

@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 import typer.main
 from cli_helpers import invoke
-from snndeploy_cli.main import app
 
+from snndeploy.cli.main import app
 from snndeploy.core import threads
 from snndeploy.core.errors import SnnDeployError
 
 IMAGE = Path(__file__).parents[2] / "samples" / "images" / "digit0_test2.png"
 N = 3  # neither this machine's cores nor the tests' OMP_NUM_THREADS=1: a count only --threads can have set
 # the command and the function it hands the work to (replaced here by one that records the thread setting)
-WORKERS = {"train": "snndeploy.train.train", "export": "snndeploy.export.exporter.export",
-           "quantize": "snndeploy_cli.deploy_cmd.quantize_onnx", "build": "snndeploy_cli.deploy_cmd.build_engine",
-           "infer": "snndeploy_cli.deploy_cmd.open_runner", "eval": "snndeploy_cli.eval_cmd.evaluate_checkpoint"}
+WORKERS = {"train": "snndeploy.training.train.train", "export": "snndeploy.export.exporter.export",
+           "quantize": "snndeploy.cli.deploy_cmd.quantize_onnx", "build": "snndeploy.cli.deploy_cmd.build_engine",
+           "infer": "snndeploy.cli.deploy_cmd.open_runner", "eval": "snndeploy.cli.eval_cmd.evaluate_checkpoint"}
 
 
 @pytest.fixture
@@ -85,8 +85,8 @@ def test_onnxruntime_sessions_get_the_threads(tiny_run, tmp_path, monkeypatch, r
 FRESH = """
 import sys
 from typer.testing import CliRunner
-import snndeploy_cli.deploy_cmd as deploy_cmd
-from snndeploy_cli.main import app
+import snndeploy.cli.deploy_cmd as deploy_cmd
+from snndeploy.cli.main import app
 assert "torch" not in sys.modules
 
 def quantize(*args, **kwargs):

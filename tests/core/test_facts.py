@@ -9,15 +9,15 @@ import onnx
 import pytest
 from conftest import make_checkpoint
 
-from snndeploy import checkpoint as ckpt
+from snndeploy.artifacts import metadata as onnx_meta
+from snndeploy.artifacts import sidecar
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import VERSION, ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
-from snndeploy.engine import sidecar
-from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.exporter import ExportConfig, export
+from snndeploy.training import checkpoint as ckpt
 
 SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))
 CKPT = ArtifactFacts(model="small-cnn", data=SPEC, neuron=NeuronConfig(), training=TrainConfig(epochs=2),

@@ -13,12 +13,12 @@ from conftest import make_checkpoint
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from snndeploy.artifacts import metadata
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
-from snndeploy.export import metadata
 from snndeploy.export.exporter import ExportConfig, export
 
 SPEC = DataSpec("sample", 1, 28, 28, tuple("0123456789"), (0.1307,), (0.3081,))

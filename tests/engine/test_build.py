@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from snndeploy.artifacts import sidecar
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
-from snndeploy.engine import sidecar
 from snndeploy.engine.build import (
     BuildConfig,
     build_engine,

@@ -8,8 +8,8 @@ import types
 import pytest
 import stubs
 
+from snndeploy.artifacts import sidecar
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, build_engine
 from snndeploy.export.exporter import ExportConfig, export
 

@@ -10,18 +10,18 @@ import pytest
 import torch
 from conftest import make_checkpoint
 
-from snndeploy import checkpoint as ckpt
+from snndeploy.artifacts import metadata as onnx_meta
 from snndeploy.core.config import load_yaml
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.data import iterate_batches, load_dataset
-from snndeploy.evaluate import evaluate_checkpoint, evaluate_onnx
-from snndeploy.export import metadata as onnx_meta
-from snndeploy.export.check import trt_check, validate
+from snndeploy.data.datasets import iterate_batches, load_dataset
+from snndeploy.engine.check import trt_check, validate
+from snndeploy.engine.trt_support import TRT_VERSIONS
+from snndeploy.evaluation.evaluate import evaluate_checkpoint, evaluate_onnx
 from snndeploy.export.exporter import ExportConfig, export, onnx_model
 from snndeploy.export.graph import fed_noise
-from snndeploy.export.trt_support import TRT_VERSIONS
 from snndeploy.neuron.onnx_builder import DOMAIN
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
+from snndeploy.training import checkpoint as ckpt
 
 
 def compare(ck, path, x, T, stage=3):

@@ -7,8 +7,8 @@ from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.core.spec import DataSpec
-from snndeploy.data import load_dataset
-from snndeploy.evaluate import runner_accuracy
+from snndeploy.data.datasets import load_dataset
+from snndeploy.evaluation.evaluate import runner_accuracy
 from snndeploy.runners import Runner, TensorInfo
 
 SPEC = DataSpec("sample", 1, 4, 4, tuple("0123"), (0.5,), (0.25,))

@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from snndeploy import checkpoint as ckpt
+from snndeploy.artifacts import metadata as onnx_meta
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.export import metadata as onnx_meta
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners import open_runner
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.tensorrt import TensorRTRunner
 from snndeploy.runners.torch_runner import TorchRunner
+from snndeploy.training import checkpoint as ckpt
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.data import sample_path
+from snndeploy.data.datasets import sample_path
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners import open_runner
 from snndeploy.runners.base import seeded_draws

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import stubs
 
+from snndeploy.artifacts import metadata, sidecar
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.hashing import sha256_bytes
-from snndeploy.engine import sidecar
 from snndeploy.engine.build import BuildConfig, plan_shapes
-from snndeploy.export import metadata
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners.base import BackendUnavailable
 from snndeploy.runners.tensorrt import TensorRTRunner

@@ -1,0 +1,1 @@
+"""The Typer front end of snndeploy (installed as the `snndeploy.cli` package)."""

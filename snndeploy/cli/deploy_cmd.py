@@ -1,0 +1,118 @@
+"""`snndeploy build`, `snndeploy quantize`, `snndeploy infer`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..core import atomic
+from ..core.errors import SnnDeployError
+from ..core.readout import confidence, trained_loss
+from ..data.inputs import load_inputs
+from ..engine.build import BuildConfig, build_engine, parse_batch
+from ..export.quantize import quantize_onnx
+from ..runners import open_runner
+from ..ui.progress import Bar
+from .common import THREADS, check_output_file, console, json_safe, one_line_errors, table
+
+
+@one_line_errors
+def build_command(
+    model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
+    precision: str = typer.Option(BuildConfig.precision, "--precision", metavar="NAME",
+                                  help="fp32, fp16 (an --fp16 export) or int8 (a Q/DQ graph)."),
+    batch: str | None = typer.Option(None, "--batch", metavar="MIN,OPT,MAX", help="batch sizes of the profile.",
+                                     show_default="1,1,64; a fixed-batch graph's own"),
+    workspace: float = typer.Option(BuildConfig.workspace_gb, "--workspace", metavar="GB",
+                                    help="builder workspace in GB."),
+    timing_cache: str | None = typer.Option(None, "--timing-cache", help="read and update this timing cache."),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="engine path.",
+                                   show_default="MODEL.plan"),
+    dla_core: int | None = typer.Option(None, "--dla-core", help="build for this DLA core (Jetson AGX Orin; fp16 "
+                                        "or int8 graphs), unsupported layers on the GPU."),
+    threads: int | None = THREADS,
+) -> None:
+    """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON; prints the equivalent
+    trtexec command line, for devices with TensorRT but not snndeploy."""
+    cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
+                      timing_cache=timing_cache, out=out, dla_core=dla_core)
+    with Bar(enabled=console.is_terminal) as bar:  # a TensorRT build takes seconds to many minutes
+        engine, info = bar.step(f"building a TensorRT engine from {Path(model).name}", lambda: build_engine(model, cfg))
+    where = "GPU" if dla_core is None else f"DLA core {dla_core} with GPU fallback"
+    console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
+                  f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
+                  highlight=False)
+    console.print(f"trtexec equivalent: {info['trtexec']}", highlight=False, soft_wrap=True)
+
+
+@one_line_errors
+def quantize_command(
+    model: Path = typer.Argument(..., help="fp32 ONNX file exported with --inline."),
+    calib: int = typer.Option(256, "--calib", help="calibrate on this many training images."),
+    method: str = typer.Option("entropy", "--method", help="entropy or max calibration."),
+    data_dir: str | None = typer.Option(None, "--data-dir",
+                                        help="training data, if not where the checkpoint was trained on it."),
+    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="output path.",
+                                   show_default="beside MODEL, named as its int8 export"),
+    threads: int | None = THREADS,
+) -> None:
+    """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
+    with Bar(enabled=console.is_terminal) as bar:
+        q = bar.step(f"quantizing {Path(model).name} ({method} calibration on {calib} images)",
+                     lambda: quantize_onnx(model, calib, out, method=method, data_dir=data_dir))
+    console.print(f"int8 graph: {q.path} ({q.qdq_nodes} Q/DQ nodes, {q.seconds:.1f} s)", highlight=False)
+
+
+@one_line_errors
+def infer_command(
+    artifact: str = typer.Argument(..., help="checkpoint, .onnx file or .plan engine."),
+    inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
+    T: int | None = typer.Option(None, "--T", help="time steps of a checkpoint (a graph or engine runs at its own "
+                                 "T: a different --T is refused).", show_default="5; a graph's own"),
+    device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "
+                               "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
+                               "the GPU and ignore it."),
+    seed: int = typer.Option(0, "--seed", help="seed of the noise. Checkpoints and --noise input graphs are fed draws "
+                             "seeded by (seed, the input's position), the same for both; --noise graph graphs run one "
+                             "input at a time on ONNX Runtime's generator seeded by it (same results for the same "
+                             "ONNX Runtime version); TensorRT engines that draw their own noise are unseeded."),
+    json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
+    resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
+    threads: int | None = THREADS,
+) -> None:
+    """Predicted class and confidence for each input, preprocessed as the artifact's metadata says.
+
+    Inputs: 8-bit or 16-bit PNG/JPEG (float TIFF in [0, 1] or [0, 255]); .npy/.npz arrays of uint8, uint16 or
+    floats in [0, 1]. Images over 50 million pixels are refused (environment variable SNNDEPLOY_MAX_PIXELS).
+
+    Confidence (snndeploy.core.readout): the softmax probability of the predicted class for a network trained
+    with cross-entropy; for MSE training (the default) the predicted class's readout clipped to [0, 1], which
+    was trained to reach 1 (not a probability).
+
+    An input's result depends on its pixels, --seed and its position among the inputs only (up to float
+    rounding), never on the other inputs: checkpoints and --noise input graphs/engines are fed draws seeded by
+    (seed, position), the same draws for both; --noise frozen artifacts draw nothing; --noise graph graphs run
+    one input at a time on ONNX Runtime's generator seeded by --seed (same results for the same ONNX Runtime
+    version). TensorRT engines that draw their own noise are unseeded: their results vary from run to run."""
+    check_output_file(json_path, "--json")
+    runner = open_runner(artifact, T=T or 5, device=device, seed=seed)
+    if T is not None and runner.T != T:  # a graph or engine is unrolled over its T: another is not a choice
+        raise SnnDeployError(f"{artifact} runs at T = {runner.T} (its own); --T {T} applies to checkpoints, so export "
+                             f"the checkpoint at T = {T} (snndeploy export CKPT --T {T})")
+    names, x = load_inputs(inputs, runner.spec, adapt=resize)
+    with runner, Bar(enabled=console.is_terminal and json_path != "-") as bar:
+        task = bar.start(f"{runner.backend}, T={runner.T}", len(x))
+        # chunks of at most runner.max_batch (one image per run where the graph draws its own noise)
+        logits = runner.infer_seeded(x, seed, on_chunk=lambda n: bar.advance(task, steps=n))
+    index, conf = confidence(logits, trained_loss(runner.facts))
+    classes = runner.spec.class_names
+    preds = [{"input": n, "class": classes[int(k)], "index": int(k), "confidence": float(c)}
+             for n, k, c in zip(names, index, conf, strict=True)]
+    if json_path == "-":
+        typer.echo(__import__("json").dumps({"T": runner.T, "backend": runner.backend, "predictions": preds}))
+        return
+    console.print(table(f"{runner.backend}, T={runner.T}", ["input", "class", "confidence"],
+                        [[p["input"], p["class"], f"{p['confidence']:.3f}"] for p in preds]))
+    if json_path:
+        atomic.write_json(json_path, json_safe({"T": runner.T, "backend": runner.backend, "predictions": preds}))

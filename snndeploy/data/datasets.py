@@ -1,0 +1,329 @@
+"""Image classification datasets kept in memory as uint8 numpy arrays, normalised batch by batch."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import SnnDeployError, first_line
+from ..core.images import read_image, to_array
+from ..core.lazy import lazy_import
+from ..core.spec import DataSpec
+from ..core.validate import option_name
+
+# Training batches, augmentation, torchvision datasets and folder splits need PyTorch; the numpy path does not.
+torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
+
+DATASETS = ("sample", "mnist", "fashion-mnist", "cifar10", "folder")
+
+SAMPLE_FILE = "mnist_sample.npz"
+SAMPLE_TRAIN = 4000  # the bundled npz holds 4000 train images followed by 1000 test images
+SPLIT_SEED = 0  # seed of every split/shuffle this module makes itself
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_MNIST_FILES = [f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
+_CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
+# dataset name -> (torchvision class, folder under torchvision's root holding the files, files, mean, std)
+_TORCHVISION = {
+    "mnist": ("MNIST", "MNIST/raw", _MNIST_FILES, (0.1307,), (0.3081,)),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw", _MNIST_FILES, (0.2860,), (0.3530,)),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py", _CIFAR_FILES, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images (uint8 [N,C,H,W]) and labels (int64 [N]) of one split, as numpy arrays: the runners of
+    exported graphs read them without PyTorch; training turns each batch into tensors."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        x, y = self.images, self.labels
+        ok = isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
+        if not ok or x.dtype != np.uint8 or x.ndim != 4 or y.dtype != np.int64 or y.shape != x.shape[:1]:
+            got = f"{getattr(x, 'dtype', type(x))} {list(getattr(x, 'shape', []))} and " \
+                  f"{getattr(y, 'dtype', type(y))} {list(getattr(y, 'shape', []))}"
+            raise SnnDeployError(f"a split needs uint8 images [N,C,H,W] and int64 labels [N], got {got}")
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A spec with its train and test splits."""
+
+    spec: DataSpec
+    train: Split
+    test: Split
+
+
+def sample_path() -> Path:
+    """Path of the bundled 5,000-image MNIST sample, package data of ``snndeploy.data.sample``."""
+    # setuptools installs packages as folders (never zipped), so the resource is a real file
+    path = Path(str(resources.files("snndeploy.data.sample") / SAMPLE_FILE))
+    if not path.is_file():
+        raise SnnDeployError(f"bundled sample not found at {path}; reinstall snndeploy (its package data is missing)")
+    return path
+
+
+def load_dataset(
+    name: str = "sample",
+    data_dir: str | Path | None = None,
+    *,
+    limit_train: int | None = None,
+    limit_test: int | None = None,
+    image_size: int | None = None,
+) -> Dataset:
+    """Load a dataset by name into memory, optionally keeping only the first N of each split."""
+    if name not in DATASETS:
+        raise SnnDeployError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    for label, value in (("limit_train", limit_train), ("limit_test", limit_test), ("image_size", image_size)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise SnnDeployError(f"{option_name(label)} must be a positive integer, got {value!r}")
+    if image_size is not None and name != "folder":
+        raise SnnDeployError(f"{option_name('image_size')} only applies to the folder dataset, not {name!r}")
+    if name == "sample":
+        if data_dir is not None:
+            raise SnnDeployError(f"the sample dataset is bundled and takes no {option_name('data_dir')}")
+        ds = _load_sample()
+    elif name == "folder":
+        if data_dir is None:
+            raise SnnDeployError(f"the folder dataset needs {option_name('data_dir')}: a folder holding one "
+                                 "subfolder per class")
+        ds = _load_folder(Path(data_dir).expanduser(), image_size)
+    else:
+        ds = _load_torchvision(name, data_dir)
+    train = Split(ds.train.images[:limit_train], ds.train.labels[:limit_train])
+    test = Split(ds.test.images[:limit_test], ds.test.labels[:limit_test])
+    return Dataset(ds.spec, train, test)
+
+
+def normalize_array(images_uint8: np.ndarray, spec: DataSpec) -> np.ndarray:
+    """Float32 (x/255 - mean)/std per channel of uint8 images [..., C, H, W], in numpy (what runners take)."""
+    x = np.asarray(images_uint8)
+    if x.dtype != np.uint8 or x.ndim < 3 or x.shape[-3] != spec.channels:
+        raise SnnDeployError(f"expected uint8 images [..., {spec.channels}, H, W], got {x.dtype} {list(x.shape)}")
+    mean = np.asarray(spec.mean, np.float32).reshape(-1, 1, 1)
+    std = np.asarray(spec.std, np.float32).reshape(-1, 1, 1)
+    return ((x.astype(np.float32) / 255.0 - mean) / std).astype(np.float32)
+
+
+def batches_of(split: Split, batch_size: int) -> int:
+    """How many batches one pass over ``split`` takes (a progress bar's total; a bad batch size is refused later,
+    by the batch iterator)."""
+    return math.ceil(len(split) / max(batch_size, 1))
+
+
+def iterate_arrays(split: Split, spec: DataSpec, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield (normalised float32 images, int64 labels) numpy batches in order, one pass over the split."""
+    _check_batch_size(batch_size)
+    for start in range(0, len(split), batch_size):
+        stop = start + batch_size
+        yield normalize_array(split.images[start:stop], spec), split.labels[start:stop]
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise SnnDeployError(f"{option_name('batch_size')} must be a positive integer, got {batch_size!r}")
+
+
+def normalize(images_uint8: torch.Tensor, spec: DataSpec) -> torch.Tensor:
+    """Float32 (x/255 - mean)/std per channel; channels are dim -3, any leading dims."""
+    x = images_uint8
+    if x.dtype != torch.uint8 or x.dim() < 3 or x.shape[-3] != spec.channels:
+        raise SnnDeployError(f"expected uint8 images [..., {spec.channels}, H, W], got {x.dtype} {list(x.shape)}")
+    mean = torch.tensor(spec.mean, dtype=torch.float32, device=x.device).view(-1, 1, 1)
+    std = torch.tensor(spec.std, dtype=torch.float32, device=x.device).view(-1, 1, 1)
+    return (x.float() / 255.0 - mean) / std
+
+
+def iterate_batches(
+    split: Split,
+    spec: DataSpec,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+    augment: bool = False,
+    drop_last: bool = False,
+    device: str | torch.device = "cpu",
+    shard: tuple[int, int] = (0, 1),
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (normalised float32 images, int64 labels) batches on device, one pass over the split.
+
+    ``shard=(rank, world)`` gives each process its contiguous part of every global batch, so the
+    global batches are the same whatever the number of processes.
+    """
+    _check_batch_size(batch_size)
+    n = len(split)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        idx = order[start : start + batch_size]
+        rank, world = shard
+        if world > 1:
+            idx = idx.tensor_split(world)[rank]
+        rows = idx.numpy()
+        images = torch.from_numpy(split.images[rows])
+        if augment and spec.channels == 3:
+            images = _crop_flip(images, generator)
+        yield normalize(images.to(device), spec), torch.from_numpy(split.labels[rows]).to(device)
+
+
+def _crop_flip(images: torch.Tensor, generator: torch.Generator | None, pad: int = 4) -> torch.Tensor:
+    """Random crop after zero padding plus random horizontal flip, per image, on a uint8 batch."""
+    b, c, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    flip = torch.rand(b, generator=generator) < 0.5
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = dx[:, None] + torch.arange(w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]
+    return padded[torch.arange(b)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+
+
+def _load_sample() -> Dataset:
+    """The bundled npz: first 4000 images train, last 1000 test."""
+    with np.load(sample_path()) as npz:
+        images, labels = np.ascontiguousarray(npz["images"]), npz["labels"].astype(np.int64)
+    spec = DataSpec("sample", 1, 28, 28, tuple(str(i) for i in range(10)), (0.1307,), (0.3081,))
+    n = SAMPLE_TRAIN
+    return Dataset(spec, Split(images[:n], labels[:n]), Split(images[n:], labels[n:]))
+
+
+def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
+    """MNIST, Fashion-MNIST or CIFAR-10 through torchvision, from data_dir or downloaded into the cache."""
+    datasets = lazy_import("torchvision.datasets", "pip install 'snndeploy[train]' (torchvision)").load()
+    cls_name, folder, files, mean, std = _TORCHVISION[name]
+    expected = f"{folder}/{{{','.join(files)}}}"
+    if data_dir is None:
+        root = Path(os.environ.get("SNNDEPLOY_DATA") or "~/.cache/snndeploy/data").expanduser()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            train, test = (getattr(datasets, cls_name)(str(root), train=t, download=True) for t in (True, False))
+        except Exception as e:  # torchvision raises assorted errors when offline
+            why = f"could not download {name} into {root} ({first_line(e)})"
+            raise SnnDeployError(f"{why}; pass --data-dir DIR holding torchvision's files") from None
+    else:
+        given = Path(data_dir).expanduser().resolve()
+        if not given.is_dir():
+            raise SnnDeployError(f"{name}: {option_name('data_dir')} {given} does not exist or is not a folder; it "
+                                 f"must hold {expected}")
+        # accept torchvision's root or, leniently, the dataset folder itself (ROOT/FashionMNIST, ROOT/FashionMNIST/raw)
+        parts = Path(folder).parts
+        depth = next((k for k in range(len(parts), 0, -1) if given.parts[-k:] == parts[:k]), 0)
+        root = given.parents[depth - 1] if depth else given
+        if missing := [f for f in files if not (root / folder / f).is_file()]:
+            where = f"missing {', '.join(missing)} in {root / folder}"
+            raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {expected}")
+        try:
+            train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
+        except Exception as e:  # corrupt or foreign files
+            raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({first_line(e)})") from None
+    splits = []
+    for ds in (train, test):
+        data = np.asarray(ds.data)
+        images = data.transpose(0, 3, 1, 2) if data.ndim == 4 else data[:, None]  # CIFAR is NHWC
+        splits.append(Split(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)))
+    c, h, w = splits[0].images.shape[1:]
+    return Dataset(DataSpec(name, c, h, w, tuple(train.classes), mean, std), *splits)
+
+
+def _load_folder(root: Path, image_size: int | None) -> Dataset:
+    """One subfolder per class of PNG/JPEG files; train/ and test/ (or val/) subfolders if present."""
+    from PIL import Image
+
+    if not root.is_dir():
+        raise SnnDeployError(f"folder dataset: {root} does not exist or is not a folder")
+    test_dir = next((root / t for t in ("test", "val") if (root / t).is_dir()), None)
+    if (root / "train").is_dir() and test_dir is not None:
+        class_names, train_items = _scan_classes(root / "train", None)
+        _check_classes(root / "train", class_names)
+        test_items = _scan_classes(test_dir, class_names)[1]
+    else:
+        class_names, items = _scan_classes(root, None)
+        _check_classes(root, class_names)
+        g = torch.Generator().manual_seed(SPLIT_SEED)
+        train_items, test_items = [], []
+        for k in range(len(class_names)):
+            mine = [it for it in items if it[1] == k]
+            perm = torch.randperm(len(mine), generator=g).tolist()
+            n_test = round(0.2 * len(mine))
+            test_items += [mine[i] for i in perm[:n_test]]
+            train_items += [mine[i] for i in perm[n_test:]]
+        if not test_items:
+            raise SnnDeployError(f"folder dataset: {root} has too few images for an 80/20 split; add train/ and test/")
+    size = (image_size, image_size) if image_size else None  # PIL sizes are (W, H)
+    arrays = []
+    for path, _ in train_items + test_items:
+        try:
+            im = read_image(path)  # size limit, 16-bit and float gray scaled to [0, 1]: snndeploy.core.images
+        except SnnDeployError as e:
+            raise SnnDeployError(f"folder dataset: {e}") from None
+        size = size or im.size
+        if im.size != size:
+            im = im.resize(size, Image.Resampling.BILINEAR)
+        if im.mode == "F":  # the dataset is kept as uint8
+            im = Image.fromarray(np.round(to_array(im) * 255).astype(np.uint8))
+        arrays.append(np.asarray(im))
+    if all(a.ndim == 2 for a in arrays):
+        images = np.stack(arrays)[:, None]
+    else:  # any colour image makes the whole dataset RGB
+        arrays = [np.dstack([a] * 3) if a.ndim == 2 else a for a in arrays]
+        images = np.stack(arrays).transpose(0, 3, 1, 2)
+    labels = np.asarray([k for _, k in train_items + test_items], dtype=np.int64)
+    g, n = torch.Generator().manual_seed(SPLIT_SEED), len(train_items)
+    train_idx = torch.randperm(n, generator=g).numpy()
+    test_idx = n + torch.randperm(len(test_items), generator=g).numpy()
+    train = Split(np.ascontiguousarray(images[train_idx]), labels[train_idx])
+    test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
+    spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
+    return Dataset(spec, train, test)
+
+
+def _check_classes(root: Path, class_names: tuple[str, ...]) -> None:
+    """A classifier needs at least two classes: one class folder is a layout mistake, not a dataset."""
+    if len(class_names) < 2:
+        raise SnnDeployError(f"folder dataset: {root} has one class folder ({class_names[0]!r}); a classifier needs "
+                             "at least two (one subfolder of images per class)")
+
+
+def _scan_classes(root: Path, class_names: tuple[str, ...] | None) -> tuple[tuple[str, ...], list[tuple[Path, int]]]:
+    """Class names and (file, label) pairs of a folder with one subfolder per class."""
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not dirs:
+        raise SnnDeployError(f"folder dataset: {root} has no class subfolders")
+    if class_names is None:
+        class_names = tuple(p.name for p in dirs)
+    items = []
+    for d in dirs:
+        if d.name not in class_names:
+            raise SnnDeployError(f"folder dataset: class folder {d} is not among the train classes {list(class_names)}")
+        files = sorted(p for p in d.iterdir() if not p.name.startswith("."))
+        if not files:
+            raise SnnDeployError(f"folder dataset: class folder {d} has no images")
+        for f in files:
+            if not f.is_file() or f.suffix.lower() not in IMAGE_SUFFIXES:
+                raise SnnDeployError(f"folder dataset: {f} is not a PNG/JPEG file (class folders hold images only)")
+            items.append((f, class_names.index(d.name)))
+    return class_names, items
+
+
+def _channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Exact per-channel mean and std (in [0,1] units) of uint8 images, from pixel histograms."""
+    counts = np.stack([np.bincount(images[:, c].ravel(), minlength=256) for c in range(images.shape[1])])
+    counts = counts.astype(np.float64)
+    values, total = np.arange(256, dtype=np.float64) / 255.0, counts.sum(1)
+    mean = counts @ values / total
+    std = np.sqrt(np.clip(counts @ values**2 / total - mean**2, 0, None))
+    std = np.where(std > 1e-6, std, 1.0)  # constant images: avoid dividing by zero
+    return tuple(mean.tolist()), tuple(std.tolist())

@@ -1,0 +1,1 @@
+"""Evaluation: accuracy tables of artifacts (``evaluate``), spiking statistics and energy (``stats``, ``macs``)."""

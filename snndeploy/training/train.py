@@ -1,0 +1,292 @@
+"""Training: noisy single-step SNN (the paper's method), direct BPTT, or the ReLU ANN."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..core import atomic
+from ..core.atomic import check_writable
+from ..core.config import TrainConfig
+from ..core.device import pick_device
+from ..core.errors import SnnDeployError
+from ..core.neuron_config import NeuronConfig
+from ..core.spec import DataSpec
+from ..data.datasets import Dataset, iterate_batches, load_dataset
+from ..models import SpikingNet, build_model
+from ..neuron.fused import compile_available
+from ..ui.progress import Bar
+from . import checkpoint as ckpt
+from . import distributed
+from .accuracy import count_correct
+
+TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
+
+
+@dataclass
+class TrainResult:
+    """Where the checkpoint went and what each epoch measured."""
+
+    path: Path
+    history: list[dict[str, Any]]
+    dataset: Dataset
+    model: SpikingNet
+    main: bool = True  # False on the other processes of a torchrun job, which write nothing
+
+
+@dataclass
+class EpochStats:
+    """Running sums over the batches one process trained on in an epoch, and the epoch's seconds."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / max(self.seen, 1)
+
+    @property
+    def acc(self) -> float:
+        return self.correct / max(self.seen, 1)
+
+
+Scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+def loss_fn(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """MSE against one-hot labels (the paper) or cross-entropy."""
+    if kind == "mse":
+        return F.mse_loss(logits, F.one_hot(labels, logits.shape[1]).to(logits.dtype))
+    return F.cross_entropy(logits, labels)
+
+
+def seeded_model(name: str, spec: DataSpec, neuron: NeuronConfig, seed: int,
+                 device: str | torch.device = "cpu", draws: str = "bank") -> SpikingNet:
+    """The network every training run starts from: global RNG seeded, then built, taking its noise from
+    ``draws`` (a bank read at random offsets, or fresh draws)."""
+    torch.manual_seed(seed)
+    return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device).set_draws(draws)
+
+
+def make_optimizer(model: nn.Module, lr: float, t0_epochs: int) -> tuple[torch.optim.Adam, Scheduler]:
+    """Adam with cosine warm restarts every ``t0_epochs`` epochs (stepped per batch by ``train_epoch``)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    return opt, Scheduler(opt, T_0=t0_epochs)
+
+
+def steps_per_epoch(images: int, batch_size: int, drop_last: bool) -> int:
+    """Batches in one epoch of ``images``."""
+    return images // batch_size if drop_last else math.ceil(images / batch_size)
+
+
+def epoch_batches(data: Dataset, batch_size: int, *, seed: int, epoch: int, augment: bool = False,
+                  device: str | torch.device = "cpu", drop_last: bool = False,
+                  shard: tuple[int, int] = (0, 1)) -> Batches:
+    """One epoch of shuffled training batches; the order (and augmentation) depends on seed and epoch only."""
+    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return iterate_batches(data.train, data.spec, batch_size, shuffle=True, generator=gen, augment=augment,
+                           device=device, drop_last=drop_last, shard=shard)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_epoch(model: SpikingNet, batches: Batches, opt: torch.optim.Optimizer, sched: Scheduler, *, epoch: int,
+                steps: int, mode: str, T: int, loss: str = "mse", net: nn.Module | None = None,
+                on_batch: Callable[[EpochStats], None] | None = None) -> EpochStats:
+    """Train ``model`` on ``batches`` (one epoch of ``steps`` batches, or fewer): forward at T steps with the
+    spiking layers in ``mode``, loss, backward, Adam step and a scheduler step at ``epoch + (i + 1) / steps``.
+
+    ``net`` is what the forward goes through when it is not ``model`` itself (the DistributedDataParallel
+    wrapper, with ``batches`` this process's shard). The model's mode and train flag are restored afterwards.
+    """
+    forward = model if net is None else net
+    device = next(model.parameters()).device
+    stats = EpochStats()
+    _sync(device)
+    t0 = time.perf_counter()
+    # A new noise bank every epoch, drawn from the global RNG: a resumed run draws the same one.
+    model.renew_noise()
+    with model.using(mode, training=True):
+        for i, (x, y) in enumerate(batches):
+            logits = forward(x, T)
+            value = loss_fn(loss, logits, y)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            sched.step(epoch + (i + 1) / steps)
+            stats.loss_sum += float(value.detach()) * len(y)
+            stats.correct += int((logits.argmax(1) == y).sum())
+            stats.seen += len(y)
+            if on_batch is not None:
+                on_batch(stats)
+    _sync(device)
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _optim_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    """Adam's state as flat tensors plus its JSON-safe param groups."""
+    sd = opt.state_dict()
+    tensors = {f"opt.{i}.{k}": torch.as_tensor(v) for i, st in sd["state"].items() for k, v in st.items()}
+    return tensors, sd["param_groups"]
+
+
+def _restore_optim(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list[dict[str, Any]]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    """The random state a resumed run continues from: the CPU generator, and on CUDA the device's own
+    generator too, since the training noise is drawn there."""
+    state = {"rng.cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["rng.cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, torch.Tensor], device: torch.device) -> None:
+    """Put back what ``rng_state`` saved. A CPU checkpoint resumed on CUDA has no CUDA stream to continue:
+    it resumes from the CUDA generator's current state (correct, but not bit-identical to an uninterrupted run)."""
+    if "rng.cpu" not in state:
+        raise SnnDeployError("cannot resume: the training state holds no random-generator state")
+    torch.set_rng_state(state["rng.cpu"])
+    if device.type == "cuda" and "rng.cuda" in state:
+        torch.cuda.set_rng_state(state["rng.cuda"], device)
+
+
+# What a resumed run may change: how long it trains, and where things are (not what they are).
+RESUMABLE = ("epochs", "out", "data_dir")
+
+
+def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
+    """A resumed run trains the same thing: every option but RESUMABLE must equal the checkpoint's."""
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(cfg, f.name):
+            raise SnnDeployError(f"cannot resume with a different --{f.name.replace('_', '-')}: the run has "
+                                 f"{getattr(saved, f.name)!r}, this command asks for {getattr(cfg, f.name)!r}")
+
+
+def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:
+    """The configuration to resume the run in ``out`` with: the run's own, with the options the user gave
+    (``given``, unset ones left out) applied; one line naming any given option that would change the result."""
+    loaded = ckpt.read_meta(out)[1].training
+    if loaded is None:
+        raise SnnDeployError(f"cannot resume: {out} holds no training configuration")
+    cfg = loaded.replace(**given, out=str(out))
+    _resume_config(cfg, loaded)
+    return cfg
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, show_progress: bool = True,
+          log: Any = None) -> TrainResult:
+    """Train per ``cfg``, committing a checkpoint to ``cfg.out`` after every epoch. The run folder is locked
+    for the run; a folder that already holds a checkpoint is refused unless ``resume`` or ``overwrite``."""
+    job = distributed.setup(cfg.device)
+    try:
+        lock = atomic.RunLock(cfg.out, "-o") if job.main else contextlib.nullcontext()
+        with lock:
+            if job.main and not resume and not overwrite and (Path(cfg.out) / ckpt.META).exists():
+                raise SnnDeployError(f"{cfg.out} already holds a trained run; --resume continues it, --overwrite "
+                                     "replaces it")
+            return _train(cfg, job, resume=resume, show_progress=show_progress and job.main, log=log)
+    finally:
+        distributed.teardown(job)
+
+
+def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progress: bool, log: Any) -> TrainResult:
+    device = pick_device(cfg.device, job.local_rank)
+    distributed.check_batch(cfg.batch_size, job)
+    out = Path(cfg.out)
+    data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
+                        image_size=cfg.image_size)
+    neuron = cfg.neuron
+    model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device, cfg.noise_draws)
+    if job.main:
+        check_writable(out)
+    net = DistributedDataParallel(model) if job.active else model
+    opt, sched = make_optimizer(model, cfg.lr, cfg.t0_epochs)
+    history: list[dict[str, Any]] = []
+    start_epoch, wall = 0, 0.0
+    if resume:
+        loaded = ckpt.load(out, device, with_train_state=True)
+        if "train_state" not in loaded.extra or loaded.facts.training is None:
+            raise SnnDeployError(f"cannot resume: {out} holds no training state")
+        _resume_config(cfg, loaded.facts.training)
+        model.load_state_dict(loaded.model.state_dict())
+        info = loaded.extra["train_state"]
+        _restore_optim(opt, loaded.train_state, info["param_groups"])
+        sched.load_state_dict(info["scheduler"])
+        restore_rng(loaded.train_state, device)
+        history = loaded.extra.get("history", [])
+        start_epoch = info["epoch"]
+        wall = history[-1]["wall_s"] if history else 0.0
+        if start_epoch >= cfg.epochs:
+            raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; "
+                                 "raise --epochs")
+    if job.rank:  # every process draws its own noise; rank 0 keeps the single-process stream
+        torch.manual_seed(cfg.seed + 7919 * job.rank + start_epoch)
+    mode, T = TRAIN_MODE[cfg.method], cfg.T
+    # Several processes drop the last partial batch, so every process gets an equal share of each one.
+    drop_last = job.active
+    steps = steps_per_epoch(len(data.train), cfg.batch_size, drop_last)
+    with Bar(enabled=show_progress) as bar:
+        for epoch in range(start_epoch, cfg.epochs):
+            task = bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps)
+            if epoch == start_epoch and cfg.method == "noise" and compile_available(device.type):
+                # the first batch compiles the fused neuron kernels: seconds of a still bar otherwise
+                bar.advance(task, "compiling the neuron kernels (PyTorch caches them for later runs)", steps=0)
+
+            def progress(s: EpochStats, task: int = task) -> None:
+                bar.advance(task, f"loss {s.loss:.4f} acc {s.acc:.3f}")
+
+            batches = epoch_batches(data, cfg.batch_size, seed=cfg.seed, epoch=epoch, augment=cfg.augment,
+                                    device=device, drop_last=drop_last, shard=(job.rank, job.world))
+            stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=mode, T=T, loss=cfg.loss,
+                                net=net, on_batch=progress)
+            train_s, t_eval = stats.seconds, time.perf_counter()
+            right, total = count_correct(model, data.test, data.spec, T, mode, device=device,
+                                         shard=(job.rank, job.world))
+            loss_sum, correct, seen, right, total = distributed.all_sum(
+                [stats.loss_sum, stats.correct, stats.seen, right, total], job, device)
+            val = right / max(total, 1)
+            wall += train_s + time.perf_counter() - t_eval
+            row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val,
+                   "lr": opt.param_groups[0]["lr"], "epoch_s": train_s, "wall_s": wall}
+            history.append(row)
+            bar.finish(task, f"loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} val {val:.3f} ({train_s:.1f}s)")
+            if log is not None and job.main:
+                log(row)
+            if not job.main:
+                continue
+            opt_tensors, groups = _optim_tensors(opt)
+            state = {**opt_tensors, **rng_state(device)}
+            facts = ckpt.ArtifactFacts(model=cfg.model, data=data.spec, neuron=neuron, training=cfg)
+            extra = {"history": history,
+                     "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()}}
+            ckpt.save(out, model, facts, json.loads(json.dumps(extra, default=float)), state)
+    distributed.barrier(job)
+    model.eval()
+    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=job.main)

@@ -1,0 +1,1 @@
+"""Presentation: progress bars (``progress``) and PNG plots (``plots``)."""

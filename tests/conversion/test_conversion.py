@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from snndeploy.conversion.ann_to_snn import IFNode
 from snndeploy.conversion import ann_to_snn as conversion
+from snndeploy.conversion.ann_to_snn import IFNode
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.data.datasets import normalize_array

@@ -123,3 +123,100 @@ def test_synopsis_commands_parse():
         if words and words[0] == "snndeploy" and not words[1].startswith("-"):
             names = [" ".join(words[:n]) for n in (3, 2)] + [" ".join(words[:2]) + " run"]
             assert any(n in known for n in names), f"README synopsis names an unknown command: {words[:3]}"
+
+
+# --- every repository path, module and anchor the documentation cites exists ----------------------------------
+
+DOCS = (README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "samples" / "README.md")
+SPAN = re.compile(r"(`+)(.+?)\1", re.S)  # an inline code span, of any number of backticks
+REPO_PATH = re.compile(r"(?<![\w./$~-])(?:snndeploy|tests|docs|benchmarks|samples|scripts|\.ci)/[\w./*-]*")
+MODULE = re.compile(r"(?<![\w./-])snndeploy(?:\.[a-z_][a-z0-9_]*)+(?:\.[A-Za-z_]\w*)?")
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def cited(text: str) -> tuple[set[str], set[str], set[str]]:
+    """(repository paths, dotted snndeploy names, link targets) a Markdown text cites. Paths and names count
+    inside code (fenced blocks and inline spans), where the docs write them; links anywhere outside code."""
+    fenced = [body for _, _, body in blocks(text)]
+    prose = FENCE.sub("", text)
+    spans = [m.group(2) for m in SPAN.finditer(prose)]
+    code = "\n".join(fenced + spans)
+    paths = {m.group(0).rstrip(".,;:") for m in REPO_PATH.finditer(code)}
+    names = {m.group(0) for m in MODULE.finditer(code)}
+    links = {m.group(1) for m in LINK.finditer(SPAN.sub("", prose))}
+    return paths, names, links
+
+
+def _path_exists(path: str) -> bool:
+    path = path.split(":")[0]  # snndeploy/core/config.py:TrainConfig
+    return any(ROOT.glob(path)) if "*" in path else (ROOT / path).exists()
+
+
+def _name_exists(name: str) -> bool:
+    """A module (snndeploy.core.readout) or a top-level name in one (snndeploy.training.train.train_epoch)."""
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        base = ROOT.joinpath(*parts[:n])
+        source = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+        if source.is_file():
+            rest = parts[n:]
+            if not rest:
+                return True
+            return len(rest) == 1 and re.search(rf"^(?:def|class) {rest[0]}\b|^{rest[0]}\s*[:=]|import .*\b{rest[0]}\b",
+                                                source.read_text(), re.M) is not None
+    return False
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(doc: Path) -> set[str]:
+    return {_slug(h) for h in re.findall(r"^#+ (.+)$", FENCE.sub("", doc.read_text()), re.M)}
+
+
+def _broken(doc: Path) -> list[str]:
+    paths, names, links = cited(doc.read_text())
+    out = [f"path {p}" for p in sorted(paths) if not _path_exists(p)]
+    out += [f"name {n}" for n in sorted(names) if not _name_exists(n)]
+    for link in sorted(links):
+        if "://" in link or link.startswith("mailto:"):
+            continue
+        target, _, anchor = link.partition("#")
+        where = (doc.parent / target).resolve() if target else doc
+        if not where.exists():
+            out.append(f"link {link}")
+        elif anchor and where.suffix == ".md" and anchor not in _anchors(where):
+            out.append(f"anchor {link}")
+    return out
+
+
+def test_citation_finder_reads_code_links_and_anchors(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("# A title: `x`\n\nSee `snndeploy/core/errors.py` and `snndeploy/gone.py`, 10 samples/s,\n"
+                   "`snndeploy.training.train.train_epoch`, `snndeploy.training.train.nothing_here`,\n"
+                   "[ok](#a-title-x), [bad](#no-such), [file](missing.md).\n\n"
+                   "```bash\npython benchmarks/gone.py\n```\n")
+    assert _broken(doc) == ["path benchmarks/gone.py", "path snndeploy/gone.py",
+                            "name snndeploy.training.train.nothing_here", "anchor #no-such", "link missing.md"]
+
+
+def test_docs_cite_only_paths_modules_and_anchors_that_exist():
+    """README.md, CONTRIBUTING.md, docs/*.md and samples/README.md: every repository path, snndeploy module and
+    local link."""
+    assert {"README.md", "CONTRIBUTING.md", "design.md", "benchmarks.md"} <= {d.name for d in DOCS}
+    counted = sum(len(c) for d in DOCS for c in cited(d.read_text()))
+    assert counted > 100, "the citation finder found almost nothing: is its pattern broken?"
+    broken = [f"{d.relative_to(ROOT)}: {b}" for d in DOCS for b in _broken(d)]
+    assert not broken, "documentation cites what does not exist:\n" + "\n".join(broken)
+
+
+def test_readme_links_every_document_and_keeps_the_ci_command():
+    text = README.read_text()
+    _, _, links = cited(text)
+    for doc in DOCS[1:]:
+        assert str(doc.relative_to(ROOT)) in links, f"README.md does not link {doc.relative_to(ROOT)}"
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci in text, f"the README's test command is not .ci/run's: {ci}"
+    assert len(text.splitlines()) <= 300, "README.md is a front door: keep it under 300 lines, details in docs/"

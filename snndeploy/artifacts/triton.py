@@ -55,23 +55,61 @@ def model_config(name: str, platform: str, facts: ArtifactFacts, *, max_batch: i
     if default_file is not None:
         _check_file_name(default_file, "the default model file")
     pb = model_config_pb2.load()
-    data = facts.data
     static = facts.batch != "dynamic"
-    lead = [int(facts.batch)] if static else []
     cfg = pb.ModelConfig(name=name, platform=platform, max_batch_size=0 if static else max_batch)
-    for tensor, shape in [("images", data.input_shape), *facts.noise_inputs.items()]:
-        cfg.input.add(name=tensor, data_type=pb.TYPE_FP32, dims=lead + [int(d) for d in shape])
-    cfg.output.add(name="logits", data_type=pb.TYPE_FP32, dims=lead + [data.num_classes], label_filename="labels.txt")
+    _add_io(cfg, facts, dict(facts.noise_inputs), optional_noise=False)
     if not static:
         cfg.dynamic_batching.SetInParent()
     if default_file:
         cfg.default_model_filename = default_file
     cfg.cc_model_filenames.update(cc_files or {})
+    _add_parameters(cfg, facts)
+    return cfg
+
+
+def python_model_config(name: str, facts: ArtifactFacts, noise: dict[str, tuple[int, ...]], *, max_batch: int,
+                        parameters: dict[str, str], queue_delay_us: int = 0, instances: int = 1) -> Any:
+    """The ``inference.ModelConfig`` of an artifact served by Triton's Python backend through its snndeploy runner
+    (``snndeploy.serve.backend``): the runner's inputs (``noise``: the per-sample shapes of the raw draws it takes,
+    optional: drawn by the model when a
+    request leaves them out), ``logits`` plus ``labels`` (predicted class index) and ``confidence`` (the one
+    confidence definition, ``snndeploy.core.readout``), dynamic batching up to ``max_batch`` (the model splits
+    what exceeds the artifact's own limit), ``instances`` model instances. ``parameters`` (where the artifact is,
+    device, T, seed) reach the model's ``initialize``."""
+    pb = model_config_pb2.load()
+    cfg = pb.ModelConfig(name=name, backend="python", max_batch_size=max_batch)
+    _add_io(cfg, facts, noise, optional_noise=True, batched=True)
+    cfg.output.add(name="labels", data_type=pb.TYPE_INT64, dims=[1])
+    cfg.output.add(name="confidence", data_type=pb.TYPE_FP32, dims=[1])
+    cfg.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
+    cfg.instance_group.add(kind=pb.ModelInstanceGroup.KIND_CPU, count=instances)
+    _add_parameters(cfg, facts)
+    for key, value in parameters.items():
+        cfg.parameters[key].string_value = value
+    return cfg
+
+
+def _add_io(cfg: Any, facts: ArtifactFacts, noise: dict[str, tuple[int, ...]], *, optional_noise: bool,
+            batched: bool = False) -> None:
+    """``images``, the raw-draw inputs of a ``--noise input`` artifact and ``logits``; a fixed-batch graph's
+    dims include its batch unless the model is ``batched`` (served through a runner, which takes any batch)."""
+    pb = model_config_pb2.load()
+    data = facts.data
+    lead = [int(facts.batch)] if facts.batch != "dynamic" and not batched else []
+    cfg.input.add(name="images", data_type=pb.TYPE_FP32, dims=lead + [int(d) for d in data.input_shape])
+    for tensor, shape in noise.items():
+        cfg.input.add(name=tensor, data_type=pb.TYPE_FP32, dims=lead + [int(d) for d in shape],
+                      optional=optional_noise)
+    cfg.output.add(name="logits", data_type=pb.TYPE_FP32, dims=lead + [data.num_classes], label_filename="labels.txt")
+
+
+def _add_parameters(cfg: Any, facts: ArtifactFacts) -> None:
+    """What a client needs to prepare images and read answers: mean, std, T, stage and the whole facts record."""
+    data = facts.data
     params = {"mean": ",".join(map(str, data.mean)), "std": ",".join(map(str, data.std)),
               "T": str(facts.T), "stage": str(facts.stage), "snndeploy": json.dumps(facts.to_dict())}
     for key, value in params.items():
         cfg.parameters[key].string_value = value
-    return cfg
 
 
 def config_pbtxt(name: str, platform: str, facts: ArtifactFacts, **options: Any) -> str:
@@ -133,6 +171,26 @@ def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: di
     name = model_name(facts, platform)
     text = config_pbtxt(name, platform, facts, max_batch=max_batch, cc_files=cc_files, default_file=default_file)
     contents: dict[str, bytes | Path] = {"config.pbtxt": text.encode("utf-8"),
+                                         "labels.txt": ("\n".join(names) + "\n").encode("utf-8")}
+    contents.update({f"1/{file}": content for file, content in files.items()})
+    folder = Path(repo) / name
+    _publish(folder, contents)
+    return folder
+
+
+def write_python_model(repo: str | Path, name: str, facts: ArtifactFacts, noise: dict[str, tuple[int, ...]],
+                       files: dict[str, bytes | Path], *, max_batch: int, parameters: dict[str, str],
+                       queue_delay_us: int = 0, instances: int = 1) -> Path:
+    """Write one Python-backend model folder (config, labels, version 1 files) as a whole, as ``write_model``
+    does; ``files`` holds ``model.py`` (and the artifact, where the folder carries it)."""
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise SnnDeployError(f"max batch must be >= 1, got {show(max_batch)}")
+    names = check_class_names(facts.data.class_names)
+    for file in files:
+        _check_file_name(file, "a model file")
+    cfg = python_model_config(name, facts, noise, max_batch=max_batch, parameters=parameters,
+                              queue_delay_us=queue_delay_us, instances=instances)
+    contents: dict[str, bytes | Path] = {"config.pbtxt": text_format.load().MessageToString(cfg).encode("utf-8"),
                                          "labels.txt": ("\n".join(names) + "\n").encode("utf-8")}
     contents.update({f"1/{file}": content for file, content in files.items()})
     folder = Path(repo) / name

@@ -15,6 +15,7 @@ from .bench_cmd import bench_app
 from .deploy_cmd import build_command, infer_command, quantize_command
 from .eval_cmd import eval_command
 from .export_cmd import check_command, export_command
+from .serve_cmd import serve_command
 from .stats_cmd import stats_command
 from .train_cmd import train_command
 
@@ -77,6 +78,7 @@ app.command("quantize")(quantize_command)
 app.command("build")(build_command)
 app.command("infer")(infer_command)
 app.command("stats")(stats_command)
+app.command("serve")(serve_command)
 app.add_typer(bench_app, name="bench")
 
 

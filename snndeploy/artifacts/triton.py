@@ -178,6 +178,17 @@ def write_model(repo: str | Path, facts: ArtifactFacts, platform: str, files: di
     return folder
 
 
+def python_model_file(root: Path | None = None) -> bytes:
+    """A served model's ``model.py``: the backend's class, imported from the snndeploy at ``root`` (the one
+    that wrote the repository: the stub's own import path need not find it first), or from whatever snndeploy
+    the server's Python has (a repository exported for another machine)."""
+    lines = ['"""Served by snndeploy: the artifact named in config.pbtxt\'s parameters, through its runner."""', ""]
+    if root is not None:
+        lines += ["import sys", "", f"sys.path.insert(0, {str(root)!r})", ""]
+    lines.append("from snndeploy.serve.backend import TritonPythonModel  # noqa: E402, F401")
+    return ("\n".join(lines) + "\n").encode()
+
+
 def write_python_model(repo: str | Path, name: str, facts: ArtifactFacts, noise: dict[str, tuple[int, ...]],
                        files: dict[str, bytes | Path], *, max_batch: int, parameters: dict[str, str],
                        queue_delay_us: int = 0, instances: int = 1) -> Path:

@@ -43,7 +43,9 @@ def export_command(
     seed: int | None = typer.Option(None, "--seed", help="seed of frozen noise.", show_default="0"),
     trt: str | None = typer.Option(None, "--trt", help="TensorRT to check against: 8.5, 8.6, 10.3, 10 (= 10.15) "
                                    "or 11.", show_default="10"),
-    fmt: str | None = typer.Option(None, "--format", help="onnx or triton (a Triton model repository).",
+    fmt: str | None = typer.Option(None, "--format", help="onnx, triton (a Triton model repository, ONNX "
+                                   "Runtime backend) or triton-python (Triton's Python backend running snndeploy's "
+                                   "runner, as `snndeploy serve` does).",
                                    show_default="onnx"),
     max_batch: int | None = typer.Option(None, "--max-batch", help="largest batch of a dynamic-batch graph: Triton "
                                          "max_batch_size, and what a --noise graph bank holds.",

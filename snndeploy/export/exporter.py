@@ -14,7 +14,7 @@ import onnx.inliner
 
 from ..artifacts import metadata
 from ..artifacts.naming import DEFAULT_OPSET, graph_name
-from ..artifacts.triton import write_model
+from ..artifacts.triton import python_model_file, write_model, write_python_model
 from ..core import atomic
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
@@ -146,9 +146,24 @@ def export_triton(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exp
     return Exported(folder / "1" / "model.onnx", T, time.perf_counter() - t0, trt_check(model, cfg.trt))
 
 
+def export_triton_python(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
+    """Write a Triton model served by Triton's Python backend through snndeploy's ONNX Runtime runner
+    (``<graph name>_py``: runs on a server without the ONNX Runtime backend, e.g. the one `snndeploy serve`
+    starts; the server's Python needs snndeploy and onnxruntime)."""
+    t0 = time.perf_counter()
+    model = onnx_model(checkpoint, cfg, T)
+    facts = metadata.read(model)
+    files = {"model.py": python_model_file(), "model.onnx": model.SerializeToString()}
+    params = {"artifact": "model.onnx", "device": "cpu", "seed": str(cfg.seed)}
+    folder = write_python_model(cfg.out, graph_name(facts) + "_py", facts, dict(facts.noise_inputs), files,
+                                max_batch=cfg.max_batch, parameters=params)
+    return Exported(folder / "1" / "model.onnx", T, time.perf_counter() - t0, trt_check(model, cfg.trt))
+
+
 FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {
     "onnx": export_onnx,
     "triton": export_triton,
+    "triton-python": export_triton_python,
 }
 
 

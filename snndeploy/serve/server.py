@@ -36,17 +36,6 @@ from .install import ServerInstall, backend_folder, find_server
 LOOPBACK = "127.0.0.1"
 
 
-def shim(root: Path | None = None) -> bytes:
-    """A served model's ``model.py``: the backend's class, imported from the snndeploy at ``root`` (the one
-    that wrote the repository: the stub's own import path need not find it first), or from whatever snndeploy
-    the server's Python has (a repository exported for another machine)."""
-    lines = ['"""Served by snndeploy: the artifact named in config.pbtxt\'s parameters, through its runner."""', ""]
-    if root is not None:
-        lines += ["import sys", "", f"sys.path.insert(0, {str(root)!r})", ""]
-    lines.append("from snndeploy.serve.backend import TritonPythonModel  # noqa: E402, F401")
-    return ("\n".join(lines) + "\n").encode()
-
-
 ROOT = Path(__file__).resolve().parents[2]  # the folder that holds this snndeploy package
 # what a model's name says about the runner behind it (one naming rule: an ONNX graph keeps its graph name, as
 # `export --format triton` names it; an engine gets _trt, as there; a checkpoint on PyTorch gets _torch)
@@ -114,8 +103,9 @@ def write_repository(runners: list[tuple[Path, Runner]], repo: Path, cfg: ServeC
         max_batch = cfg.max_batch or own or DEFAULT_MAX_BATCH
         noise = {i.name: tuple(int(d) for d in i.shape[1:]) for i in runner.inputs() if i.name != "images"}
         params = {"artifact": str(path.resolve()), "device": cfg.device, "seed": str(cfg.seed)}
-        triton.write_python_model(repo, name, runner.facts, noise, {"model.py": shim(ROOT)}, max_batch=max_batch,
-                                  parameters=params, queue_delay_us=cfg.queue_delay_us, instances=cfg.instances)
+        files = {"model.py": triton.python_model_file(ROOT)}
+        triton.write_python_model(repo, name, runner.facts, noise, files, max_batch=max_batch, parameters=params,
+                                  queue_delay_us=cfg.queue_delay_us, instances=cfg.instances)
         served.append(ServedModel(name, path, runner.backend, max_batch, own))
     return served
 

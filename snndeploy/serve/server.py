@@ -131,8 +131,10 @@ def free_port(host: str = LOOPBACK) -> int:
 class TritonServer:
     """A ``tritonserver`` process over a model repository."""
 
-    def __init__(self, repo: Path, work: Path, cfg: ServeConfig, install: ServerInstall | None = None) -> None:
+    def __init__(self, repo: Path, work: Path, cfg: ServeConfig, install: ServerInstall | None = None,
+                 extra_args: list[str] | None = None) -> None:
         self.repo, self.work, self.cfg = Path(repo), Path(work), cfg
+        self.extra_args = list(extra_args or [])
         self.install = install or find_server()
         self.log = self.work / "tritonserver.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -148,7 +150,7 @@ class TritonServer:
                 "--http-address", c.host, "--http-port", str(c.http_port),
                 "--grpc-address", c.host, "--grpc-port", str(c.grpc_port),
                 "--metrics-address", c.host, "--metrics-port", str(c.metrics_port),
-                "--exit-timeout-secs", str(c.exit_timeout_s), "--log-verbose", "0"]
+                "--exit-timeout-secs", str(c.exit_timeout_s), "--log-verbose", "0", *self.extra_args]
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> TritonServer:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..core.neuron_config import NeuronConfig
-from .emit import Flow, GraphContext
+from .emit import Flow, GraphContext, emit_block
 from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 
@@ -29,10 +29,11 @@ class BasicBlock(nn.Module):
         return self.lif2(self.conv2(self.lif1(self.conv1(x))) + self.shortcut(x))
 
     def emit(self, g: GraphContext, x: Flow) -> Flow:
-        """``forward`` as ONNX nodes."""
-        y = self.conv2.emit(g, self.lif1.emit(g, self.conv1.emit(g, x)))
-        shortcut = x if isinstance(self.shortcut, nn.Identity) else self.shortcut.emit(g, x)
-        return self.lif2.emit(g, g.add(y, shortcut, "residual_add"))
+        """``forward`` as ONNX nodes (each part through its own emission: a swapped-in layer without one is a
+        one-line error)."""
+        y = emit_block(g, self.conv2, emit_block(g, self.lif1, emit_block(g, self.conv1, x)))
+        shortcut = x if isinstance(self.shortcut, nn.Identity) else emit_block(g, self.shortcut, x)
+        return emit_block(g, self.lif2, g.add(y, shortcut, "residual_add"))
 
 
 def resnet18(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:

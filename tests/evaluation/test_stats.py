@@ -1,5 +1,5 @@
-"""`snndeploy stats` and snndeploy.evaluation.stats: firing rates against a hand count, the ACs = MACs x input rate rule,
-the energy arithmetic, the JSON and PNG it writes, and one-line errors for bad options."""
+"""`snndeploy stats` and snndeploy.evaluation.stats: firing rates against a hand count, the ACs = MACs x input rate
+rule, the energy arithmetic, the JSON and PNG it writes, and one-line errors for bad options."""
 
 import json
 import math

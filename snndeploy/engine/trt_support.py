@@ -154,8 +154,6 @@ def _keys(raw: Any, allowed: tuple[str, ...], what: str) -> dict[str, Any]:
 
 def _full(kind: str, parse: Callable[[Any], Any], raw: Any) -> Any:
     """The value of a field of the base table."""
-    if kind == "set":
-        return parse(raw)
     if kind == "map":
         return {_op(k): _at(k, parse, v) for k, v in _mapping(raw, "a mapping of op -> value").items()}
     return parse(raw)
@@ -259,7 +257,7 @@ def expand(doc: Any) -> tuple[dict[str, Table], dict[str, str | None]]:
                     values[field] = _full(kind, parse, raw[field])
             else:
                 base_name = raw.get("from")
-                if base_name not in tables:
+                if not isinstance(base_name, str) or base_name not in tables:
                     raise _Bad(f"'from' must name an earlier version ({', '.join(map(repr, tables))}), got "
                                f"{base_name!r}")
                 base = tables[base_name]

@@ -141,6 +141,9 @@ def damage(doc, version, field, value):
     ("8.6", "ops", {"plus": ["Swish"]}, "version '8.6', ops: expected {add: [...], remove: [...]}, got keys 'plus'"),
     ("8.6", "ops", ["Swish"], "version '8.6', ops: expected {add: [...], remove: [...]}, got ['Swish']"),
     ("8.6", "from", "10", "version '8.6': 'from' must name an earlier version ('8.5'), got '10'"),
+    ("10", "from", ["8.6"], "version '10': 'from' must name an earlier version ('8.5', '8.6', '10.3'), got ['8.6']"),
+    ("10", "ops", {}, "version '10', ops: expected {add: [...], remove: [...]}, got none"),
+    ("10", "op_dtypes", {"add": {"Swish": "FP32"}}, "version '10', op_dtypes: Swish: expected a list of names"),
 ])
 def test_a_damaged_table_is_one_clear_error(doc, version, field, value, message):
     with pytest.raises(TableError) as info:

@@ -303,7 +303,7 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[dict[str
             counted = _stats_of(artifact, cfg, bar) if cfg.stats else None
             for plan in artifact_plans:
                 for row in measure(artifact, plan, cfg, name, bar):
-                    if counted is not None and row.get("T") in {r["T"] for r in counted["results"]}:
+                    if counted is not None and row.get("T") in counted.Ts:
                         row.update(stats.bench_columns(counted, row["T"]))
                     rows.append(row)
                     if on_row is not None:

@@ -12,19 +12,17 @@ from . import validate as v
 from .config import TrainConfig, from_mapping
 from .errors import SnnDeployError
 from .hashing import SHA256_HEX
-from .neuron_config import NeuronConfig
+from .neuron_config import GRAPH_STAGES, NOISE_MODES, NeuronConfig
 from .spec import DataSpec
 
 # One number for the record and for the three files that embed it: they change together. Version 1 is the
 # loose dicts of the first release (checkpoint JSON, ONNX metadata, engine sidecar), read by `Container.v1`.
 VERSION = 2
-NOISE_MODES = ("graph", "input", "frozen")
 PRECISIONS = ("fp32", "fp16", "int8")
 # the largest batch of a dynamic-batch artifact unless asked otherwise: engine profiles, ONNX Runtime's
 # TensorRT provider, Triton's max_batch_size
 DEFAULT_MAX_BATCH = 64
 STAGES = (1, 2, 3)  # a PyTorch runner also runs stage 1
-GRAPH_STAGES = (2, 3)  # what graphs and engines are unrolled for
 
 
 @dataclass(frozen=True)

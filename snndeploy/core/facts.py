@@ -12,7 +12,7 @@ from . import validate as v
 from .config import TrainConfig, from_mapping
 from .errors import SnnDeployError
 from .hashing import SHA256_HEX
-from .neuron_config import GRAPH_STAGES, NOISE_MODES, NeuronConfig
+from .neuron_config import GRAPH_STAGES, NOISE_MODES, NeuronConfig, check_T
 from .spec import DataSpec
 
 # One number for the record and for the three files that embed it: they change together. Version 1 is the
@@ -125,7 +125,7 @@ def _check(f: ArtifactFacts) -> None:
         raise SnnDeployError(f"facts' training must be a TrainConfig or null, got {type(f.training).__name__}")
     checked: dict[str, Any] = {
         "model": v.text(f.model, "model"),
-        "T": v.optional(f.T, v.integer, "T", 1, v.DIM_MAX),
+        "T": v.optional(f.T, check_T),
         "stage": v.optional(f.stage, v.choice, "stage", STAGES),
         "noise": v.optional(f.noise, v.choice, "noise", NOISE_MODES),
         "precision": v.choice(f.precision, "precision", PRECISIONS),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SnnDeployError
+from ..core.neuron_config import STAGE_MODE, check_stage
 
 DEFAULT_TS = (1, 5, 10)
 # Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014: 45 nm CMOS, 32-bit float
@@ -93,12 +94,10 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
 
     from ..data.datasets import batches_of, iterate_batches
     from ..models import LIFNode
-    from ..training.accuracy import STAGES
     from ..ui.progress import Bar
     from .macs import layer_macs
 
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    check_stage(stage)
     names = {m: n for n, m in model.named_modules()}
     first = {n for n, _ in model.stem.named_modules(prefix="stem")}
     macs = layer_macs(model)
@@ -132,7 +131,7 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
     torch.manual_seed(seed)
     model.renew_noise()
     try:
-        with torch.no_grad(), model.using(STAGES[stage], training=False), Bar(show_progress) as bar:
+        with torch.no_grad(), model.using(STAGE_MODE[stage], training=False), Bar(show_progress) as bar:
             task = bar.start(f"stats T={T_max}", batches_of(split, batch_size))
             for x, _ in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
                 batch[0] = len(x)
@@ -298,8 +297,7 @@ def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage
 
     Ts = check_Ts(Ts)
     energy = energy or EnergyModel()
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    check_stage(stage)
     kind = kind_of(path)
     if kind.name != "checkpoint":
         raise SnnDeployError(f"stats needs a checkpoint (run folder, its model.json or a .safetensors file), not "

@@ -20,9 +20,10 @@ import torch
 from onnx import TensorProto, helper
 
 from ..artifacts.naming import DEFAULT_OPSET, FROZEN_NOISE, NOISE_BANK, noise_input_name
+from ..core.draws import torch_draws
 from ..core.errors import SnnDeployError
-from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES
-from ..core.neuron_config import NeuronConfig
+from ..core.facts import DEFAULT_MAX_BATCH
+from ..core.neuron_config import STAGE_MODE, NeuronConfig, check_noise_mode, check_stage, check_T
 from ..models import SpikingNet
 from ..models.emit import GraphContext
 from ..models.layers import DrawFn
@@ -65,7 +66,7 @@ class GraphSpec:
 
     @property
     def mode(self) -> str:
-        return f"stage{self.stage}"
+        return STAGE_MODE[self.stage]
 
 
 def named_draws(model: SpikingNet, lookup: Callable[[str, torch.Tensor], torch.Tensor]) -> DrawFn:
@@ -117,12 +118,9 @@ class _Exporter:
 
 def build_model_proto(model: SpikingNet, spec: GraphSpec) -> onnx.ModelProto:
     """The unrolled network as an ONNX model (custom ops as local functions, not yet inlined)."""
-    if spec.T < 1:
-        raise SnnDeployError(f"T must be >= 1, got {spec.T}")
-    if spec.stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {spec.stage}")
-    if spec.noise not in NOISE_MODES:
-        raise SnnDeployError(f"unknown noise mode '{spec.noise}'; choose one of: {', '.join(NOISE_MODES)}")
+    check_T(spec.T)
+    check_stage(spec.stage)
+    check_noise_mode(spec.noise, "noise")
     if spec.stage == 2:
         spec = replace(spec, neuron=replace(spec.neuron, alpha=math.inf))
     model = model.cpu().eval()
@@ -202,4 +200,4 @@ class _GraphOps:
 
 def draw_frozen(gen: torch.Generator, shape: tuple[int, ...], kind: str) -> torch.Tensor:
     """Raw draws [1, *shape] for frozen noise, from the export's seeded generator."""
-    return (torch.randn if kind == "gaussian" else torch.rand)((1, *shape), generator=gen)
+    return torch_draws(kind, torch.empty((1, *shape)), gen)

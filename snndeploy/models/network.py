@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..core.errors import SnnDeployError
-from ..core.neuron_config import NeuronConfig
+from ..core.neuron_config import NeuronConfig, check_T
 from ..neuron import MODES
 from .emit import Flow, GraphContext, emit_block, emit_torch
 from .layers import DrawFn, LIFNode, TimeFold
@@ -119,8 +119,7 @@ class SpikingNet(nn.Module):
         over [t, B, ...], the linear head per step. Running in chunks only continues the recurrence
         where the spiking layers carry their potential between calls (conversion's IF layers do).
         """
-        if T < 1:
-            raise SnnDeployError(f"T must be >= 1, got {T}")
+        check_T(T)
         chunk = chunk or T
         for m in self.modules():  # layers that carry state between chunks start every sequence afresh
             if hasattr(m, "reset_state"):

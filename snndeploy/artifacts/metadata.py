@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from onnx import numpy_helper
 
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
+from .naming import FROZEN_NOISE, NOISE_BANK, NOISE_INPUT
 
 KEY = "snndeploy"
 FORMAT = "snndeploy-onnx"
@@ -47,9 +47,6 @@ def read(model: onnx.ModelProto, where: str | Path = "model") -> ArtifactFacts:
 Dims = list[int | str | None]  # per axis: a size, a symbolic name (dynamic), or None (unknown)
 _QDQ = ("QuantizeLinear", "DequantizeLinear")
 _PASS = ("Identity", "Cast", *_QDQ)  # ops between the readout's parts that change no shape
-_FROZEN = re.compile(r"frozen\d+\.(\d+)")  # export.graph: frozen noise of one layer at step t
-_NOISE = re.compile(r"noise\.\d+\.(\d+)")  # export.graph.noise_input_name
-_BANK = re.compile(r"bank\d+\..+")  # export.graph: one layer's noise bank
 
 
 def _dims(info: onnx.ValueInfoProto) -> Dims | None:
@@ -134,13 +131,14 @@ def _readout_steps(graph: onnx.GraphProto) -> int | None:
 def graph_steps(model: onnx.ModelProto) -> set[int]:
     """Every count of steps the graph shows (one element for a well-formed graph; empty: none recognised):
     the readout's mean over T, the T parts of each step ``Split``, and the step index in the names of frozen
-    noise (``frozen<layer>.<t>``) and noise inputs (``noise.<layer>.<t>``)."""
+    noise and noise inputs (``snndeploy.artifacts.naming``)."""
     graph = model.graph
     steps = {len(node.output) for node in graph.node if node.op_type == "Split"}
     if (readout := _readout_steps(graph)) is not None:
         steps.add(readout)
-    for pattern, names in ((_FROZEN, [t.name for t in graph.initializer]), (_NOISE, [i.name for i in graph.input])):
-        indices = [int(m.group(1)) for m in map(pattern.fullmatch, names) if m]
+    for family, names in ((FROZEN_NOISE, [t.name for t in graph.initializer]),
+                          (NOISE_INPUT, [i.name for i in graph.input])):
+        indices = [t for t in map(family.step, names) if t is not None]
         if indices:
             steps.add(max(indices) + 1)
     return steps
@@ -182,8 +180,8 @@ def check_graph(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path)
         raise SnnDeployError(f"{where}: metadata says precision {facts.precision} but the graph is {precision}")
     names = [t.name for t in graph.initializer]
     modes = {mode for mode, found in (("input", len(inputs) > 1),
-                                      ("frozen", any(_FROZEN.fullmatch(n) for n in names)),
-                                      ("graph", any(_BANK.fullmatch(n) for n in names))) if found}
+                                      ("frozen", any(map(FROZEN_NOISE.matches, names))),
+                                      ("graph", any(map(NOISE_BANK.matches, names)))) if found}
     if len(modes) == 1 and facts.noise not in modes:
         raise SnnDeployError(f"{where}: metadata says noise {facts.noise} but the graph's noise is {modes.pop()}")
 

@@ -23,6 +23,7 @@ from typing import Any
 from ..artifacts import metadata as onnx_meta
 from ..core.errors import SnnDeployError
 from ..core.facts import PRECISIONS
+from ..core.neuron_config import check_T
 from ..data.datasets import batches_of
 from ..engine.build import BuildConfig, build_engine
 from ..evaluation import stats
@@ -63,8 +64,8 @@ class BenchConfig:
             kind_for_backend(b)
         if any(b < 1 for b in self.batches):
             raise SnnDeployError(f"batch sizes must be >= 1, got {list(self.batches)}")
-        if any(t < 1 for t in self.Ts):
-            raise SnnDeployError(f"T must be >= 1, got {list(self.Ts)}")
+        for T in self.Ts:
+            check_T(T)
         bad = [p for p in self.precisions if p not in PRECISIONS]
         if bad:
             raise SnnDeployError(f"unknown precision '{bad[0]}'; choose from {', '.join(PRECISIONS)}")
@@ -303,7 +304,7 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[dict[str
             counted = _stats_of(artifact, cfg, bar) if cfg.stats else None
             for plan in artifact_plans:
                 for row in measure(artifact, plan, cfg, name, bar):
-                    if counted is not None and row.get("T") in {r["T"] for r in counted["results"]}:
+                    if counted is not None and row.get("T") in counted.Ts:
                         row.update(stats.bench_columns(counted, row["T"]))
                     rows.append(row)
                     if on_row is not None:

@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core import threads as _threads
+from ..core import validate
 from ..core.errors import SnnDeployError
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80). No markup: messages
@@ -47,7 +48,6 @@ EXTRAS = {
 }
 
 
-SEED_MAX = 2**63 - 1  # seeds go to PyTorch, NumPy and ONNX Runtime: non-negative and within a signed 64-bit int
 INT_MAX = 2**63 - 1  # any integer option: what the libraries below take without overflowing
 # OSErrors a user's machine or paths cause (not bugs): one line instead of a traceback
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
@@ -115,15 +115,15 @@ def _option_label(name: str) -> str:
 
 def check_option_values(values: dict[str, Any]) -> None:
     """Refuse option values no command can use before any work: floats that are NaN or infinite, integers
-    beyond 64 bits, seeds outside [0, SEED_MAX]."""
+    beyond 64 bits, seeds outside [0, validate.SEED_MAX]."""
     for name, value in values.items():
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, bool):
                 continue
             if isinstance(v, float) and not math.isfinite(v):
                 raise SnnDeployError(f"{_option_label(name)} must be a finite number, got {v}")
-            if isinstance(v, int) and name == "seed" and not 0 <= v <= SEED_MAX:
-                raise SnnDeployError(f"{_option_label(name)} must be an integer from 0 to {SEED_MAX}, got {v}")
+            if isinstance(v, int) and name == "seed":
+                validate.seed(v, _option_label(name))
             if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX:
                 raise SnnDeployError(f"{_option_label(name)} is out of range: {v}")
 

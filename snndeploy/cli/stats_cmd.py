@@ -28,41 +28,41 @@ def _energy(uj: float) -> str:
     return f"{uj:.2f}"
 
 
-def rate_table(report: dict[str, Any]) -> Any:
+def rate_table(report: stats.Report) -> Any:
     """Firing rate of every spiking layer (rows, named after the layer whose spikes they are, as in ops_table) at
     every T (columns), and of the whole network."""
     names = stats.layer_names(report)
-    Ts = [res["T"] for res in report["results"]]
     rows: list[list[Any]] = []
-    for i, layer in enumerate(report["spiking_layers"]):
-        rows.append([f"{names[layer['name']]} ({layer['name']})", layer["neurons"]]
-                    + [f"{100 * res['spiking'][i]['firing_rate']:.2f}" for res in report["results"]])
-    total = sum(layer["neurons"] for layer in report["spiking_layers"])
-    rows.append(["all", total] + [f"{100 * res['totals']['firing_rate']:.2f}" for res in report["results"]])
-    return table("firing rate % (of neurons per step)", ["spikes out of", "neurons"] + [f"T={T}" for T in Ts], rows)
+    for i, layer in enumerate(report.spiking_layers):
+        rows.append([f"{names[layer.name]} ({layer.name})", layer.neurons]
+                    + [f"{100 * res.spiking[i].firing_rate:.2f}" for res in report.results])
+    total = sum(layer.neurons for layer in report.spiking_layers)
+    rows.append(["all", total] + [f"{100 * res.totals.firing_rate:.2f}" for res in report.results])
+    return table("firing rate % (of neurons per step)", ["spikes out of", "neurons"] + [f"T={T}" for T in report.Ts],
+                 rows)
 
 
-def ops_table(report: dict[str, Any]) -> Any:
+def ops_table(report: stats.Report) -> Any:
     """Per T and synaptic layer: its input (the image, or the spikes of the layer rate_table names so) and input
     rate, the SNN's ACs and MACs, the ANN's MACs, per image."""
     names, inputs = stats.layer_names(report), stats.layer_inputs(report)
-    kinds = {s["name"]: s["kind"] for s in report["synaptic_layers"]}
-    rows = [[res["T"], f"{names[s['name']]} ({s['name']})", kinds[s["name"]], inputs[s["name"]],
-             _rate(s["input_rate"]), _ops(s["acs"]), _ops(s["macs"]), _ops(s["ann_macs"])]
-            for res in report["results"] for s in res["synaptic"]]
+    kinds = {s.name: s.kind for s in report.synaptic_layers}
+    rows = [[res.T, f"{names[s.name]} ({s.name})", kinds[s.name], inputs[s.name], _rate(s.input_rate), _ops(s.acs),
+             _ops(s.macs), _ops(s.ann_macs)]
+            for res in report.results for s in res.synaptic]
     return table("synaptic operations per image", ["T", "layer", "op", "input", "input rate %", "SNN ACs", "SNN MACs",
                                                    "ANN MACs"], rows)
 
 
-def totals_table(report: dict[str, Any]) -> Any:
+def totals_table(report: stats.Report) -> Any:
     """Per T: overall firing rate, ACs and MACs, SNN and ANN energy and their ratio."""
     rows = []
-    for res in report["results"]:
-        t = res["totals"]
-        rows.append([res["T"], f"{100 * t['firing_rate']:.2f}", _ops(t["acs"]), _ops(t["macs"]), _ops(t["ann_macs"]),
-                     _energy(t["snn_energy_uj"]), _energy(t["ann_energy_uj"]), f"{t['energy_ratio']:.3f}"])
-    e = report["energy_model"]
-    title = f"totals per image (e_ac = {e['e_ac_pj']:g} pJ, e_mac = {e['e_mac_pj']:g} pJ)"
+    for res in report.results:
+        t = res.totals
+        rows.append([res.T, f"{100 * t.firing_rate:.2f}", _ops(t.acs), _ops(t.macs), _ops(t.ann_macs),
+                     _energy(t.snn_energy_uj), _energy(t.ann_energy_uj), f"{t.energy_ratio:.3f}"])
+    e = report.energy_model
+    title = f"totals per image (e_ac = {e.e_ac_pj:g} pJ, e_mac = {e.e_mac_pj:g} pJ)"
     return table(title, ["T", "firing rate %", "SNN ACs", "SNN MACs", "ANN MACs", "SNN uJ", "ANN uJ", "SNN/ANN"],
                  rows)
 
@@ -105,13 +105,13 @@ def stats_command(
     console.print(rate_table(report))
     console.print(ops_table(report))
     console.print(totals_table(report))
-    for rule in report["rules"]:
+    for rule in report.rules:
         console.print(f"- {rule}", highlight=False)
-    console.print(f"energy constants: {report['energy_model']['source']} (override with --e-ac, --e-mac); "
-                  f"{report['images']} test images, stage {stage}, seed {seed}", highlight=False)
+    console.print(f"energy constants: {stats.ENERGY_SOURCE} (override with --e-ac, --e-mac); "
+                  f"{report.images} test images, stage {stage}, seed {seed}", highlight=False)
     if json_path:
-        atomic.write_json(json_path, json_safe(report))
+        atomic.write_json(json_path, json_safe(report.to_dict()))
         console.print(f"json: {json_path}", highlight=False)
     if plot:
-        stats.plot(report, plot, f"{report['facts']['model']}, stage {stage}")
+        stats.plot(report, plot, f"{report.source['facts']['model']}, stage {stage}")
         console.print(f"plot: {plot}", highlight=False)

@@ -14,14 +14,15 @@ from typing import Any, TypeVar
 
 import yaml
 
+from . import validate as v
 from .device import check_device_name
 from .errors import SnnDeployError
-from .neuron_config import NeuronConfig
+from .neuron_config import TRAIN_MODE, NeuronConfig, check_noise, check_T
 from .validate import option_name
 
 C = TypeVar("C")
 
-METHODS = ("noise", "bptt", "ann")
+METHODS = tuple(TRAIN_MODE)  # noise, bptt, ann
 LOSSES = ("mse", "ce")
 # bank: pre-drawn unit draws read at random offsets (snndeploy/neuron/bank.py); fresh: new draws every call
 NOISE_DRAWS = ("bank", "fresh")
@@ -136,8 +137,7 @@ class TrainConfig:
             raise SnnDeployError(f"unknown method '{self.method}'; choose one of: {', '.join(METHODS)}")
         if self.loss not in LOSSES:
             raise SnnDeployError(f"unknown loss '{self.loss}'; choose one of: {', '.join(LOSSES)}")
-        if self.T < 1:
-            raise SnnDeployError(f"{option_name('T')} must be >= 1, got {self.T}")
+        check_T(self.T, option_name("T"))
         if self.noise_draws not in NOISE_DRAWS:
             raise SnnDeployError(f"unknown noise draws '{self.noise_draws}'; choose one of: {', '.join(NOISE_DRAWS)}")
         if self.method != "bptt" and self.T != 1:
@@ -147,7 +147,9 @@ class TrainConfig:
                 raise SnnDeployError(f"{option_name(name)} must be >= 1, got {getattr(self, name)}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise SnnDeployError(f"{option_name('lr')} must be a positive number, got {self.lr}")
+        v.seed(self.seed, option_name("seed"))
         check_device_name(self.device)
+        check_noise(self.noise)
 
     @property
     def neuron(self) -> NeuronConfig:

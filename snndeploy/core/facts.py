@@ -12,19 +12,17 @@ from . import validate as v
 from .config import TrainConfig, from_mapping
 from .errors import SnnDeployError
 from .hashing import SHA256_HEX
-from .neuron_config import NeuronConfig
+from .neuron_config import GRAPH_STAGES, NOISE_MODES, NeuronConfig, check_T
 from .spec import DataSpec
 
 # One number for the record and for the three files that embed it: they change together. Version 1 is the
 # loose dicts of the first release (checkpoint JSON, ONNX metadata, engine sidecar), read by `Container.v1`.
 VERSION = 2
-NOISE_MODES = ("graph", "input", "frozen")
 PRECISIONS = ("fp32", "fp16", "int8")
 # the largest batch of a dynamic-batch artifact unless asked otherwise: engine profiles, ONNX Runtime's
 # TensorRT provider, Triton's max_batch_size
 DEFAULT_MAX_BATCH = 64
 STAGES = (1, 2, 3)  # a PyTorch runner also runs stage 1
-GRAPH_STAGES = (2, 3)  # what graphs and engines are unrolled for
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,7 @@ def _check(f: ArtifactFacts) -> None:
         raise SnnDeployError(f"facts' training must be a TrainConfig or null, got {type(f.training).__name__}")
     checked: dict[str, Any] = {
         "model": v.text(f.model, "model"),
-        "T": v.optional(f.T, v.integer, "T", 1, v.DIM_MAX),
+        "T": v.optional(f.T, check_T),
         "stage": v.optional(f.stage, v.choice, "stage", STAGES),
         "noise": v.optional(f.noise, v.choice, "noise", NOISE_MODES),
         "precision": v.choice(f.precision, "precision", PRECISIONS),

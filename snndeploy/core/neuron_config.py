@@ -7,9 +7,45 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from . import validate as v
+from .draws import RAW
 from .errors import SnnDeployError
 
-NOISE_TYPES = ("gaussian", "uniform")
+NOISE_TYPES = tuple(RAW)  # gaussian, uniform: the kinds snndeploy.core.draws draws
+# How a graph (or engine) gets its noise: drawn by its own random ops, fed as raw draws, or frozen in it
+NOISE_MODES = ("graph", "input", "frozen")
+GRAPH_STAGES = (2, 3)  # what graphs and engines are unrolled for (a PyTorch runner also runs stage 1)
+
+# How the spiking layers run (snndeploy/neuron/step.py implements each mode), one table per question:
+# a training method while it trains; the network it trained, when judged (noise: stage 3 at T = N); a stage.
+TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
+EVAL_MODE = {"noise": "stage3", "bptt": "lif", "ann": "ann"}
+STAGE_MODE = {1: "stage1", 2: "stage2", 3: "stage3"}
+
+
+def check_T(T: Any, what: str = "T") -> int:
+    """A number of time steps: an integer from 1 to DIM_MAX (TensorRT and Triton keep it in 32 bits)."""
+    return v.integer(T, what, 1, v.DIM_MAX)
+
+
+def check_stage(stage: Any, what: str = "stage") -> int:
+    """A stage a network is evaluated or unrolled at: 2 or 3."""
+    if isinstance(stage, bool) or stage not in GRAPH_STAGES:
+        raise SnnDeployError(f"{what} must be 2 or 3, got {v.show(stage)}")
+    return int(stage)
+
+
+def check_noise(kind: Any) -> str:
+    """A neuron's noise kind: gaussian or uniform."""
+    if not isinstance(kind, str) or kind not in NOISE_TYPES:
+        raise SnnDeployError(f"unknown noise type {v.show(kind)}; choose one of: {', '.join(NOISE_TYPES)}")
+    return kind
+
+
+def check_noise_mode(mode: Any, what: str = "--noise") -> str:
+    """How a graph gets its noise: graph, input or frozen."""
+    if not isinstance(mode, str) or mode not in NOISE_MODES:
+        raise SnnDeployError(f"{what} must be one of: {', '.join(NOISE_MODES)}; got {v.show(mode)}")
+    return mode
 
 
 @dataclass(frozen=True)
@@ -32,8 +68,7 @@ class NeuronConfig:
     eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        if not isinstance(self.noise, str) or self.noise not in NOISE_TYPES:
-            raise SnnDeployError(f"unknown noise type {v.show(self.noise)}; choose one of: {', '.join(NOISE_TYPES)}")
+        check_noise(self.noise)
         checked = {
             "lam": v.number(self.lam, "neuron.lam"),
             "v_th": v.number(self.v_th, "neuron.v_th", above=0.0),

@@ -17,8 +17,11 @@ T = TypeVar("T")
 INT64_MAX = 2**63 - 1
 # Dimensions, steps and batch sizes: TensorRT and Triton keep many of them in 32 bits.
 DIM_MAX = 2**31 - 1
-# Seeds as torch.Generator.manual_seed takes them.
-SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+# Seeds, one bound for all (a user's --seed, a runner's, a recorded one): NumPy's default_rng takes any
+# non-negative int, torch.manual_seed up to 2**64 - 1, ONNX Runtime's set_seed a signed 64-bit int. 2**63 - 1
+# fits all three, and leaves room for the seeds PyTorch is given derived from one (seed + epoch, seed + repeat).
+# A recorded seed may be negative (torch takes down to SEED_MIN; an export made through the library may use one).
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 # C0 and C1 controls (newline, tab, escape, ...) and the Unicode line and paragraph separators: a name with one
 # would break a line-per-name file (Triton's labels.txt) or a one-line message.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -52,6 +55,13 @@ def integer(value: Any, what: str, lo: int | None = None, hi: int = INT64_MAX) -
     if value > hi:
         fail(what, f"<= {hi}", value)
     return value
+
+
+def seed(value: Any, what: str = "seed") -> int:
+    """A seed a user gives: an integer (not a bool) from 0 to SEED_MAX."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value <= SEED_MAX:
+        fail(what, f"an integer from 0 to {SEED_MAX}", value)
+    return int(value)
 
 
 def number(value: Any, what: str, *, lo: float | None = None, above: float | None = None,

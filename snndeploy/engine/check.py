@@ -165,7 +165,7 @@ def _array(tensor: TensorProto | None) -> np.ndarray | None:
 
 def _check_qdq(node: onnx.NodeProto, name: str, version: str, tensors: _Tensors) -> list[Finding]:
     """TensorRT ``version``'s rules for the scale (input 1), zero point (input 2) and ``output_dtype`` of a
-    QuantizeLinear or DequantizeLinear node (trt_support's Q/DQ section)."""
+    QuantizeLinear or DequantizeLinear node (the Q/DQ notes of trt_support.yaml)."""
     found: list[Finding] = []
     floats = trt.op_dtypes("QuantizeLinear", version) or frozenset()
     quantized = trt.op_dtypes("DequantizeLinear", version) or frozenset()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import SnnDeployError
+from ..core.neuron_config import STAGE_MODE, check_stage
 
 DEFAULT_TS = (1, 5, 10)
 # Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014: 45 nm CMOS, 32-bit float
@@ -79,7 +80,7 @@ class Counts:
     neurons: dict[str, int]
     inputs: dict[str, list[float] | None]
     input_size: dict[str, int]
-    macs: dict[str, int]  # per image and step, bench.macs.layer_macs
+    macs: dict[str, int]  # per image and step, evaluation.macs.layer_macs
     kinds: dict[str, str]  # synaptic layer -> "conv" or "linear"
 
 
@@ -93,12 +94,10 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
 
     from ..data.datasets import batches_of, iterate_batches
     from ..models import LIFNode
-    from ..training.accuracy import STAGES
     from ..ui.progress import Bar
     from .macs import layer_macs
 
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    check_stage(stage)
     names = {m: n for n, m in model.named_modules()}
     first = {n for n, _ in model.stem.named_modules(prefix="stem")}
     macs = layer_macs(model)
@@ -132,7 +131,7 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
     torch.manual_seed(seed)
     model.renew_noise()
     try:
-        with torch.no_grad(), model.using(STAGES[stage], training=False), Bar(show_progress) as bar:
+        with torch.no_grad(), model.using(STAGE_MODE[stage], training=False), Bar(show_progress) as bar:
             task = bar.start(f"stats T={T_max}", batches_of(split, batch_size))
             for x, _ in iterate_batches(split, spec, batch_size, shuffle=False, device=device):
                 batch[0] = len(x)
@@ -150,45 +149,147 @@ def count(model: Any, split: Any, spec: Any, T_max: int, *, stage: int = 3, batc
                                     for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))})
 
 
-def at_T(c: Counts, T: int, energy: EnergyModel) -> dict[str, Any]:
+# --- the report: one record type per table `snndeploy stats` prints (its JSON and plot read the same records) ---
+
+@dataclass(frozen=True)
+class SpikingLayer:
+    """A spiking layer by module name, with its neurons per image."""
+
+    name: str
+    neurons: int
+
+
+@dataclass(frozen=True)
+class SynapticLayer:
+    """A conv or linear layer by module name: ``kind`` "conv" or "linear", ``input`` "image" (the first layer) or
+    "spikes", and its multiply-accumulates per image and step."""
+
+    name: str
+    kind: str
+    input: str
+    macs_per_step: int
+
+
+@dataclass(frozen=True)
+class LayerRate:
+    """A row of the firing-rate table: the fraction of a spiking layer's neurons that spike per step, at one T."""
+
+    name: str
+    firing_rate: float
+
+
+@dataclass(frozen=True)
+class LayerOps:
+    """A row of the operations table: a synaptic layer at one T, per image: its input's rate (None for the image),
+    the SNN's accumulates and multiply-accumulates, and the ANN's multiply-accumulates."""
+
+    name: str
+    input_rate: float | None
+    acs: float
+    macs: int
+    ann_macs: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A row of the totals table: the whole network at one T, per image (energies in microjoules)."""
+
+    firing_rate: float
+    acs: float
+    macs: int
+    ann_macs: int
+    snn_energy_uj: float
+    ann_energy_uj: float
+    energy_ratio: float
+
+
+@dataclass(frozen=True)
+class ResultAtT:
+    """Everything counted at one T: a rate per spiking layer, operations per synaptic layer, and the totals."""
+
+    T: int
+    spiking: tuple[LayerRate, ...]
+    synaptic: tuple[LayerOps, ...]
+    totals: Totals
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"T": self.T, "spiking": [asdict(r) for r in self.spiking],
+                "synaptic": [asdict(r) for r in self.synaptic], "totals": asdict(self.totals)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A stats report: the rules and energy constants it follows, the images counted, the layers, and the results
+    at every T in the order asked; ``source`` says what was counted (``checkpoint_stats``: the checkpoint, its
+    facts and weights' sha256, stage, alpha, seed, data) and leads the JSON form."""
+
+    rules: tuple[str, ...]
+    energy_model: EnergyModel
+    images: int
+    spiking_layers: tuple[SpikingLayer, ...]
+    synaptic_layers: tuple[SynapticLayer, ...]
+    results: tuple[ResultAtT, ...]
+    source: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def Ts(self) -> list[int]:
+        """The T values counted, in the order asked."""
+        return [r.T for r in self.results]
+
+    def at(self, T: int) -> ResultAtT:
+        """The results at ``T``; a one-line error where the report did not count it."""
+        for r in self.results:
+            if r.T == T:
+                return r
+        raise SnnDeployError(f"the stats report has no T = {T} (it counted T = {self.Ts})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as `snndeploy stats --json` writes it."""
+        return {**self.source, "rules": list(self.rules), "energy_model": self.energy_model.to_dict(),
+                "images": self.images, "spiking_layers": [asdict(s) for s in self.spiking_layers],
+                "synaptic_layers": [asdict(s) for s in self.synaptic_layers],
+                "results": [r.to_dict() for r in self.results]}
+
+
+def at_T(c: Counts, T: int, energy: EnergyModel) -> ResultAtT:
     """One T's rates, operations and energies per image from the counts of a run of at least T steps."""
     if not 1 <= T <= c.T_max:
         raise SnnDeployError(f"T = {T} is outside the counted run (1..{c.T_max})")
-    spiking = [{"name": n, "firing_rate": sum(s[:T]) / (T * c.neurons[n] * c.images)} for n, s in c.spikes.items()]
+    spiking = tuple(LayerRate(n, sum(s[:T]) / (T * c.neurons[n] * c.images)) for n, s in c.spikes.items())
     all_spikes = sum(sum(s[:T]) for s in c.spikes.values())
     all_neurons = sum(c.neurons.values()) * T * c.images
     synaptic = []
     for name, macs in c.macs.items():
         sums = c.inputs.get(name)
         if sums is None:  # the first layer: real-valued input, the same image every step, computed once
-            synaptic.append({"name": name, "input_rate": None, "acs": 0.0, "macs": macs, "ann_macs": macs})
+            synaptic.append(LayerOps(name, input_rate=None, acs=0.0, macs=macs, ann_macs=macs))
             continue
         rates = [s / (c.input_size[name] * c.images) for s in sums[:T]]
-        synaptic.append({"name": name, "input_rate": sum(rates) / T, "acs": macs * sum(rates), "macs": 0,
-                         "ann_macs": macs})
-    acs = sum(r["acs"] for r in synaptic)
-    snn_macs = sum(r["macs"] for r in synaptic)
-    ann_macs = sum(r["ann_macs"] for r in synaptic)
+        synaptic.append(LayerOps(name, input_rate=sum(rates) / T, acs=macs * sum(rates), macs=0, ann_macs=macs))
+    acs = sum(r.acs for r in synaptic)
+    snn_macs = sum(r.macs for r in synaptic)
+    ann_macs = sum(r.ann_macs for r in synaptic)
     snn_uj, ann_uj = energy.energy_uj(acs, snn_macs), energy.energy_uj(0, ann_macs)
-    totals = {"firing_rate": all_spikes / all_neurons if all_neurons else 0.0, "acs": acs, "macs": snn_macs,
-              "ann_macs": ann_macs, "snn_energy_uj": snn_uj, "ann_energy_uj": ann_uj,
-              "energy_ratio": snn_uj / ann_uj if ann_uj else math.inf}
-    return {"T": T, "spiking": spiking, "synaptic": synaptic, "totals": totals}
+    totals = Totals(firing_rate=all_spikes / all_neurons if all_neurons else 0.0, acs=acs, macs=snn_macs,
+                    ann_macs=ann_macs, snn_energy_uj=snn_uj, ann_energy_uj=ann_uj,
+                    energy_ratio=snn_uj / ann_uj if ann_uj else math.inf)
+    return ResultAtT(T, spiking, tuple(synaptic), totals)
 
 
-def report(c: Counts, Ts: list[int], energy: EnergyModel) -> dict[str, Any]:
-    """Every T's rates, operations and energies, with the rules and constants they follow."""
-    return {"rules": list(RULES), "energy_model": energy.to_dict(), "images": c.images,
-            "spiking_layers": [{"name": n, "neurons": c.neurons[n]} for n in c.spikes],
-            "synaptic_layers": [{"name": n, "kind": c.kinds[n], "input": "image" if c.inputs.get(n) is None
-                                 else "spikes", "macs_per_step": m} for n, m in c.macs.items()],
-            "results": [at_T(c, T, energy) for T in Ts]}
+def report(c: Counts, Ts: list[int], energy: EnergyModel, source: dict[str, Any] | None = None) -> Report:
+    """Every T's rates, operations and energies, with the rules and constants they follow; ``source``: what was
+    counted."""
+    return Report(rules=RULES, energy_model=energy, images=c.images,
+                  spiking_layers=tuple(SpikingLayer(n, c.neurons[n]) for n in c.spikes),
+                  synaptic_layers=tuple(SynapticLayer(n, c.kinds[n], "image" if c.inputs.get(n) is None else "spikes",
+                                                      m) for n, m in c.macs.items()),
+                  results=tuple(at_T(c, T, energy) for T in Ts), source=dict(source or {}))
 
 
 def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage: int = 3,
                      data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
                      device: str = "cpu", seed: int = 0, energy: EnergyModel | None = None,
-                     show_progress: bool = False) -> dict[str, Any]:
+                     show_progress: bool = False) -> Report:
     """Firing rates, synaptic operations and energies of a checkpoint at every T of ``Ts`` (default 1, 5, 10),
     stage 2 or 3 at the checkpoint's own alpha, on its test data: one run at the largest T gives every T.
     Graphs and engines are refused (their spikes are not outputs of the graph)."""
@@ -196,8 +297,7 @@ def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage
 
     Ts = check_Ts(Ts)
     energy = energy or EnergyModel()
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    check_stage(stage)
     kind = kind_of(path)
     if kind.name != "checkpoint":
         raise SnnDeployError(f"stats needs a checkpoint (run folder, its model.json or a .safetensors file), not "
@@ -214,65 +314,64 @@ def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage
     out = {"artifact": str(path), "kind": "checkpoint", "weights_sha256": ck.extra["weights"]["sha256"],
            "facts": ck.facts.to_dict(), "stage": stage, "alpha": ck.neuron.alpha if stage == 3 else None,
            "seed": seed, "data": spec.name}
-    return {**out, **report(counts, Ts, energy)}
+    return report(counts, Ts, energy, out)
 
 
-def bench_columns(stats: dict[str, Any], T: int) -> dict[str, float]:
+# the columns `bench --stats` adds to a row (snndeploy.bench.output.STATS_COLUMNS shows them)
+BENCH_COLUMNS = ("firing_rate", "acs", "macs", "snn_energy_uj", "ann_energy_uj", "energy_ratio")
+
+
+def bench_columns(stats: Report, T: int) -> dict[str, float]:
     """The columns a benchmark row at T takes from a ``checkpoint_stats`` report that counted T: overall firing
     rate, ACs and MACs per image, SNN and ANN energy (uJ per image) and their ratio."""
-    for row in stats["results"]:
-        if row["T"] == T:
-            t = row["totals"]
-            return {"firing_rate": t["firing_rate"], "acs": t["acs"], "macs": t["macs"],
-                    "snn_energy_uj": t["snn_energy_uj"], "ann_energy_uj": t["ann_energy_uj"],
-                    "energy_ratio": t["energy_ratio"]}
-    raise SnnDeployError(f"the stats report has no T = {T} (it counted T = {[r['T'] for r in stats['results']]})")
+    totals = stats.at(T).totals
+    return {k: getattr(totals, k) for k in BENCH_COLUMNS}
 
 
-def layer_names(stats: dict[str, Any]) -> dict[str, str]:
+def layer_names(stats: Report) -> dict[str, str]:
     """Short names by position for a report's layers, by module name: the synaptic layers conv1, conv2, ...,
     fc1, ... and readout (the last linear layer); in a plain stack (a spiking layer after each synaptic layer but
     the readout, in order) each spiking layer takes the name of the layer that feeds it, elsewhere (shortcuts)
     lif1, lif2, ..."""
-    synaptic, spiking = stats["synaptic_layers"], stats["spiking_layers"]
+    synaptic, spiking = stats.synaptic_layers, stats.spiking_layers
     names: dict[str, str] = {}
     counts = {"conv": 0, "linear": 0}
     for i, layer in enumerate(synaptic):
-        if i == len(synaptic) - 1 and layer["kind"] == "linear":
-            names[layer["name"]] = "readout"
+        if i == len(synaptic) - 1 and layer.kind == "linear":
+            names[layer.name] = "readout"
             continue
-        counts[layer["kind"]] += 1
-        names[layer["name"]] = f"{'conv' if layer['kind'] == 'conv' else 'fc'}{counts[layer['kind']]}"
+        counts[layer.kind] += 1
+        names[layer.name] = f"{'conv' if layer.kind == 'conv' else 'fc'}{counts[layer.kind]}"
     plain = len(synaptic) == len(spiking) + 1
-    for i, layer in enumerate(spiking):
-        names[layer["name"]] = names[synaptic[i]["name"]] if plain else f"lif{i + 1}"
+    for i, spikes in enumerate(spiking):
+        names[spikes.name] = names[synaptic[i].name] if plain else f"lif{i + 1}"
     return names
 
 
-def layer_inputs(stats: dict[str, Any]) -> dict[str, str]:
+def layer_inputs(stats: Report) -> dict[str, str]:
     """What feeds each synaptic layer, by module name: "image", "<name> spikes" in a plain stack (see
     layer_names), "spikes" elsewhere."""
     names = layer_names(stats)
-    synaptic, spiking = stats["synaptic_layers"], stats["spiking_layers"]
+    synaptic, spiking = stats.synaptic_layers, stats.spiking_layers
     plain = len(synaptic) == len(spiking) + 1
-    return {s["name"]: "image" if s["input"] == "image" else
-            f"{names[spiking[i - 1]['name']]} spikes" if plain and i > 0 else "spikes"
+    return {s.name: "image" if s.input == "image" else
+            f"{names[spiking[i - 1].name]} spikes" if plain and i > 0 else "spikes"
             for i, s in enumerate(synaptic)}
 
 
-def plot(stats: dict[str, Any], path: str | Path, title: str = "") -> Path:
+def plot(stats: Report, path: str | Path, title: str = "") -> Path:
     """Firing rate per spiking layer, one line per T (each its own marker and dashes, side by side: rates at
     several T are often nearly equal), beside SNN and ANN energy against T, as a PNG."""
     from ..ui import plots
 
     fig, (ax_rate, ax_energy) = plots.plt.subplots(1, 2, figsize=(10, 3.8))
     names = layer_names(stats)
-    layers = [s["name"] for s in stats["spiking_layers"]]
-    n = len(stats["results"])
-    for i, row in enumerate(stats["results"]):
+    layers = [s.name for s in stats.spiking_layers]
+    n = len(stats.results)
+    for i, row in enumerate(stats.results):
         ax_rate.plot([x + 0.08 * (i - (n - 1) / 2) for x in range(len(layers))],
-                     [100 * s["firing_rate"] for s in row["spiking"]], marker="os^Dv<>"[i % 7],
-                     linestyle=("-", "--", ":", "-.")[i % 4], label=f"T={row['T']}")
+                     [100 * s.firing_rate for s in row.spiking], marker="os^Dv<>"[i % 7],
+                     linestyle=("-", "--", ":", "-.")[i % 4], label=f"T={row.T}")
     ax_rate.set_xticks(range(len(layers)), [f"{names[layer]}\n({layer})" for layer in layers],
                        rotation=30 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center",
                        fontsize=8)
@@ -281,13 +380,13 @@ def plot(stats: dict[str, Any], path: str | Path, title: str = "") -> Path:
     ax_rate.set_ylim(bottom=0)
     ax_rate.grid(alpha=0.3)
     ax_rate.legend()
-    rows = sorted(stats["results"], key=lambda r: r["T"])
-    Ts = [r["T"] for r in rows]
-    ax_energy.plot(Ts, [r["totals"]["snn_energy_uj"] for r in rows], marker="o", label="SNN (ACs + first-layer MACs)")
-    ax_energy.plot(Ts, [r["totals"]["ann_energy_uj"] for r in rows], "k--", label="ANN (one dense pass)")
+    rows = sorted(stats.results, key=lambda r: r.T)
+    Ts = [r.T for r in rows]
+    ax_energy.plot(Ts, [r.totals.snn_energy_uj for r in rows], marker="o", label="SNN (ACs + first-layer MACs)")
+    ax_energy.plot(Ts, [r.totals.ann_energy_uj for r in rows], "k--", label="ANN (one dense pass)")
     ax_energy.set_xticks(Ts)
     ax_energy.set_ylim(bottom=0)
-    e = stats["energy_model"]
+    e = stats.energy_model
     fig.suptitle(title)
     return plots.finish(fig, ax_energy, path, xlabel="T (time steps)", ylabel="energy per image (uJ)",
-                        title=f"e_ac = {e['e_ac_pj']:g} pJ, e_mac = {e['e_mac_pj']:g} pJ")
+                        title=f"e_ac = {e.e_ac_pj:g} pJ, e_mac = {e.e_mac_pj:g} pJ")

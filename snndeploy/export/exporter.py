@@ -18,8 +18,8 @@ from ..artifacts.triton import python_model_file, write_model, write_python_mode
 from ..core import atomic
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError
-from ..core.facts import DEFAULT_MAX_BATCH, NOISE_MODES, ArtifactFacts
-from ..core.neuron_config import NeuronConfig, check_alpha
+from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
+from ..core.neuron_config import NeuronConfig, check_alpha, check_noise_mode, check_stage, check_T
 from ..core.validate import option_name
 from ..engine.check import Finding, trt_check, trt_version, validate
 from ..training import checkpoint as ckpt
@@ -52,12 +52,10 @@ class ExportConfig:
     def __post_init__(self) -> None:
         if not self.T:
             raise SnnDeployError("give at least one T")
-        if any(not isinstance(t, int) or t < 1 for t in self.T):
-            raise SnnDeployError(f"--T must be >= 1, got {list(self.T)}")
-        if self.stage not in (2, 3):
-            raise SnnDeployError(f"--stage must be 2 or 3, got {self.stage}")
-        if self.noise not in NOISE_MODES:
-            raise SnnDeployError(f"--noise must be one of: {', '.join(NOISE_MODES)}; got '{self.noise}'")
+        for T in self.T:
+            check_T(T, "--T")
+        check_stage(self.stage, "--stage")
+        check_noise_mode(self.noise)
         if self.format not in FORMATS:
             raise SnnDeployError(f"--format must be one of: {', '.join(FORMATS)}; got '{self.format}'")
         max_opset = onnx.defs.onnx_opset_version()

@@ -1,7 +1,8 @@
 """Building blocks of a multi-step network: the LIF node and the time-folded synaptic wrapper.
 
 Tensors between blocks are ``[T, B, ...]``. Synaptic ops fold T into the batch (one big conv or
-GEMM over all steps); the cheap element-wise neuron recurrence then runs over t.
+GEMM over all steps); the cheap element-wise neuron recurrence then runs over t. Each block's ``emit``
+writes its ``forward`` as ONNX nodes (``snndeploy.models.emit``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from torch import nn
 from ..core.config import NOISE_DRAWS
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import NeuronConfig
-from ..neuron import NoiseBank, bank_for, draw, run_steps, unit
+from ..neuron import NoiseBank, bank_for, draw, run_steps, step, unit
+from .emit import Flow, GraphContext, emit_torch
 
 # (node, t, like, kind) -> unit draws (snndeploy.neuron.unit); lets tests and the exporter feed the same
 # noise everywhere.
@@ -36,6 +38,11 @@ class TimeFold(nn.Module):
             folded = folded.contiguous(memory_format=torch.channels_last)
         y = self.op(folded)
         return y.unflatten(0, x.shape[:2])
+
+    def emit(self, g: GraphContext, x: Flow) -> Flow:
+        """``forward`` as ONNX nodes: the op once over all steps folded into the batch (or once on a tensor that
+        is the same at every step)."""
+        return Flow(emit_torch(g.b, self.op, x.name), x.folded)
 
 
 class LIFNode(nn.Module):
@@ -78,3 +85,17 @@ class LIFNode(nn.Module):
         if self.mode == "stage1" and x.shape[0] != 1:
             raise SnnDeployError(f"stage1 is the single-step network (T = 1), got T = {x.shape[0]}")
         return run_steps(self.mode, self.cfg, x, self._draw, compiled=self.compiled)[0]
+
+    def emit(self, g: GraphContext, x: Flow) -> Flow:
+        """``forward`` as ONNX nodes: ``step`` on the [B, ...] part of every step, through the neuron backend
+        the graph gives this layer (its noise is the export's choice), the spikes folded into [T*B, ...]."""
+        if self.mode == "ann":
+            return Flow(g.b.op("Relu", [x.name], "relu"), x.folded)
+        if self.mode == "stage1" and g.T != 1:
+            raise SnnDeployError(f"stage1 is the single-step network (T = 1), got T = {g.T}")
+        ops, shape = g.neuron(self, self.cfg)
+        spikes, v = [], None
+        for t, i in enumerate(g.steps(x, shape)):
+            s, v = step(ops, self.mode, self.cfg, t, i, v, need_v=t < g.T - 1)
+            spikes.append(s)
+        return g.fold(spikes)

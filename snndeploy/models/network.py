@@ -6,12 +6,14 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..core.errors import SnnDeployError
-from ..core.neuron_config import NeuronConfig
+from ..core.neuron_config import NeuronConfig, check_T
 from ..neuron import MODES
+from .emit import Flow, GraphContext, emit_block, emit_torch
 from .layers import DrawFn, LIFNode, TimeFold
 
 
@@ -117,8 +119,7 @@ class SpikingNet(nn.Module):
         over [t, B, ...], the linear head per step. Running in chunks only continues the recurrence
         where the spiking layers carry their potential between calls (conversion's IF layers do).
         """
-        if T < 1:
-            raise SnnDeployError(f"T must be >= 1, got {T}")
+        check_T(T)
         chunk = chunk or T
         for m in self.modules():  # layers that carry state between chunks start every sequence afresh
             if hasattr(m, "reset_state"):
@@ -133,3 +134,31 @@ class SpikingNet(nn.Module):
         """Images [B, C, H, W] -> logits [B, classes], the readout averaged over T steps."""
         (per_step,) = self.readouts(x, T)
         return per_step.mean(0)
+
+    def spiking_shapes(self) -> dict[LIFNode, tuple[int, ...]]:
+        """Every spiking layer, in order, and the per-sample shape of its input (from one dry run at T = 1)."""
+        shapes: dict[LIFNode, tuple[int, ...]] = {}
+        hooks = [n.register_forward_hook(lambda m, i, o: shapes.__setitem__(m, tuple(i[0].shape[2:])))
+                 for n in self.lif_nodes()]
+        try:
+            with torch.no_grad(), self.using("stage2"):
+                self(torch.zeros(1, *self.input_shape), 1)
+        finally:
+            for h in hooks:
+                h.remove()
+        return {n: shapes[n] for n in self.lif_nodes()}
+
+    def emit(self, g: GraphContext, images: str) -> str:
+        """``forward`` over ``g.T`` steps as ONNX nodes: images [B, C, H, W] -> logits [B, classes].
+
+        The stem runs once on the images, the body's blocks over all steps (each through its own ``emit``), and
+        the readout once on the spikes averaged over the steps: it is linear, so W mean(S) + b == mean(W S + b)."""
+        b = g.b
+        x = Flow(emit_torch(b, self.stem, images), folded=False)
+        for block in self.body:
+            x = emit_block(g, block, x)
+        h = x.name
+        if g.T > 1 and x.folded:
+            rows = b.op("Reshape", [h, b.init(np.array([g.T, -1, self.head.in_features], np.int64), "tbf")], "tbf")
+            h = b.reduce("ReduceMean", rows, [0], keepdims=0, hint="rate")
+        return emit_torch(b, self.head, h)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..core.neuron_config import NeuronConfig
+from .emit import Flow, GraphContext, emit_block
 from .layers import LIFNode, TimeFold
 from .network import SpikingNet
 
@@ -26,6 +27,13 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lif2(self.conv2(self.lif1(self.conv1(x))) + self.shortcut(x))
+
+    def emit(self, g: GraphContext, x: Flow) -> Flow:
+        """``forward`` as ONNX nodes (each part through its own emission: a swapped-in layer without one is a
+        one-line error)."""
+        y = emit_block(g, self.conv2, emit_block(g, self.lif1, emit_block(g, self.conv1, x)))
+        shortcut = x if isinstance(self.shortcut, nn.Identity) else emit_block(g, self.shortcut, x)
+        return emit_block(g, self.lif2, g.add(y, shortcut, "residual_add"))
 
 
 def resnet18(input_shape: tuple[int, int, int], num_classes: int, cfg: NeuronConfig) -> SpikingNet:

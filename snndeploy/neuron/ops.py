@@ -17,6 +17,7 @@ import onnx
 import torch
 from onnx import TensorProto, helper
 
+from ..core.draws import torch_draws
 from ..core.neuron_config import NeuronConfig
 from .onnx_builder import DOMAIN, Builder
 
@@ -29,7 +30,7 @@ def draw(like: torch.Tensor, kind: str = "gaussian", out: torch.Tensor | None = 
     """
     if out is None:
         out = torch.empty_like(like, memory_format=torch.contiguous_format)
-    return out.normal_() if kind == "gaussian" else out.uniform_()
+    return torch_draws(kind, out)
 
 
 def unit(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
@@ -44,11 +45,11 @@ def unit(cfg: NeuronConfig, z: torch.Tensor) -> torch.Tensor:
 
 def unit_rows(cfg: NeuronConfig, rows: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """``rows`` fresh samples of ``n`` unit draws each, [rows, n]: each row spans [-1, 1] as one sample does."""
+    z = torch_draws(cfg.noise, torch.empty(rows, n), generator)
     if cfg.noise == "gaussian":
-        z = torch.randn(rows, n, generator=generator)
         low, high = torch.aminmax(z, dim=1, keepdim=True)
         return z.div_(torch.maximum(high, -low))  # unit() in place: max|z| from one pass, no |z| copy
-    return torch.rand(rows, n, generator=generator).mul_(2).sub_(1)
+    return z.mul_(2).sub_(1)
 
 
 def _per_sample_absmax(z: torch.Tensor) -> torch.Tensor:

@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core import validate
+from ..core.draws import numpy_draws
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
-from ..core.validate import SEED_MAX
 
 
 class BackendUnavailable(SnnDeployError):
@@ -260,8 +261,7 @@ class Runner(ABC):
           repeatable on ONNX Runtime, not on TensorRT engines, whose random layers are unseeded.
 
         ``on_chunk(n)`` is called after each run with the number of images it answered (progress)."""
-        if not 0 <= seed <= SEED_MAX:
-            raise SnnDeployError(f"seed must be an integer from 0 to {SEED_MAX}, got {seed}")
+        validate.seed(seed)
         shapes = {i.name: tuple(i.shape[1:]) for i in self.inputs() if i.name != "images"}
         if not shapes and self.facts.noise == "graph":
             self.reseed(seed)
@@ -292,5 +292,4 @@ def seeded_draws(kind: str, shapes: dict[str, tuple[int, ...]], seed: int, indic
 def raw_draws(kind: str, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     """Raw draws of a neuron's noise kind, as a ``--noise input`` graph takes them: standard normal for
     gaussian noise, uniform in [0, 1) otherwise."""
-    gen = rng.standard_normal if kind == "gaussian" else rng.random
-    return gen(shape, dtype=np.float32)
+    return numpy_draws(kind, rng, shape)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ..core.errors import SnnDeployError
-from ..core.neuron_config import NeuronConfig, check_alpha
+from ..core.neuron_config import STAGE_MODE, NeuronConfig, check_alpha, check_stage, check_T
 from ..core.spec import DataSpec
 from ..data.datasets import Split, batches_of, iterate_batches
 from ..models import SpikingNet
@@ -65,8 +65,7 @@ def accuracy_by_T(model: SpikingNet, split: Split, spec: DataSpec, T_max: int, *
 
     ``chunk`` runs the steps that many at a time (bounded memory; see ``SpikingNet.readouts``).
     """
-    if T_max < 1:
-        raise SnnDeployError(f"T must be >= 1, got {T_max}")
+    check_T(T_max)
     right = torch.zeros(T_max, dtype=torch.int64)
     seen = 0
     with model.using(mode, training=False):
@@ -76,9 +75,6 @@ def accuracy_by_T(model: SpikingNet, split: Split, spec: DataSpec, T_max: int, *
     return (right.double() / max(seen, 1)).tolist()
 
 
-STAGES = {1: "stage1", 2: "stage2", 3: "stage3"}
-
-
 def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec, Ts: list[int], stage: int,
           alphas: list[float], *, batch_size: int = 256, device: str | torch.device = "cpu",
           seed: int = 0, repeats: int = 1, on_result: Any = None, show_progress: bool = False) -> list[dict[str, Any]]:
@@ -86,13 +82,11 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
 
     PyTorch draws its noise afresh, so every repeat is a pass of its own (``repeats_note`` is None);
     ``show_progress``: a bar per (alpha, T) advancing per batch of every repeat."""
-    if stage not in (2, 3):
-        raise SnnDeployError(f"stage must be 2 or 3, got {stage}")
+    check_stage(stage)
     if repeats < 1:
         raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
-    bad = [T for T in Ts if T < 1]
-    if bad:
-        raise SnnDeployError(f"T must be >= 1, got {bad[0]}")
+    for T in Ts:
+        check_T(T)
     for alpha in alphas:
         check_alpha(alpha, neuron.noise_lo, neuron.noise_hi)
     results = []
@@ -110,7 +104,7 @@ def sweep(model: SpikingNet, neuron: NeuronConfig, split: Split, spec: DataSpec,
                         def advance(rep: int = rep, task: int = task) -> None:
                             bar.advance(task, f"repeat {rep + 1}/{repeats}")
 
-                        accs.append(accuracy(model, split, spec, T, STAGES[stage], batch_size=batch_size,
+                        accs.append(accuracy(model, split, spec, T, STAGE_MODE[stage], batch_size=batch_size,
                                              device=device, on_batch=advance))
                     row = {"T": T, "stage": stage, "alpha": alpha if stage == 3 else None,
                            "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs),

@@ -1,9 +1,14 @@
-"""Training: noisy single-step SNN (the paper's method), direct BPTT, or the ReLU ANN."""
+"""Training: noisy single-step SNN (the paper's method), direct BPTT, or the ReLU ANN.
+
+One loop, ``fit``, trains for `snndeploy train` (``train``: torchrun, lock, progress bar) and for the training-cost
+study's worker (snndeploy/bench/train_study/worker.py): epochs, evaluation and checkpoint commits are written once.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -22,7 +27,7 @@ from ..core.atomic import check_writable
 from ..core.config import TrainConfig
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError
-from ..core.neuron_config import NeuronConfig
+from ..core.neuron_config import TRAIN_MODE, NeuronConfig
 from ..core.spec import DataSpec
 from ..data.datasets import Dataset, iterate_batches, load_dataset
 from ..models import SpikingNet, build_model
@@ -31,8 +36,6 @@ from ..ui.progress import Bar
 from . import checkpoint as ckpt
 from . import distributed
 from .accuracy import count_correct
-
-TRAIN_MODE = {"noise": "stage1", "bptt": "lif", "ann": "ann"}
 
 
 @dataclass
@@ -98,12 +101,14 @@ def epoch_batches(data: Dataset, batch_size: int, *, seed: int, epoch: int, augm
                   device: str | torch.device = "cpu", drop_last: bool = False,
                   shard: tuple[int, int] = (0, 1)) -> Batches:
     """One epoch of shuffled training batches; the order (and augmentation) depends on seed and epoch only."""
-    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    # folded into the 64 bits torch takes (the identity below 2**64, where every seed up to 1.8e14 lands)
+    gen = torch.Generator().manual_seed((seed * 100_003 + epoch) % 2**64)
     return iterate_batches(data.train, data.spec, batch_size, shuffle=True, generator=gen, augment=augment,
                            device=device, drop_last=drop_last, shard=shard)
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
+    """Wait for the work queued on ``device`` (CUDA), so that a clock read after it counts that work."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -120,7 +125,7 @@ def train_epoch(model: SpikingNet, batches: Batches, opt: torch.optim.Optimizer,
     forward = model if net is None else net
     device = next(model.parameters()).device
     stats = EpochStats()
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     # A new noise bank every epoch, drawn from the global RNG: a resumed run draws the same one.
     model.renew_noise()
@@ -137,7 +142,7 @@ def train_epoch(model: SpikingNet, batches: Batches, opt: torch.optim.Optimizer,
             stats.seen += len(y)
             if on_batch is not None:
                 on_batch(stats)
-    _sync(device)
+    sync(device)
     stats.seconds = time.perf_counter() - t0
     return stats
 
@@ -200,10 +205,14 @@ def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
+Evaluate = Callable[[SpikingNet, int], dict[str, Any]]
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, show_progress: bool = True,
           log: Any = None) -> TrainResult:
-    """Train per ``cfg``, committing a checkpoint to ``cfg.out`` after every epoch. The run folder is locked
-    for the run; a folder that already holds a checkpoint is refused unless ``resume`` or ``overwrite``."""
+    """`snndeploy train`: ``fit`` per ``cfg`` under torchrun when launched by it, with a progress bar, committing
+    a checkpoint to ``cfg.out`` after every epoch. The run folder is locked for the run; a folder that already
+    holds a checkpoint is refused unless ``resume`` or ``overwrite``. ``log(row)``: each epoch's row (main process)."""
     job = distributed.setup(cfg.device)
     try:
         lock = atomic.RunLock(cfg.out, "-o") if job.main else contextlib.nullcontext()
@@ -211,82 +220,135 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
             if job.main and not resume and not overwrite and (Path(cfg.out) / ckpt.META).exists():
                 raise SnnDeployError(f"{cfg.out} already holds a trained run; --resume continues it, --overwrite "
                                      "replaces it")
-            return _train(cfg, job, resume=resume, show_progress=show_progress and job.main, log=log)
+            device = pick_device(cfg.device, job.local_rank)
+            with Bar(enabled=show_progress and job.main) as bar:
+                tasks: list[int] = []
+
+                def start(epoch: int, steps: int) -> None:
+                    tasks.append(bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps))
+                    if len(tasks) == 1 and cfg.method == "noise" and compile_available(device.type):
+                        # the first batch compiles the fused neuron kernels: seconds of a still bar otherwise
+                        bar.advance(tasks[-1], "compiling the neuron kernels (PyTorch caches them for later runs)",
+                                    steps=0)
+
+                def batch(epoch: int, s: EpochStats) -> None:
+                    bar.advance(tasks[-1], f"loss {s.loss:.4f} acc {s.acc:.3f}")
+
+                def epoch_done(row: dict[str, Any]) -> None:
+                    bar.finish(tasks[-1], f"loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} "
+                                          f"val {row['val_acc']:.3f} ({row['epoch_s']:.1f}s)")
+                    if log is not None and job.main:
+                        log(row)
+
+                return fit(cfg, epoch_done, device=device, dist=job, resume=resume, on_start=start, on_batch=batch)
     finally:
         distributed.teardown(job)
 
 
-def _train(cfg: TrainConfig, job: distributed.Dist, *, resume: bool, show_progress: bool, log: Any) -> TrainResult:
-    device = pick_device(cfg.device, job.local_rank)
-    distributed.check_batch(cfg.batch_size, job)
+def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | None = None, *,
+        data: Dataset | None = None, device: torch.device | None = None, dist: distributed.Dist | None = None,
+        resume: bool = False, evaluate: Evaluate | None = None, commit: bool = True,
+        on_start: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[int, EpochStats], None] | None = None) -> TrainResult:
+    """The one training loop (`snndeploy train`, the `bench train` study): the seeded model, Adam with warm
+    restarts, then epoch by epoch: ``train_epoch`` over this process's shard of the epoch's batches, the
+    evaluation, the epoch's row in the history, ``on_epoch(row)`` (True: stop after this epoch) and, with
+    ``commit``, the checkpoint committed to ``cfg.out`` by the main process: weights, history and the training
+    state (optimizer, scheduler, random generators) a resumed run continues from bit for bit.
+
+    A row: epoch (from 1), train_loss and train_acc (summed over the processes), the evaluation's numbers, lr,
+    epoch_s (training seconds), eval_s, wall_s (training and evaluation seconds since the run began).
+    ``evaluate(model, epoch)`` gives the evaluation's numbers (epoch from 0; {} to skip it); by default val_acc,
+    the test accuracy at ``cfg.T`` in the training mode over every process's shard.
+
+    ``data``: loaded per ``cfg`` when None; ``device``: ``cfg.device`` (this process's GPU under torchrun);
+    ``dist``: this process's place in a torchrun job (none: a single process); ``resume``: continue the run in
+    ``cfg.out``; ``on_start(epoch, steps)`` before an epoch's first batch and ``on_batch(epoch, stats)`` after
+    each batch: progress. A run stopped by ``on_epoch`` records the epochs it trained as its ``epochs``.
+    """
+    dist = dist or distributed.Dist()
+    device = device or pick_device(cfg.device, dist.local_rank)
+    distributed.check_batch(cfg.batch_size, dist)
     out = Path(cfg.out)
-    data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
-                        image_size=cfg.image_size)
-    neuron = cfg.neuron
-    model = seeded_model(cfg.model, data.spec, neuron, cfg.seed, device, cfg.noise_draws)
-    if job.main:
+    if data is None:
+        data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
+                            image_size=cfg.image_size)
+    model = seeded_model(cfg.model, data.spec, cfg.neuron, cfg.seed, device, cfg.noise_draws)
+    if commit and dist.main:
         check_writable(out)
-    net = DistributedDataParallel(model) if job.active else model
+    net = DistributedDataParallel(model) if dist.active else model
     opt, sched = make_optimizer(model, cfg.lr, cfg.t0_epochs)
     history: list[dict[str, Any]] = []
     start_epoch, wall = 0, 0.0
     if resume:
-        loaded = ckpt.load(out, device, with_train_state=True)
-        if "train_state" not in loaded.extra or loaded.facts.training is None:
-            raise SnnDeployError(f"cannot resume: {out} holds no training state")
-        _resume_config(cfg, loaded.facts.training)
-        model.load_state_dict(loaded.model.state_dict())
-        info = loaded.extra["train_state"]
-        _restore_optim(opt, loaded.train_state, info["param_groups"])
-        sched.load_state_dict(info["scheduler"])
-        restore_rng(loaded.train_state, device)
-        history = loaded.extra.get("history", [])
-        start_epoch = info["epoch"]
+        start_epoch, history = _resume(cfg, model, opt, sched, device)
         wall = history[-1]["wall_s"] if history else 0.0
-        if start_epoch >= cfg.epochs:
-            raise SnnDeployError(f"cannot resume: {out} already trained {start_epoch} of {cfg.epochs} epochs; "
-                                 "raise --epochs")
-    if job.rank:  # every process draws its own noise; rank 0 keeps the single-process stream
-        torch.manual_seed(cfg.seed + 7919 * job.rank + start_epoch)
+    if dist.rank:  # every process draws its own noise; rank 0 keeps the single-process stream
+        torch.manual_seed(cfg.seed + 7919 * dist.rank + start_epoch)
     mode, T = TRAIN_MODE[cfg.method], cfg.T
+    shard = (dist.rank, dist.world)
+
+    def val_acc(model: SpikingNet, epoch: int) -> dict[str, Any]:
+        right, total = count_correct(model, data.test, data.spec, T, mode, device=device, shard=shard)
+        right, total = distributed.all_sum([right, total], dist, device)
+        return {"val_acc": right / max(total, 1)}
+
+    evaluate = evaluate or val_acc
     # Several processes drop the last partial batch, so every process gets an equal share of each one.
-    drop_last = job.active
+    drop_last = dist.active
     steps = steps_per_epoch(len(data.train), cfg.batch_size, drop_last)
-    with Bar(enabled=show_progress) as bar:
-        for epoch in range(start_epoch, cfg.epochs):
-            task = bar.start(f"epoch {epoch + 1}/{cfg.epochs}", steps)
-            if epoch == start_epoch and cfg.method == "noise" and compile_available(device.type):
-                # the first batch compiles the fused neuron kernels: seconds of a still bar otherwise
-                bar.advance(task, "compiling the neuron kernels (PyTorch caches them for later runs)", steps=0)
-
-            def progress(s: EpochStats, task: int = task) -> None:
-                bar.advance(task, f"loss {s.loss:.4f} acc {s.acc:.3f}")
-
-            batches = epoch_batches(data, cfg.batch_size, seed=cfg.seed, epoch=epoch, augment=cfg.augment,
-                                    device=device, drop_last=drop_last, shard=(job.rank, job.world))
-            stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=mode, T=T, loss=cfg.loss,
-                                net=net, on_batch=progress)
-            train_s, t_eval = stats.seconds, time.perf_counter()
-            right, total = count_correct(model, data.test, data.spec, T, mode, device=device,
-                                         shard=(job.rank, job.world))
-            loss_sum, correct, seen, right, total = distributed.all_sum(
-                [stats.loss_sum, stats.correct, stats.seen, right, total], job, device)
-            val = right / max(total, 1)
-            wall += train_s + time.perf_counter() - t_eval
-            row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, "val_acc": val,
-                   "lr": opt.param_groups[0]["lr"], "epoch_s": train_s, "wall_s": wall}
-            history.append(row)
-            bar.finish(task, f"loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} val {val:.3f} ({train_s:.1f}s)")
-            if log is not None and job.main:
-                log(row)
-            if not job.main:
-                continue
-            opt_tensors, groups = _optim_tensors(opt)
-            state = {**opt_tensors, **rng_state(device)}
-            facts = ckpt.ArtifactFacts(model=cfg.model, data=data.spec, neuron=neuron, training=cfg)
-            extra = {"history": history,
-                     "train_state": {"epoch": epoch + 1, "param_groups": groups, "scheduler": sched.state_dict()}}
-            ckpt.save(out, model, facts, json.loads(json.dumps(extra, default=float)), state)
-    distributed.barrier(job)
+    for epoch in range(start_epoch, cfg.epochs):
+        if on_start is not None:
+            on_start(epoch, steps)
+        batches = epoch_batches(data, cfg.batch_size, seed=cfg.seed, epoch=epoch, augment=cfg.augment,
+                                device=device, drop_last=drop_last, shard=shard)
+        stats = train_epoch(model, batches, opt, sched, epoch=epoch, steps=steps, mode=mode, T=T, loss=cfg.loss,
+                            net=net, on_batch=None if on_batch is None else functools.partial(on_batch, epoch))
+        t_eval = time.perf_counter()
+        loss_sum, correct, seen = distributed.all_sum([stats.loss_sum, stats.correct, stats.seen], dist, device)
+        judged = evaluate(model, epoch)
+        eval_s = time.perf_counter() - t_eval
+        wall += stats.seconds + eval_s
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen, **judged,
+               "lr": opt.param_groups[0]["lr"], "epoch_s": stats.seconds, "eval_s": eval_s, "wall_s": wall}
+        history.append(row)
+        stop = bool(on_epoch(row)) if on_epoch is not None else False
+        if commit and dist.main:
+            trained = dataclasses.replace(cfg, epochs=epoch + 1) if stop else cfg
+            _commit(out, model, opt, sched, device, data, trained, history)
+        if stop:
+            break
+    distributed.barrier(dist)
     model.eval()
-    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=job.main)
+    return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=dist.main)
+
+
+def _resume(cfg: TrainConfig, model: SpikingNet, opt: torch.optim.Optimizer, sched: Scheduler,
+            device: torch.device) -> tuple[int, list[dict[str, Any]]]:
+    """Put the training state of the run in ``cfg.out`` back into model, optimizer, scheduler and random
+    generators: (the epochs it trained, its history)."""
+    out = Path(cfg.out)
+    loaded = ckpt.load(out, device, with_train_state=True)
+    if "train_state" not in loaded.extra or loaded.facts.training is None:
+        raise SnnDeployError(f"cannot resume: {out} holds no training state")
+    _resume_config(cfg, loaded.facts.training)
+    model.load_state_dict(loaded.model.state_dict())
+    info = loaded.extra["train_state"]
+    _restore_optim(opt, loaded.train_state, info["param_groups"])
+    sched.load_state_dict(info["scheduler"])
+    restore_rng(loaded.train_state, device)
+    if info["epoch"] >= cfg.epochs:
+        raise SnnDeployError(f"cannot resume: {out} already trained {info['epoch']} of {cfg.epochs} epochs; "
+                             "raise --epochs")
+    return info["epoch"], loaded.extra.get("history", [])
+
+
+def _commit(out: Path, model: SpikingNet, opt: torch.optim.Optimizer, sched: Scheduler, device: torch.device,
+            data: Dataset, cfg: TrainConfig, history: list[dict[str, Any]]) -> None:
+    """Commit the checkpoint after an epoch: weights, facts, history, and the state a resumed run needs."""
+    opt_tensors, groups = _optim_tensors(opt)
+    state = {**opt_tensors, **rng_state(device)}
+    facts = ckpt.ArtifactFacts(model=cfg.model, data=data.spec, neuron=cfg.neuron, training=cfg)
+    extra = {"history": history,
+             "train_state": {"epoch": len(history), "param_groups": groups, "scheduler": sched.state_dict()}}
+    ckpt.save(out, model, facts, json.loads(json.dumps(extra, default=float)), state)

@@ -10,6 +10,7 @@ import pytest
 from conftest import make_checkpoint
 
 from snndeploy.artifacts import metadata
+from snndeploy.artifacts.naming import FROZEN_NOISE, NOISE_BANK, NOISE_INPUT, noise_input_name
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.spec import DataSpec
 from snndeploy.export.exporter import ExportConfig, export
@@ -76,6 +77,30 @@ def test_a_T10_claim_on_a_T5_file_is_refused_by_the_runner(graphs, tmp_path):
     onnx.save(with_facts(model, dataclasses.replace(facts, T=10)), path)
     with pytest.raises(SnnDeployError, match=f"^{path}: metadata says T = 10 but the graph is unrolled over 5 steps$"):
         OnnxRuntimeRunner(path)
+
+
+def test_noise_names_round_trip_and_refuse_look_alikes():
+    assert NOISE_INPUT.format(layer=2, t=7) == noise_input_name(2, 7) == "noise.2.7"
+    assert NOISE_INPUT.parse("noise.2.7") == {"layer": "2", "t": "7"} and NOISE_INPUT.step("noise.12.30") == 30
+    assert FROZEN_NOISE.format(layer=1, t=4) == "frozen1.4" and FROZEN_NOISE.step("frozen1.4") == 4
+    assert NOISE_BANK.parse(NOISE_BANK.format(layer=0, op="ResidualNoise")) == {"layer": "0", "op": "ResidualNoise"}
+    for name in ("noise-2.7", "noise.2x7", "noise.a.7", "noise.2.7_1", "xnoise.2.7", "frozen1.4"):
+        assert NOISE_INPUT.step(name) is None, name
+    assert not any(map(FROZEN_NOISE.matches, ("frozen1", "frozen.1.4", "frozen1.4.w", "conv.w")))
+    assert not any(map(NOISE_BANK.matches, ("bank0", "bank.Noise", "banks0.Noise")))
+
+
+def test_the_exporter_names_its_noise_as_the_check_reads_it(graphs):
+    layers = range(3)  # small-cnn's spiking layers; stage 3 draws noise at the first step, residual noise after
+    _, fed, facts = graphs["T2-input-batch4"]
+    assert set(facts.noise_inputs) == {noise_input_name(k, t) for k in layers for t in range(2)}
+    _, frozen, _ = graphs["T5"]
+    fields = [FROZEN_NOISE.parse(t.name) for t in frozen.graph.initializer]
+    assert {(int(f["layer"]), int(f["t"])) for f in fields if f} == {(k, t) for k in layers for t in range(5)}
+    _, bank, _ = graphs["T3-graph"]
+    fields = [NOISE_BANK.parse(t.name) for t in bank.graph.initializer]
+    assert {(int(f["layer"]), f["op"]) for f in fields if f} == {(k, op) for k in layers
+                                                                for op in ("Noise", "ResidualNoise")}
 
 
 def test_input_shape_and_classes(graphs):

@@ -95,7 +95,7 @@ BAD = [
     ("opset", 0, "^opset must be >= 1, got 0$"),
     ("seed", True, "^seed must be an integer, got True$"),
     ("seed", 1.5, "^seed must be an integer, got 1.5$"),
-    ("seed", 2**64, "^seed must be <= 18446744073709551615"),
+    ("seed", 2**64, "^seed must be <= 9223372036854775807"),
     ("seed", "0", "^seed must be an integer, got '0'$"),
     ("model", 5, "^model must be a string, got 5$"),
     ("model", ["small-cnn"], "^model must be a string, got \\['small-cnn'\\]$"),

@@ -48,19 +48,19 @@ def test_firing_rates_and_acs_match_a_hand_count(stage):
     macs = layer_macs(model)
     for T in (1, 4):
         r = stats.at_T(c, T, stats.EnergyModel())
-        rates = {s["name"]: s["firing_rate"] for s in r["spiking"]}
+        rates = {s.name: s.firing_rate for s in r.spiking}
         assert rates == {"body.0": 0.5, "body.3": 0.0, "body.7": 1.0}
         # every spike over every neuron-step: 32x8x8 neurons half firing, 64x4x4 silent, 256 always
-        assert r["totals"]["firing_rate"] == pytest.approx((1024 + 256) / (2048 + 1024 + 256))
-        ops = {s["name"]: s for s in r["synaptic"]}
+        assert r.totals.firing_rate == pytest.approx((1024 + 256) / (2048 + 1024 + 256))
+        ops = {s.name: s for s in r.synaptic}
         # the first layer counts once: the image is the same at every step and is convolved once for all T
-        assert ops["stem"]["input_rate"] is None and ops["stem"]["acs"] == 0 and ops["stem"]["macs"] == macs["stem"]
+        assert ops["stem"].input_rate is None and ops["stem"].acs == 0 and ops["stem"].macs == macs["stem"]
         # ACs = MACs per step x input rate, summed over T (average-pooled spikes: the pooled map's mean)
-        assert ops["body.2.op"]["input_rate"] == 0.5
-        assert ops["body.2.op"]["acs"] == pytest.approx(macs["body.2.op"] * 0.5 * T)
-        assert ops["body.6.op"]["acs"] == 0
-        assert ops["head"]["acs"] == pytest.approx(macs["head"] * T)
-        assert r["totals"]["ann_macs"] == sum(macs.values())
+        assert ops["body.2.op"].input_rate == 0.5
+        assert ops["body.2.op"].acs == pytest.approx(macs["body.2.op"] * 0.5 * T)
+        assert ops["body.6.op"].acs == 0
+        assert ops["head"].acs == pytest.approx(macs["head"] * T)
+        assert r.totals.ann_macs == sum(macs.values())
 
 
 def test_rates_of_a_random_network_lie_in_0_1_and_feed_the_next_layer(tmp_path):
@@ -70,7 +70,7 @@ def test_rates_of_a_random_network_lie_in_0_1_and_feed_the_next_layer(tmp_path):
     c = stats.count(model, data, ck.spec, 5, batch_size=4)
     assert c.images == 6
     for T in (1, 3, 5):
-        r = stats.at_T(c, T, stats.EnergyModel())
+        r = stats.at_T(c, T, stats.EnergyModel()).to_dict()
         rates = {s["name"]: s["firing_rate"] for s in r["spiking"]}
         assert all(0 <= v <= 1 for v in rates.values()) and 0 <= r["totals"]["firing_rate"] <= 1
         ops = {s["name"]: s for s in r["synaptic"]}
@@ -86,12 +86,12 @@ def test_energy_arithmetic_with_overridden_constants():
     model = known_spikes()
     c = stats.count(model, split(), SPEC, 2, batch_size=5)
     macs = layer_macs(model)
-    r = stats.at_T(c, 2, stats.EnergyModel(e_ac_pj=2.0, e_mac_pj=10.0))["totals"]
+    r = stats.at_T(c, 2, stats.EnergyModel(e_ac_pj=2.0, e_mac_pj=10.0)).totals
     acs = 2 * (0.5 * macs["body.2.op"] + macs["head"])
-    assert r["acs"] == pytest.approx(acs) and r["macs"] == macs["stem"]
-    assert r["snn_energy_uj"] == pytest.approx((acs * 2.0 + macs["stem"] * 10.0) * 1e-6)
-    assert r["ann_energy_uj"] == pytest.approx(sum(macs.values()) * 10.0 * 1e-6)
-    assert r["energy_ratio"] == pytest.approx(r["snn_energy_uj"] / r["ann_energy_uj"])
+    assert r.acs == pytest.approx(acs) and r.macs == macs["stem"]
+    assert r.snn_energy_uj == pytest.approx((acs * 2.0 + macs["stem"] * 10.0) * 1e-6)
+    assert r.ann_energy_uj == pytest.approx(sum(macs.values()) * 10.0 * 1e-6)
+    assert r.energy_ratio == pytest.approx(r.snn_energy_uj / r.ann_energy_uj)
     assert stats.EnergyModel().to_dict()["e_ac_pj"] == 0.9 and stats.EnergyModel().e_mac_pj == 4.6
 
 
@@ -118,9 +118,9 @@ def test_bench_columns_read_one_T(tmp_path):
     make_checkpoint(tmp_path / "ck", "small-cnn")
     report = stats.checkpoint_stats(tmp_path / "ck", [1, 2], limit_test=4, energy=stats.EnergyModel(1.0, 5.0))
     cols = stats.bench_columns(report, 2)
-    assert cols == {k: report["results"][1]["totals"][k] for k in cols}
+    assert report.Ts == [1, 2] and cols == {k: getattr(report.results[1].totals, k) for k in cols}
     assert set(cols) == {"firing_rate", "acs", "macs", "snn_energy_uj", "ann_energy_uj", "energy_ratio"}
-    with pytest.raises(SnnDeployError, match="no T = 3"):
+    with pytest.raises(SnnDeployError, match=r"^the stats report has no T = 3 \(it counted T = \[1, 2\]\)$"):
         stats.bench_columns(report, 3)
 
 
@@ -146,6 +146,18 @@ def test_cli_writes_tables_json_and_png(ck, tmp_path):
     assert doc["energy_model"]["e_ac_pj"] == 1.5 and doc["energy_model"]["e_mac_pj"] == 4.6
     assert doc["weights_sha256"] == ck.extra["weights"]["sha256"] == doc["facts"]["weights_sha256"]
     assert [row["T"] for row in doc["results"]] == [1, 3, 2] and doc["images"] == 8
+    # the JSON's shape: what was counted, then the rules, constants, layers and one entry per T
+    assert list(doc) == ["artifact", "kind", "weights_sha256", "facts", "stage", "alpha", "seed", "data", "rules",
+                         "energy_model", "images", "spiking_layers", "synaptic_layers", "results"]
+    assert list(doc["energy_model"]) == ["e_ac_pj", "e_mac_pj", "source"] and doc["rules"] == list(stats.RULES)
+    assert [list(s) for s in doc["spiking_layers"]] == [["name", "neurons"]] * 3
+    assert [list(s) for s in doc["synaptic_layers"]] == [["name", "kind", "input", "macs_per_step"]] * 4
+    for row in doc["results"]:
+        assert list(row) == ["T", "spiking", "synaptic", "totals"]
+        assert [list(s) for s in row["spiking"]] == [["name", "firing_rate"]] * 3
+        assert [list(s) for s in row["synaptic"]] == [["name", "input_rate", "acs", "macs", "ann_macs"]] * 4
+        assert list(row["totals"]) == ["firing_rate", "acs", "macs", "ann_macs", "snn_energy_uj", "ann_energy_uj",
+                                       "energy_ratio"]
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in out_json.parent.iterdir()) == ["stats.json", "stats.png"]  # no temp files left
 
@@ -188,12 +200,17 @@ def test_help_names_devices_and_inputs_and_counts_the_first_layer_once():
 
 def synthetic_report(spiking_names, synaptic, rates_by_T):
     """A stats report by hand: synaptic layers as (name, kind, input), one rate list per T."""
-    return {"spiking_layers": [{"name": n, "neurons": 10} for n in spiking_names],
-            "synaptic_layers": [{"name": n, "kind": k, "input": i, "macs_per_step": 100} for n, k, i in synaptic],
-            "results": [{"T": T, "spiking": [{"name": n, "firing_rate": r} for n, r in zip(spiking_names, rates,
-                                                                                           strict=True)],
-                         "totals": {"snn_energy_uj": T * 0.1, "ann_energy_uj": 1.0}} for T, rates in rates_by_T],
-            "energy_model": stats.EnergyModel().to_dict()}
+    def totals(T):
+        return stats.Totals(firing_rate=0.1, acs=100.0, macs=0, ann_macs=400, snn_energy_uj=T * 0.1,
+                            ann_energy_uj=1.0, energy_ratio=T * 0.1)
+
+    return stats.Report(
+        rules=stats.RULES, energy_model=stats.EnergyModel(), images=1,
+        spiking_layers=tuple(stats.SpikingLayer(n, 10) for n in spiking_names),
+        synaptic_layers=tuple(stats.SynapticLayer(n, k, i, 100) for n, k, i in synaptic),
+        results=tuple(stats.ResultAtT(T, tuple(stats.LayerRate(n, r) for n, r in zip(spiking_names, rates,
+                                                                                      strict=True)), (), totals(T))
+                      for T, rates in rates_by_T))
 
 
 PLAIN = (["body.0", "body.3", "body.7"],

@@ -61,13 +61,15 @@ def test_only_rank_zero_writes_and_epoch_sums_cover_both_processes(tmp_path):
     mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
     assert list((tmp_path / "rank0").glob("model.*.safetensors"))
     assert not (tmp_path / "rank1").exists()
-    (a,), (b,) = ([json.loads(line) for line in (tmp_path / f"sums{r}.jsonl").read_text().splitlines()] for r in (0, 1))
-    # [loss sum, right in training, images trained, right in testing, images tested]: each process has half
-    assert a["in"][2] == b["in"][2] == 128 and a["in"][4] == b["in"][4] == 32
-    assert a["out"] == b["out"] == [x + y for x, y in zip(a["in"], b["in"], strict=True)]
-    assert a["out"][2] == 256 and a["out"][4] == 64
+    (a, a_test), (b, b_test) = ([json.loads(line) for line in (tmp_path / f"sums{r}.jsonl").read_text().splitlines()]
+                                for r in (0, 1))
+    # the epoch's [loss sum, right in training, images trained], then the test's [right, images]: each process has half
+    assert a["in"][2] == b["in"][2] == 128 and a_test["in"][1] == b_test["in"][1] == 32
+    for mine, other in ((a, b), (a_test, b_test)):
+        assert mine["out"] == other["out"] == [x + y for x, y in zip(mine["in"], other["in"], strict=True)]
+    assert a["out"][2] == 256 and a_test["out"][1] == 64
     h = ckpt.load(tmp_path / "rank0").extra["history"][0]
-    assert h["train_acc"] == a["out"][1] / 256 and h["val_acc"] == a["out"][3] / 64
+    assert h["train_acc"] == a["out"][1] / 256 and h["val_acc"] == a_test["out"][0] / 64
 
 
 def _bad_batch_worker(rank: int, port: int, root: str) -> None:

@@ -8,9 +8,11 @@ import torch
 
 from snndeploy.core.config import TrainConfig, from_mapping
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.validate import SEED_MAX
+from snndeploy.data.datasets import load_dataset
 from snndeploy.models import build_model
 from snndeploy.training import checkpoint as ckpt
-from snndeploy.training.train import make_optimizer, train, train_epoch
+from snndeploy.training.train import epoch_batches, fit, make_optimizer, train, train_epoch
 
 SMALL = dict(limit_train=256, limit_test=64, lr=1e-3, batch_size=64)
 
@@ -63,6 +65,37 @@ def test_resume_matches_uninterrupted_run(tmp_path):
     assert ckpt.load(tmp_path / "part").extra["train_state"]["epoch"] == 2
 
 
+def test_fit_stops_when_asked_and_records_the_epochs_it_trained(tmp_path):
+    """The study stops at a target accuracy: the checkpoint says it trained 1 epoch, and resumes from there."""
+    cfg = TrainConfig(epochs=3, out=str(tmp_path / "r"), **SMALL)
+    rows = []
+    result = fit(cfg, lambda row: rows.append(row) or True)
+    assert [r["epoch"] for r in result.history] == [1] and rows == result.history
+    assert set(rows[0]) == {"epoch", "train_loss", "train_acc", "val_acc", "lr", "epoch_s", "eval_s", "wall_s"}
+    loaded = ckpt.load(tmp_path / "r")
+    assert loaded.facts.training == dataclasses.replace(cfg, epochs=1)
+    assert loaded.extra["train_state"]["epoch"] == 1 and loaded.extra["history"] == rows
+    resumed = train(cfg.replace(epochs=2), resume=True, show_progress=False)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+
+
+def test_fit_with_its_own_evaluation_and_no_checkpoint(tmp_path):
+    seen = []
+    r = fit(TrainConfig(epochs=2, out=str(tmp_path / "none"), **SMALL), commit=False,
+            evaluate=lambda model, epoch: seen.append(epoch) or {})
+    assert seen == [0, 1] and not (tmp_path / "none").exists()
+    assert "val_acc" not in r.history[0] and r.history[1]["wall_s"] > r.history[0]["wall_s"]
+
+
+def test_the_largest_seed_shuffles(tmp_path):
+    """Each epoch's order comes from seed * 100003 + epoch, folded into the 64 bits torch takes."""
+    data = load_dataset("sample", limit_train=70, limit_test=8)
+    assert [len(y) for _, y in epoch_batches(data, 64, seed=SEED_MAX, epoch=3)] == [64, 6]
+    small = [y.tolist() for _, y in epoch_batches(data, 64, seed=5, epoch=3)]
+    order = torch.randperm(70, generator=torch.Generator().manual_seed(5 * 100_003 + 3))
+    assert sum(small, []) == data.train.labels[order.numpy()].tolist()  # the identity below 2**64: orders as before
+
+
 def test_resume_errors(tmp_path):
     cfg = TrainConfig(epochs=1, out=str(tmp_path / "r"), **SMALL)
     with pytest.raises(SnnDeployError, match="checkpoint not found"):
@@ -93,6 +126,8 @@ def test_config_validation():
         TrainConfig(method="evolution")
     with pytest.raises(SnnDeployError, match="lr must be"):
         TrainConfig(lr=-1.0)
+    with pytest.raises(SnnDeployError, match=f"^--seed must be an integer from 0 to {SEED_MAX}, got -1$"):
+        TrainConfig(seed=-1)
     assert from_mapping(TrainConfig, {"lr": 1, "epochs": 3}, "train").lr == 1.0
 
 

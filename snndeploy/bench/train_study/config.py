@@ -11,6 +11,7 @@ from typing import Any
 from ...core.config import METHODS
 from ...core.device import check_device_name
 from ...core.errors import SnnDeployError
+from ...core.neuron_config import check_T
 from ...core.validate import option_name
 
 # `--quick`: a first look in minutes (paper CNN on the bundled sample: under 5 minutes on 2 cores); options given
@@ -51,8 +52,7 @@ class TrainCostConfig:
             raise SnnDeployError(f"unknown method '{unknown[0]}'; choose from: {', '.join(METHODS)}")
         if not self.methods or len(set(self.methods)) != len(self.methods):
             raise SnnDeployError(f"methods must be a non-empty list without repeats, got {','.join(self.methods)}")
-        if self.T < 1:
-            raise SnnDeployError(f"T must be >= 1 (the steps of bptt training and of stage-3 evaluation), got {self.T}")
+        check_T(self.T, option_name("T"))  # the steps of bptt training and of stage-3 evaluation
         if not 0 < self.target <= 1:
             raise SnnDeployError(f"target accuracy must be in (0, 1], got {self.target}")
         from ...data.datasets import DATASETS  # PyTorch: imported when a configuration is made, not for the CLI's help

@@ -16,10 +16,10 @@ import torch
 
 from ...core.config import TrainConfig
 from ...core.errors import SnnDeployError
+from ...core.neuron_config import TRAIN_MODE
 from ...data.datasets import Dataset
 from ...models import SpikingNet
 from ...training.train import (
-    TRAIN_MODE,
     EpochStats,
     epoch_batches,
     make_optimizer,

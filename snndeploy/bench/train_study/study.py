@@ -25,6 +25,7 @@ import torch
 from ...conversion import ann_to_snn as conversion
 from ...core import atomic
 from ...core.atomic import check_writable
+from ...core.config import TrainConfig
 from ...core.device import pick_device
 from ...core.errors import SnnDeployError, first_line
 from ...data.datasets import Dataset, Split, load_dataset
@@ -51,14 +52,17 @@ Log = Callable[[str], None]
 Step = Callable[[str], None]
 
 
-def _job(cfg: TrainCostConfig, label: str, method: str, **changes: Any) -> Job:
-    T = cfg.T if method in ("bptt", PEER) else 1
-    eval_T = 1 if method == "ann" else cfg.T
+def _job(cfg: TrainCostConfig, label: str, method: str, noise: str = "gaussian", **changes: Any) -> Job:
+    """The job that trains ``method`` (or the peer) as the study's options say; ``changes``: the Job's own fields."""
     folder = str(Path(cfg.out) / "checkpoints" / re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-"))
-    job = Job(label=label, method=method, model=cfg.model, dataset=cfg.dataset, T=T, eval_T=eval_T, epochs=cfg.epochs,
-              batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed, device=cfg.device, data_dir=cfg.data_dir,
-              limit_train=cfg.limit_train, limit_test=cfg.limit_test, augment=cfg.augment, max_batches=cfg.peer_batches,
-              checkpoint=None if method == PEER else folder, stop_at=cfg.target if cfg.stop_at_target else None)
+    train = TrainConfig(model=cfg.model, dataset=cfg.dataset, data_dir=cfg.data_dir,
+                        method="bptt" if method == PEER else method, T=cfg.T if method in ("bptt", PEER) else 1,
+                        epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, noise=noise, seed=cfg.seed,
+                        device=cfg.device, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
+                        augment=cfg.augment, out=folder)
+    job = Job(label=label, train=train, eval_T=1 if method == "ann" else cfg.T, peer=method == PEER,
+              max_batches=cfg.peer_batches, checkpoint=method != PEER,
+              stop_at=cfg.target if cfg.stop_at_target else None)
     return dataclasses.replace(job, **changes)
 
 
@@ -325,7 +329,7 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
 
     def on_epoch(job: Job, row: dict[str, Any]) -> None:
         acc = f", test {100 * row['accuracy']:.2f}%" if row.get("accuracy") is not None else ""
-        say(f"{job.label}: epoch {row['epoch']}/{job.epochs if job.method != PEER else 1} "
+        say(f"{job.label}: epoch {row['epoch']}/{job.train.epochs if not job.peer else 1} "
             f"{row['train_s']:.1f} s{acc}")
 
     atomic.write_json(out / STATE, state)
@@ -339,9 +343,9 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
             if phase in done:  # its checkpoint is gone: train it again
                 done.remove(phase)
             if job.label == "noise (uniform)" and "noise" in rows:  # as many epochs as the Gaussian run took
-                job = dataclasses.replace(job, epochs=len(rows["noise"]["history"]))
-            if job.checkpoint and Path(job.checkpoint).is_dir():  # what a killed run's writes left
-                atomic.remove_stale_temps(job.checkpoint)
+                job = dataclasses.replace(job, train=job.train.replace(epochs=len(rows["noise"]["history"])))
+            if job.checkpoint and Path(job.train.out).is_dir():  # what a killed run's writes left
+                atomic.remove_stale_temps(job.train.out)
             # what came after this phase came from the model it replaces (a resumed run whose checkpoint is gone)
             done[:] = [p for p in done if p.startswith("train ")]
             figures.clear()
@@ -349,7 +353,7 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
             state["plots"].clear()
             task = bar.start(phase, planned_steps(job, len(data.train)))
             result = run_isolated(job, on_epoch, lambda status, task=task: bar.advance(task, status))
-            timed = job.method != PEER and job.eval_every_epoch
+            timed = not job.peer and job.eval_every_epoch
             result["time_to_target"] = time_to_target(result["history"], cfg.target) if timed else None
             rows[job.label] = result
             bar.finish(task, f"{result['epoch_s']:.2f} s / epoch")

@@ -1,6 +1,5 @@
 """`snndeploy bench train` end to end on tiny settings, its pieces, and one-line errors for bad input."""
 
-import dataclasses
 import json
 import math
 import multiprocessing as mp
@@ -25,6 +24,7 @@ from snndeploy.bench.train_study.study import ALPHAS, SWEEP_T, checks, run_train
 from snndeploy.bench.train_study.worker import Job, run_isolated, train_ours
 from snndeploy.cli.bench_train_cmd import bench_train_command
 from snndeploy.conversion import ann_to_snn as conversion
+from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.neuron_config import NeuronConfig
 from snndeploy.data.datasets import load_dataset
@@ -157,16 +157,16 @@ def test_bad_input(tmp_path):
 
 
 def test_child_errors_come_back_as_one_line():
-    job = Job("ann", "ann", "small-cnn", "imagenet", 1, 1)
+    job = Job("ann", TrainConfig(method="ann", dataset="imagenet"), 1)
     with pytest.raises(SnnDeployError, match="^ann: unknown dataset 'imagenet'"):
         run_isolated(job)
     with pytest.raises(SnnDeployError, match="unknown method"):
-        run_isolated(Job("x", "evolution", "small-cnn", "sample", 1, 1))
+        Job("x", TrainConfig(method="evolution"), 1)
 
 
 def test_stop_at_target(tmp_path):
-    job = Job("ann", "ann", "small-cnn", "sample", 1, 1, epochs=4, lr=1e-3, limit_train=512, limit_test=200,
-              stop_at=0.3, checkpoint=str(tmp_path / "ann"))
+    job = Job("ann", TrainConfig(method="ann", epochs=4, lr=1e-3, limit_train=512, limit_test=200,
+                                 out=str(tmp_path / "ann")), 1, stop_at=0.3, checkpoint=True)
     result = run_isolated(job)
     assert len(result["history"]) == 1 and result["history"][0]["accuracy"] >= 0.3
     assert checkpoint.load(tmp_path / "ann").facts.training.epochs == 1
@@ -202,11 +202,11 @@ def in_process(monkeypatch):
 
     def run(job, on_epoch=None, on_step=None):
         jobs.append(job)
-        data = load_dataset(job.dataset, limit_train=job.limit_train, limit_test=job.limit_test)
-        Path(job.checkpoint).mkdir(parents=True, exist_ok=True)
+        data = load_dataset(job.train.dataset, limit_train=job.train.limit_train, limit_test=job.train.limit_test)
+        Path(job.train.out).mkdir(parents=True, exist_ok=True)
         send = lambda kind, msg: on_step and kind == "step" and on_step(msg)  # noqa: E731
         result = train_ours(job, data, torch.device("cpu"), send)
-        return {**result, "label": job.label, "job": dataclasses.asdict(job), "memory_mb": 1.0,
+        return {**result, "label": job.label, "job": job.record(), "memory_mb": 1.0,
                 "train_images": len(data.train), "test_images": len(data.test)}
 
     monkeypatch.setattr(train_cost, "run_isolated", run)
@@ -282,7 +282,7 @@ def test_limits_reach_every_phase(tmp_path, in_process, monkeypatch):
     monkeypatch.setattr(conversion, "calibrate", calib)
     cfg = TrainCostConfig(**{**SMALL, "calib_images": 512, "uniform": True}, out=str(tmp_path / "run"))
     result = run_train_cost(cfg)
-    assert {(j.limit_train, j.limit_test) for j in in_process} == {(96, 40)}
+    assert {(j.train.limit_train, j.train.limit_test) for j in in_process} == {(96, 40)}
     assert {(r["train_images"], r["test_images"]) for r in result["rows"].values()} == {(96, 40)}
     assert sum(seen["sweep"]) == 40 and sum(seen["conversion"]) == 40  # the 40 test images, in pieces
     assert seen["calibration"] == {96} and result["conversion"]["calibration_images"] == 96
@@ -470,7 +470,7 @@ def test_reference_lines_at_the_same_accuracy_both_show(tmp_path, drawn_axes):
 def test_ctrl_c_ends_the_training_process_quietly(capfd):
     """A Ctrl-C reaches the whole process group: the training process ignores it (no traceback of its own, no
     'crash' for the parent to report), and the interrupted parent ends it."""
-    job = Job("ann", "ann", "small-cnn", "sample", 1, 1, epochs=2, limit_train=256, limit_test=64)
+    job = Job("ann", TrainConfig(method="ann", epochs=2, limit_train=256, limit_test=64), 1)
     signalled = []
 
     def sigint_to_child(_status):

@@ -45,7 +45,8 @@ def test_the_three_callers_train_the_same_weights(tmp_path, data, method, T):
     cli = train(TrainConfig(method=method, T=T, epochs=1, out=str(tmp_path / "cli"), **LIMITS), show_progress=False)
     expected = _weights(cli.model)
 
-    job = Job(method, method, "small-cnn", "sample", T, T, epochs=1, checkpoint=str(tmp_path / "worker"), **LIMITS)
+    job = Job(method, TrainConfig(method=method, T=T, epochs=1, out=str(tmp_path / "worker"), **LIMITS), T,
+              checkpoint=True)
     train_ours(job, data, torch.device("cpu"), lambda *_: None)
     assert _same(_weights(checkpoint.load(tmp_path / "worker").model), expected)
 
@@ -79,10 +80,12 @@ def test_every_caller_goes_through_train_epoch(tmp_path, data, calls, monkeypatc
     train(TrainConfig(epochs=2, out=str(tmp_path / "cli"), **LIMITS), show_progress=False)
     assert calls == {"train": 2}
 
-    job = Job("ann", "ann", "small-cnn", "sample", 1, 1, epochs=2, eval_every_epoch=False, **LIMITS)
+    job = Job("ann", TrainConfig(method="ann", epochs=2, **LIMITS), 1, eval_every_epoch=False)
     worker_mod.warm_up(job, data, torch.device("cpu"))
+    assert calls == {"train": 2, "worker": 1}  # the warm-up's single step
     result = train_ours(job, data, torch.device("cpu"), lambda *_: None)
-    assert calls["worker"] == 3 and [h["epoch"] for h in result["history"]] == [1, 2]
+    # the worker's epochs run in `snndeploy train`'s own loop (fit): no epoch loop of its own
+    assert calls == {"train": 4, "worker": 1} and [h["epoch"] for h in result["history"]] == [1, 2]
 
     spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
     bench = importlib.util.module_from_spec(spec)

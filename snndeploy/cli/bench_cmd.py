@@ -12,6 +12,7 @@ from ..bench import output
 from ..bench.deploy import OK, BenchConfig, bench_environment, run_bench
 from ..bench.environment import summary
 from ..core.errors import SnnDeployError
+from .bench_serve_cmd import bench_serve_command
 from .bench_train_cmd import bench_train_command
 from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
@@ -40,7 +41,8 @@ def progress_line(r: dict[str, Any]) -> str:
 
 
 bench_app = typer.Typer(cls=BenchGroup, no_args_is_help=True, add_completion=False,
-                        help="Benchmarks: deployment (bench ARTIFACTS...) and training cost (bench train).")
+                        help="Benchmarks: deployment (bench ARTIFACTS...), training cost (bench train), serving load "
+                        "(bench serve).")
 
 
 @bench_app.command("run")
@@ -107,3 +109,4 @@ def bench_run_command(
 
 
 bench_app.command("train")(bench_train_command)
+bench_app.command("serve")(bench_serve_command)

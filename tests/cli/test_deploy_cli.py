@@ -149,7 +149,8 @@ def test_bench_shows_a_progress_bar_in_a_terminal(tiny_run, tmp_path, monkeypatc
                "--iters", 2, "--work", tmp_path / "work")
     assert r.exit_code == 0, r.output
     name = tiny_run.path.parent.name
-    for task in (f"export {name} T=2 fp32", f"accuracy {name} onnxruntime-cpu fp32 T=2 (10 images)",
+    for task in (f"export {name} T=2 (onnx, fp32, noise frozen)",
+                 f"accuracy {name} onnxruntime-cpu fp32 T=2 (10 images)",
                  f"timing {name} onnxruntime-cpu fp32 T=2 batch 1"):
         assert task in r.output, task
     assert "img/s, " not in r.output  # the bar replaces the per-row lines
@@ -310,7 +311,8 @@ def test_export_and_infer_show_progress_in_a_terminal(tiny_run, tmp_path, monkey
     monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
     r = invoke("export", tiny_run.path, "--T", "1,2", "--noise", "graph", "-o", tmp_path / "ex")
     assert r.exit_code == 0, r.output
-    assert "export T=1 (onnx, noise graph)" in r.output and "export T=2 (onnx, noise graph)" in r.output
+    assert "export run0 T=1 (onnx, fp32, noise graph)" in r.output
+    assert "export run0 T=2 (onnx, fp32, noise graph)" in r.output
     graph = next((tmp_path / "ex").glob("*_T2_*.onnx"))
     r = invoke("infer", graph, IMAGES)
     assert r.exit_code == 0, r.output

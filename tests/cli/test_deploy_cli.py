@@ -328,3 +328,26 @@ def test_a_graph_refuses_another_T_and_export_refuses_a_graph(tiny_run, tmp_path
     assert "runs at T = 2 (its own); --T 10 applies to checkpoints" in " ".join(out.split())
     out = bad("export", graph)
     assert "export takes a checkpoint" in out and "already an ONNX graph" in " ".join(out.split())
+
+
+def test_export_adds_an_engine_to_triton_through_its_kinds_producer(tiny_run, tmp_path):
+    """`export ENGINE` runs the engine kind's Triton producer (the kinds table's ``to_triton``); another
+    --format is refused in one line."""
+    from snndeploy.artifacts import metadata, sidecar
+    from snndeploy.core.hashing import sha256
+    from snndeploy.export.exporter import ExportConfig, export
+
+    (e,) = export(tiny_run.path, ExportConfig(T=(2,), out=str(tmp_path / "onnx")))
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(b"plan bytes")
+    shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [8, 1, 28, 28]}}
+    sidecar.write(plan, metadata.read(onnx.load(e.path)),
+                  {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": "8.7", "shapes": shapes,
+                   "onnx_sha256": "0" * 64, "plan_sha256": sha256(plan), "max_batch": 8})
+    r = invoke("export", plan, "-o", tmp_path / "repo")
+    assert r.exit_code == 0, r.output
+    (model,) = (tmp_path / "repo").iterdir()
+    assert f"triton model: {model}" in " ".join(r.output.split())
+    assert (model / "1" / "model_sm87.plan").read_bytes() == b"plan bytes"
+    out = bad("export", plan, "--format", "onnx")
+    assert "a TensorRT engine can only be exported with --format triton" in " ".join(out.split())

@@ -67,6 +67,18 @@ class Producer(ABC):
         raise NotImplementedError(f"{cls.__name__} has no bench recipe")
 
 
+class SameFile(Producer):
+    """The source file as it is: the recipe of a backend that runs another kind's files (a second runtime for
+    ONNX graphs is a kind without suffixes, made from ``onnx`` by SameFile)."""
+
+    def make(self, source: Path, bar: Bar) -> Path:
+        return source
+
+    @classmethod
+    def planned(cls, source: Path | Producer, request: Request) -> Producer:
+        return cls(source)
+
+
 class EngineFromGraph(Producer):
     """A TensorRT engine and its sidecar built from an ONNX graph (snndeploy.engine.build); ``result`` is
     ``(engine path, sidecar info)``. Without a config: the graph's precision, a profile over ``batches`` (a

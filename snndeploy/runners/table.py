@@ -9,8 +9,12 @@ names runner, producers and evaluator by "module:Class" paths, imported on first
 graphs and engines never load PyTorch.
 
 Adding a backend is one runner file plus one row: ``register(ArtifactKind(...))`` (a plugin or a test may add
-rows at run time; ``unregister(name)`` removes one). Every dispatcher (open_runner, bench, eval, infer, export,
-the --version line, the install hints of one-line errors) reads the table through ``kinds()``."""
+rows at run time; ``unregister(name)`` removes one). A backend for files of a kind that exists (a second ONNX
+runtime) is a row without suffixes, made from that kind by ``snndeploy.runners.produce:SameFile``: bench runs it
+with ``--backend NAME``; eval, infer and the rest open a file with the first row that matches it.
+
+Every dispatcher (open_runner, bench, eval, infer, export, the --version line, the bench environment, the install
+hints of one-line errors) reads the table through ``kinds()``."""
 
 from __future__ import annotations
 
@@ -67,8 +71,10 @@ class ArtifactKind:
     to_triton: str | None = None  # "module:Class" of the producer of a Triton model from this kind (`export`)
 
     def __post_init__(self) -> None:
-        if not self.suffixes and not self.folders:
-            raise SnnDeployError(f"artifact kind '{self.name}' matches no file: give suffixes or folders=True")
+        if not (self.suffixes or self.folders or self.made_from):
+            # a kind without files of its own is a backend for another kind's files (made_from SameFile)
+            raise SnnDeployError(f"artifact kind '{self.name}' matches no file and is made from none: give "
+                                 "suffixes, folders=True or made_from")
 
     @property
     def runner(self) -> type[Runner]:
@@ -138,6 +144,7 @@ _BUILTIN: tuple[ArtifactKind, ...] = (
                  "snndeploy.runners.onnxruntime:OnnxRuntimeRunner", ("fp32", "fp16", "int8"),
                  tuple(PROVIDERS), "pip install 'snndeploy[cpu]' or 'snndeploy[gpu]'",
                  (("onnxruntime", ("onnxruntime", "onnxruntime-gpu")),),
+                 # at int8 the export is inlined and then quantized (GraphFromCheckpoint.planned chains Int8Graph)
                  made_from=(Recipe("checkpoint", "snndeploy.runners.produce_graph:GraphFromCheckpoint"),)),
     ArtifactKind("engine", "a TensorRT engine (.plan or .engine)", "engine", (".plan", ".engine"), "tensorrt",
                  "snndeploy.runners.tensorrt:TensorRTRunner", ("fp32", "fp16", "int8"), ("cuda",),

@@ -136,3 +136,27 @@ def test_version_lists_the_new_kinds_library(toy):
     unregister("toy")
     assert "numpy" not in invoke("--version").output
     register(TOY)  # for the fixture to remove
+
+
+def test_a_second_backend_for_an_existing_kind_is_one_row(toy, tmp_path):
+    """A backend that runs another kind's files: a row without suffixes, made from that kind by SameFile."""
+    from snndeploy.runners import Recipe
+
+    class SlowToyRunner(ToyRunner):
+        backend = "toy-again"
+
+    again = ArtifactKind("toy-again", "the toy model on a second runtime", "toy model", (), "toy-again",
+                         SlowToyRunner, ("fp32",), ("cpu",), "pip install toy-again",
+                         made_from=(Recipe("toy", "snndeploy.runners.produce:SameFile"),))
+    register(again)
+    try:
+        path, expected, _ = toy
+        assert kind_of(path) is TOY  # files still open with their own kind
+        r = invoke("bench", path, "--backend", "toy,toy-again", "--batch", 2, "--limit-test", LIMIT, "--iters", 1,
+                   "--json", tmp_path / "b.json", "--work", tmp_path / "work")
+        assert r.exit_code == 0, r.output
+        rows = json.loads((tmp_path / "b.json").read_text())["results"]
+        assert [(row["backend"], row["file"], row["accuracy"]) for row in rows] == [
+            ("toy", str(path), expected), ("toy-again", str(path), expected)]
+    finally:
+        unregister("toy-again")

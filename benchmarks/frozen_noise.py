@@ -32,11 +32,11 @@ def main() -> None:
     rows = []
     for T in args.T:
         (g,) = export(args.checkpoint, ExportConfig(T=(T,), noise="graph", out=f"{tmp}/graph"))
-        fresh = [evaluate_onnx(str(g.path), seed=s)[0]["accuracy"] for s in range(args.seeds)]
+        fresh = [evaluate_onnx(str(g.path), seed=s)[0].accuracy for s in range(args.seeds)]
         frozen = []
         for s in range(args.seeds):
             (f,) = export(args.checkpoint, ExportConfig(T=(T,), noise="frozen", seed=s, out=f"{tmp}/frozen{s}"))
-            frozen.append(evaluate_onnx(str(f.path))[0]["accuracy"])
+            frozen.append(evaluate_onnx(str(f.path))[0].accuracy)
         row = {"T": T, "graph": fresh, "frozen": frozen, "graph_mean": statistics.fmean(fresh),
                "frozen_mean": statistics.fmean(frozen)}
         rows.append(row)

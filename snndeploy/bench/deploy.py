@@ -1,18 +1,22 @@
 """`snndeploy bench`: every artifact, backend, precision, T and batch in one table (after Ultralytics'
 benchmark): accuracy, latency percentiles, throughput, artifact size, and a status per row.
 
-A backend that cannot run on this machine (no GPU, no TensorRT, no onnxruntime-gpu: the kinds table's
-``unavailable`` or a runner's BackendUnavailable), a precision the backend does not run (the kinds table's
-``precision_problem``, or a graph exported at another precision) and a batch outside a runner's limits become
-rows whose status says why, never a row measured at something else; any other error still stops the run.
+What runs comes from the kinds table (snndeploy.runners.table): an artifact runs on its own backend and on each
+asked backend whose kind the table can make from it, through the same producers as the CLI's `export`,
+`quantize` and `build` (snndeploy.runners.produce); a checkpoint (the table's network kind) once per T and
+precision, any other artifact at its own.
 
-Rows are plain dicts (ROW_KEYS, then whatever a later measurement adds): writers and the table take the
-columns they know and keep the rest.
+A backend that cannot run on this machine (no GPU, no TensorRT, no onnxruntime-gpu: the kind's ``unavailable`` or
+a runner's BackendUnavailable), a precision the backend does not run (the kind's ``precision_problem``, or a
+graph exported at another precision) and a batch outside a runner's limits become rows whose status says why,
+never a row measured at something else; any other error still stops the run.
+
+Rows are frozen BenchRow records (snndeploy.bench.rows), which the writers of snndeploy.bench.output serialise.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -20,28 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..artifacts import metadata as onnx_meta
 from ..core.errors import SnnDeployError
-from ..core.facts import PRECISIONS
+from ..core.facts import PRECISIONS, ArtifactFacts
 from ..core.neuron_config import check_T
 from ..data.datasets import batches_of
-from ..engine.build import BuildConfig, build_engine
 from ..evaluation import stats
 from ..evaluation.evaluate import runner_accuracy, test_split_for
-from ..runners import BACKENDS, KINDS, ArtifactKind, BackendUnavailable, Runner, kind_for_backend, kind_of
-from ..runners.onnxruntime import OnnxRuntimeRunner
-from ..runners.tensorrt import TensorRTRunner
+from ..runners import ArtifactKind, BackendUnavailable, Runner, backends, kind_for_backend, kind_of, kinds
+from ..runners.produce import Producer, Request, made
+from ..runners.table import load, route
 from ..ui.progress import Bar
 from . import environment
+from .rows import METRICS, OK, ROW_KEYS, BenchRow
 from .timing import time_runner
 
-OK = "ok"
 ACCURACY_BATCH = 256  # images per run of the accuracy pass (one progress step)
-METRICS = ("accuracy", "p10_ms", "p50_ms", "p90_ms", "p99_ms", "images_per_s")
-ROW_KEYS = ("artifact", "backend", "precision", "T", "batch", "noise", "status", *METRICS, "size_mb", "file", "path")
-# noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of the PyTorch runner (a new
-# window of its noise bank on every call: what a --noise graph graph does)
-EXPORT_NOISE, TORCH_NOISE = "frozen", "fresh"
+# noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of a network's own runner
+# (a new window of its noise bank on every call: what a --noise graph graph does)
+EXPORT_NOISE, NETWORK_NOISE = "frozen", "fresh"
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,14 @@ class BenchConfig:
         bad = [p for p in self.precisions if p not in PRECISIONS]
         if bad:
             raise SnnDeployError(f"unknown precision '{bad[0]}'; choose from {', '.join(PRECISIONS)}")
-        known = sorted({d for kind in KINDS for d in kind.devices})
+        known = sorted({d for kind in kinds() for d in kind.devices})
         if not (self.device in known or re.fullmatch(r"cuda:\d+", self.device)):
             # a device no backend knows is a typo: refused, not a status row per backend
             raise SnnDeployError(f"--device must be one of {', '.join(known)} (or cuda:N), got '{self.device}'")
 
 
 # A maker gets the progress bar (so that an export or an engine build shows as a step of its own) and returns
-# the active-able runner and the file it measures.
+# the runner (not yet active) and the file it measures.
 Maker = Callable[[Bar], tuple[Runner, Path]]
 
 
@@ -96,7 +96,7 @@ class Plan:
     @property
     def backend(self) -> str:
         """The row's backend label before a runner exists (the runner's own label once it does)."""
-        return "tensorrt" if self.kind.name == "engine" else f"{self.kind.backend}-{self.device}"
+        return self.kind.label(self.device)
 
 
 def short_names(artifacts: list[str]) -> list[str]:
@@ -106,7 +106,7 @@ def short_names(artifacts: list[str]) -> list[str]:
     targets = []
     for a in artifacts:
         p = Path(a).resolve()
-        targets.append(p.parent if kind_of(p).name == "checkpoint" and not p.is_dir() else p)
+        targets.append(p.parent if kind_of(p).folders and not p.is_dir() else p)
     depth = [1] * len(targets)
     while True:
         names = ["/".join(t.parts[-d:]) for t, d in zip(targets, depth, strict=True)]
@@ -125,83 +125,51 @@ def short_names(artifacts: list[str]) -> list[str]:
 
 
 def _size_mb(path: Path) -> float:
-    """File size; for a checkpoint, its weights file."""
-    if kind_of(path).name != "checkpoint":
-        return path.stat().st_size / 1e6
-    from ..training.checkpoint import read_meta  # checkpoints need PyTorch; graphs and engines do not
-
-    meta_path, _, extra = read_meta(path)
-    return (meta_path.parent / extra["weights"]["file"]).stat().st_size / 1e6
+    """The artifact's size: its kind's size file (a checkpoint's weights)."""
+    return kind_of(path).size_file(path).stat().st_size / 1e6
 
 
-def _onnx_for(path: Path, T: int, precision: str, work: Path) -> Path:
-    """Export (and for int8 quantize) the graph a checkpoint row needs."""
-    from ..export.exporter import ExportConfig, export  # exporting needs PyTorch
-    from ..export.quantize import quantize_onnx
-
-    cfg = ExportConfig(T=(T,), fp16=precision == "fp16", inline=precision == "int8", noise=EXPORT_NOISE,
-                       out=str(work / precision))
-    (exported,) = export(path, cfg)
-    if precision != "int8":
-        return exported.path
-    return quantize_onnx(exported.path).path  # beside the fp32 graph, under the graph's int8 name
-
-
-class _Export:
-    """The graph of one checkpoint at one T and precision, exported once, when the first runner that needs it
-    is made."""
-
-    def __init__(self, path: Path, T: int, precision: str, work: Path) -> None:
-        self.args, self.path = (path, T, precision, work), None
-        folder = path.resolve() if path.is_dir() else path.resolve().parent
-        self.what = f"export {folder.name} T={T} {precision}"
-
-    def __call__(self, bar: Bar) -> Path:
-        if self.path is None:
-            self.path = bar.step(self.what, lambda: _onnx_for(*self.args), lambda p: p.name)
-        return self.path
-
-
-def _engine_for(onnx_path: Path, batches: tuple[int, ...], work: Path, bar: Bar) -> tuple[Runner, Path]:
-    """An engine whose profile spans the benchmark's batches (a fixed-batch graph keeps its batch), built into
-    the work folder: never over an engine the user keeps next to the graph."""
-    facts = onnx_meta.load(onnx_path)[1]
-    batch = None if facts.batch != "dynamic" else (min(batches), max(batches), max(batches))
-    out = work / "engines" / f"{onnx_path.stem}.plan"
-    cfg = BuildConfig(precision=facts.precision, batch=batch, out=str(out))
-    engine = bar.step(f"build TensorRT engine {out.name}", lambda: build_engine(onnx_path, cfg)[0],
-                   lambda p: p.name)
-    return TensorRTRunner(engine), engine
-
-
-def _ort(graph: Callable[[Bar], Path], device: str) -> Maker:
+def _maker(kind: ArtifactKind, source: Path | Producer, device: str, **options: Any) -> Maker:
+    """Make the source (a given file, or the chain that exports and builds it), then open its runner."""
     def make(bar: Bar) -> tuple[Runner, Path]:
-        path = graph(bar)
-        return OnnxRuntimeRunner(path, device=device), path
+        path = made(source, bar)
+        return kind.open(path, device=device, **options), path
     return make
 
 
-def _trt(graph: Callable[[Bar], Path], batches: tuple[int, ...], work: Path) -> Maker:
-    return lambda bar: _engine_for(graph(bar), batches, work, bar)
+def _targets(kind: ArtifactKind, cfg: BenchConfig) -> list[ArtifactKind]:
+    """The kinds an artifact runs as: those of the asked backends that the table makes from it, or its own
+    alone when nothing else can be made from it (an engine runs on its backend whether asked or not)."""
+    reach = [k for k in kinds() if route(kind, k) is not None]
+    return reach if reach == [kind] else [k for k in reach if k.backend in cfg.backends]
 
 
-def _torch(path: Path, T: int, device: str, bar: Bar) -> tuple[Runner, Path]:
-    from ..runners.torch_runner import TorchRunner  # the PyTorch backend, only where a checkpoint is benchmarked
+def _chain(path: Path, source: ArtifactKind, target: ArtifactKind, request: Request,
+           shared: dict[tuple[str, ...], Producer]) -> Path | Producer:
+    """The producers that make ``target`` from the artifact, each step shared through ``shared`` (a graph
+    exported once, for the first backend that needs it)."""
+    made_so_far: Path | Producer = path
+    key: tuple[str, ...] = ()
+    for recipe in route(source, target) or []:
+        key += (str(recipe.producer),)
+        if key not in shared:
+            shared[key] = load(recipe.producer).planned(made_so_far, request)
+        made_so_far = shared[key]
+    return made_so_far
 
-    return TorchRunner(path, T=T, device=device), path
 
-
-def _fixed(kind: ArtifactKind, device: str, precision: str, T: int, noise: str | None, make: Maker,
-           cfg: BenchConfig, path: Path) -> list[Plan]:
-    """The plans of a graph or an engine, whose precision was fixed when it was made: measured at that
-    precision, and a status row for every other precision asked for."""
-    plans = [Plan(kind, device, precision, T, noise, make)] if not cfg.precisions or precision in cfg.precisions \
-        else []
+def _fixed(artifact: ArtifactKind, target: ArtifactKind, facts: ArtifactFacts, make: Maker, cfg: BenchConfig,
+           path: Path) -> list[Plan]:
+    """The plans of an artifact whose precision was fixed when it was made: measured at that precision, and a
+    status row for every other precision asked for."""
+    device, precision, T = target.device_for(cfg.device), facts.precision, facts.T or 0
+    plans = [Plan(target, device, precision, T, facts.noise, make)] \
+        if not cfg.precisions or precision in cfg.precisions else []
     for other in cfg.precisions:
         if other != precision:
-            why = (f"{path.name} is an {precision} {'engine' if kind.name == 'engine' else 'graph'}; --precision "
-                   f"{other} applies to checkpoints (or export/build the artifact at {other})")
-            plans.append(Plan(kind, device, other, T, noise, make, problem=why))
+            why = (f"{path.name} is an {precision} {artifact.noun}; --precision {other} applies to checkpoints (or "
+                   f"export/build the artifact at {other})")
+            plans.append(Plan(target, device, other, T, facts.noise, make, problem=why))
     return plans
 
 
@@ -209,49 +177,40 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
     """The runners (and the file each one measures) that one artifact expands to."""
     path, work = Path(artifact), Path(cfg.work)
     kind = kind_of(path)
-    ort, trt = kind_for_backend("onnxruntime"), kind_for_backend("tensorrt")
-    if kind.name == "engine":
-        facts = TensorRTRunner(path).facts  # the sidecar is read and checked now, TensorRT or not
-        return _fixed(kind, "cuda", facts.precision, facts.T or 0, facts.noise,
-                      lambda bar: (TensorRTRunner(path), path), cfg, path)
     plans: list[Plan] = []
-    if kind.name == "onnx":
-        facts = onnx_meta.load(path)[1]  # a bad file is an error, not a status
-
-        def given(bar: Bar) -> Path:
-            return path
-
-        if "onnxruntime" in cfg.backends:
-            plans += _fixed(ort, cfg.device, facts.precision, facts.T or 0, facts.noise, _ort(given, cfg.device),
-                            cfg, path)
-        if "tensorrt" in cfg.backends:
-            plans += _fixed(trt, "cuda", facts.precision, facts.T or 0, facts.noise, _trt(given, cfg.batches, work),
+    if not kind.network:
+        facts = kind.open(path).facts  # a bad file is an error, not a status; nothing runs before activation
+        request = Request(facts.T or 0, facts.precision, cfg.batches, work)
+        shared: dict[tuple[str, ...], Producer] = {}
+        for target in _targets(kind, cfg):
+            device = target.device_for(cfg.device)
+            plans += _fixed(kind, target, facts, _maker(target, _chain(path, kind, target, request, shared), device),
                             cfg, path)
         return plans
     for T in cfg.Ts:
         for precision in cfg.precisions or ("fp32",):
-            if "pytorch" in cfg.backends:
-                plans.append(Plan(kind, cfg.device, precision, T, TORCH_NOISE,
-                                  functools.partial(_torch, path, T, cfg.device),
-                                  problem=kind.precision_problem(precision)))
-            graph = _Export(path, T, precision, work / f"T{T}")  # exported once, for the first backend that needs it
-            if "onnxruntime" in cfg.backends:
-                plans.append(Plan(ort, cfg.device, precision, T, EXPORT_NOISE, _ort(graph, cfg.device)))
-            if "tensorrt" in cfg.backends:
-                plans.append(Plan(trt, "cuda", precision, T, EXPORT_NOISE, _trt(graph, cfg.batches, work / f"T{T}")))
+            request, shared = Request(T, precision, cfg.batches, work / f"T{T}"), {}
+            for target in _targets(kind, cfg):
+                device = target.device_for(cfg.device)
+                if target is kind:
+                    plans.append(Plan(kind, device, precision, T, NETWORK_NOISE, _maker(kind, path, device, T=T),
+                                      problem=kind.precision_problem(precision)))
+                else:
+                    plans.append(Plan(target, device, precision, T, EXPORT_NOISE,
+                                      _maker(target, _chain(path, kind, target, request, shared), device),
+                                      problem=target.precision_problem(precision)))
     return plans
 
 
 def _row(name: str, artifact: str, plan: Plan, batch: int | None, status: str, file: Path | None = None,
-         backend: str | None = None) -> dict[str, Any]:
-    return {"artifact": name, "backend": backend or plan.backend, "precision": plan.precision, "T": plan.T,
-            "batch": batch, "noise": plan.noise, "status": status, **dict.fromkeys(METRICS),
-            "size_mb": None if file is None else _size_mb(file), "file": None if file is None else str(file),
-            "path": artifact}
+         backend: str | None = None, **measured: float) -> BenchRow:
+    return BenchRow(artifact=name, backend=backend or plan.backend, precision=plan.precision, T=plan.T, batch=batch,
+                    noise=plan.noise, status=status, size_mb=None if file is None else _size_mb(file),
+                    file=None if file is None else str(file), path=artifact, **measured)
 
 
 def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None,
-            bar: Bar | None = None) -> list[dict[str, Any]]:
+            bar: Bar | None = None) -> list[BenchRow]:
     """The rows of one planned runner: accuracy once, then latency per batch size (or status rows); each step
     (export, engine build, accuracy pass, timing of each batch) is a task on ``bar``."""
     name = name or short_names([artifact])[0]
@@ -270,9 +229,8 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
             bar.finish(task, f"{100 * acc:.2f}%")
             rows = []
             for batch in cfg.batches:
-                row = _row(name, artifact, plan, batch, OK, file, backend=runner.backend)
                 if (problem := runner.batch_problem(batch)) is not None:
-                    rows.append({**row, "status": problem})
+                    rows.append(_row(name, artifact, plan, batch, problem, file, backend=runner.backend))
                     continue
                 task = bar.start(f"timing {label} batch {batch}", cfg.iters)
                 runs = [0]
@@ -284,14 +242,15 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
 
                 t = time_runner(runner, batch, warmup=cfg.warmup, iters=cfg.iters, on_run=tick)
                 bar.finish(task, f"p50 {t['p50_ms']:.2f} ms, {t['images_per_s']:.0f} img/s")
-                rows.append({**row, "accuracy": acc, **{k: t[k] for k in METRICS[1:]}})
+                rows.append(_row(name, artifact, plan, batch, OK, file, backend=runner.backend, accuracy=acc,
+                                 **{k: t[k] for k in METRICS[1:]}))
             return rows
     except BackendUnavailable as exc:
         return [_row(name, artifact, plan, None, str(exc))]
 
 
-def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[dict[str, Any]], None] | None = None,
-              show_progress: bool = False) -> list[dict[str, Any]]:
+def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[BenchRow], None] | None = None,
+              show_progress: bool = False) -> list[BenchRow]:
     """Measure every runner of every artifact; rows that could not be measured carry their reason in status.
     ``show_progress``: a progress bar with a task per export, engine build, accuracy pass and timed batch."""
     if not artifacts:
@@ -304,18 +263,18 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[dict[str
             counted = _stats_of(artifact, cfg, bar) if cfg.stats else None
             for plan in artifact_plans:
                 for row in measure(artifact, plan, cfg, name, bar):
-                    if counted is not None and row.get("T") in counted.Ts:
-                        row.update(stats.bench_columns(counted, row["T"]))
+                    if counted is not None and row.T in counted.Ts:
+                        row = dataclasses.replace(row, **stats.bench_columns(counted, row.T))
                     rows.append(row)
                     if on_row is not None:
                         on_row(row)
     return rows
 
 
-def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> dict[str, Any] | None:
+def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> stats.Report | None:
     """The stats report of a checkpoint at the bench's T values (every backend's row at T runs that network), or
     None for a graph or engine, whose spikes are not outputs it can be asked for."""
-    if kind_of(artifact).name != "checkpoint":
+    if not kind_of(artifact).network:
         return None
     task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
     counted = stats.checkpoint_stats(artifact, cfg.Ts, limit_test=cfg.limit_test, seed=cfg.seed,
@@ -328,23 +287,17 @@ def _hashable(artifact: str) -> Path:
     """The file whose sha256 identifies an artifact: a checkpoint's JSON (it names its weights by their hash),
     else the file itself."""
     path = Path(artifact)
-    if kind_of(path).name != "checkpoint":
-        return path
-    try:
-        from ..training.checkpoint import resolve  # PyTorch; without it the folder is named, not hashed
-    except ImportError:
-        return path
-    return resolve(path)
+    return kind_of(path).identity_file(path)  # without the kind's backend (PyTorch) the path itself
 
 
-def bench_environment(artifacts: list[str], cfg: BenchConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def bench_environment(artifacts: list[str], cfg: BenchConfig, rows: list[BenchRow]) -> dict[str, Any]:
     """The environment record of one bench run (snndeploy.bench.environment) with what bench adds: the noise
     modes of the rows, the device, the timing settings and the test-set limit."""
-    noise = ", ".join(sorted({r["noise"] for r in rows if r.get("noise")})) or None
+    noise = ", ".join(sorted({r.noise for r in rows if r.noise})) or None
     return environment.environment([_hashable(str(a)) for a in artifacts], noise=noise, device=cfg.device,
                                    iters=cfg.iters, warmup=cfg.warmup, limit_test=cfg.limit_test,
                                    seed=cfg.seed)
 
 
-__all__ = ["BACKENDS", "METRICS", "OK", "ROW_KEYS", "BenchConfig", "Plan", "bench_environment", "measure",
+__all__ = ["METRICS", "OK", "ROW_KEYS", "BenchConfig", "BenchRow", "Plan", "backends", "bench_environment", "measure",
            "plan_runners", "run_bench", "short_names"]

@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from ..core import hashing, threads
+from ..runners.table import libraries
 
-# distributions whose versions change what a benchmark measures (absent ones are left out)
-LIBRARIES = ("snndeploy", "numpy", "torch", "onnx", "onnxruntime", "onnxruntime-gpu", "tensorrt", "polygraphy",
-             "nvidia-modelopt")
+# distributions whose versions change what a benchmark measures (absent ones are left out), beside the backend
+# libraries of the kinds table (snndeploy.runners.table)
+LIBRARIES = ("snndeploy", "numpy", "onnx", "polygraphy", "nvidia-modelopt")
+
+
+def distributions() -> tuple[str, ...]:
+    """LIBRARIES, then the distributions of every backend library of the kinds table."""
+    return tuple(dict.fromkeys([*LIBRARIES, *(d for dists in libraries().values() for d in dists)]))
 
 
 def cpu_model() -> str:
@@ -47,7 +53,7 @@ def gpu() -> str | None:
 def versions() -> dict[str, str]:
     """Installed versions of the libraries that matter to the measurements, and Python's."""
     out = {"python": platform.python_version()}
-    for name in LIBRARIES:
+    for name in distributions():
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -72,7 +78,8 @@ def environment(artifacts: Iterable[str | Path] = (), **extra: Any) -> dict[str,
 def summary(env: dict[str, Any]) -> str:
     """One line for the console above a results table."""
     v = env.get("versions", {})
-    libs = ", ".join(f"{k} {v[k]}" for k in ("torch", "onnxruntime", "onnxruntime-gpu", "tensorrt") if k in v)
+    backend_dists = [d for dists in libraries().values() for d in dists]
+    libs = ", ".join(f"{k} {v[k]}" for k in dict.fromkeys(backend_dists) if k in v)
     where = env.get("gpu") or "no GPU"
     extra = "".join(f", {k} {env[k]}" for k in ("noise", "device") if env.get(k) is not None)
     return f"{env['cpu']}, {env['cores']} cores, {env['threads']} threads, {where}; {libs}{extra}"

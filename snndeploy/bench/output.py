@@ -9,8 +9,9 @@ Every file carries the environment record (snndeploy.bench.environment) of the r
   ``csv.DictReader(line for line in open(path) if not line.startswith("#"))``;
 * Markdown: an environment list above the results table.
 
-The columns are every key of the rows, the known ones (COLUMNS) first: a measurement added later (firing rates,
-synaptic operations, energy) appears in JSON and CSV without a change here.
+Rows are BenchRow records (snndeploy.bench.rows; a measurement added later is a new field there), or mappings of
+the same keys (rows read back from a JSON file). The columns are every key of the rows, the known ones (COLUMNS)
+first: a field added to BenchRow appears in JSON and CSV without a change here.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..ui.plots import finish, plt
+from .rows import BenchRow, as_dict
+
+Rows = Sequence[BenchRow | Mapping[str, Any]]
 
 COLUMNS = ("artifact", "backend", "precision", "T", "batch", "noise", "accuracy", "p50_ms", "p90_ms", "p99_ms",
            "images_per_s", "size_mb", "status")
@@ -38,17 +43,19 @@ STATS_COLUMNS = {"firing_rate": "firing rate %", "acs": "ACs/img", "snn_energy_u
 CONSOLE_OMITS = ("p99_ms", "size_mb")
 
 
-def table_columns(rows: list[dict[str, Any]], stats: bool = True, console: bool = False) -> list[tuple[str, str]]:
+def table_columns(rows: Rows, stats: bool = True, console: bool = False) -> list[tuple[str, str]]:
     """(key, header) of the table's columns: COLUMNS (on the ``console`` without CONSOLE_OMITS), then
     (``stats``) the stats columns any row carries, status last."""
+    rows = _dicts(rows)
     extra = [(k, h) for k, h in STATS_COLUMNS.items() if stats and any(r.get(k) is not None for r in rows)]
     known = [(k, h) for k, h in zip(COLUMNS, HEADERS, strict=True) if not (console and k in CONSOLE_OMITS)]
     return known[:-1] + extra + known[-1:]
 
 
-def stats_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def stats_table(rows: Rows) -> tuple[list[str], list[list[str]]]:
     """The stats columns once per artifact and T (they describe the network at T, whatever the backend or batch):
     headers and cells, none when no row has them."""
+    rows = _dicts(rows)
     keys = [k for k in STATS_COLUMNS if any(r.get(k) is not None for r in rows)]
     seen: dict[tuple[str, int], dict[str, Any]] = {}
     for r in rows:
@@ -58,9 +65,13 @@ def stats_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
     return (["artifact", "T", *(STATS_COLUMNS[k] for k in keys)] if cells else []), cells
 
 
-def measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows that carry measurements (status ok)."""
-    return [r for r in rows if r.get("status", "ok") == "ok"]
+def measured(rows: Rows) -> list[dict[str, Any]]:
+    """The rows that carry measurements (status ok), as mappings."""
+    return [r for r in _dicts(rows) if r.get("status", "ok") == "ok"]
+
+
+def _dicts(rows: Rows) -> list[dict[str, Any]]:
+    return [as_dict(r) for r in rows]
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -77,15 +88,17 @@ def _fmt(key: str, value: Any) -> str:
     return str(value)
 
 
-def rows_as_table(rows: list[dict[str, Any]], stats: bool = True, console: bool = False) -> list[list[str]]:
+def rows_as_table(rows: Rows, stats: bool = True, console: bool = False) -> list[list[str]]:
     """Formatted cells in table_columns order."""
+    rows = _dicts(rows)
     keys = [k for k, _ in table_columns(rows, stats, console)]
     return [[_fmt(k, r.get(k, "ok" if k == "status" else None)) for k in keys] for r in rows]
 
 
-def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[str]]:
+def rows_with_notes(rows: Rows) -> tuple[list[list[str]], list[str]]:
     """Cells for a narrow console table: each status that is not ok becomes "note N", its text the N-th note
     (one note per distinct reason), so that long reasons do not squeeze every column."""
+    rows = _dicts(rows)
     notes: list[str] = []
     cells = rows_as_table(rows, stats=False, console=True)  # the stats get a console table of their own
     for r, row_cells in zip(rows, cells, strict=True):
@@ -97,9 +110,9 @@ def rows_with_notes(rows: list[dict[str, Any]]) -> tuple[list[list[str]], list[s
     return cells, [f"note {i}: {text}" for i, text in enumerate(notes, 1)]
 
 
-def fieldnames(rows: list[dict[str, Any]]) -> list[str]:
+def fieldnames(rows: Rows) -> list[str]:
     """Every key of the rows, in first-seen order (COLUMNS when there are no rows)."""
-    return list(dict.fromkeys(k for r in rows for k in r)) if rows else list(COLUMNS)
+    return list(dict.fromkeys(k for r in _dicts(rows) for k in r)) if rows else list(COLUMNS)
 
 
 def _flat(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -125,19 +138,19 @@ def environment_lines(env: dict[str, Any]) -> list[str]:
     return [f"{_line(k)}: {_line(v)}" for k, v in _flat(env)]
 
 
-def write_json(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None) -> Path:
+def write_json(path: str | Path, rows: Rows, environment: dict[str, Any] | None = None) -> Path:
     """{"environment": {...}, "results": [...]}."""
-    return atomic.write_json(path, {"environment": environment or {}, "results": rows})
+    return atomic.write_json(path, {"environment": environment or {}, "results": _dicts(rows)})
 
 
-def write_csv(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None) -> Path:
+def write_csv(path: str | Path, rows: Rows, environment: dict[str, Any] | None = None) -> Path:
     """The environment as leading ``# key: value`` lines, then one line per row with every field."""
     buf = io.StringIO()
     for line in environment_lines(environment or {}):
         buf.write(f"# {line}\n")
     writer = csv.DictWriter(buf, fieldnames=fieldnames(rows), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(_dicts(rows))
     return atomic.write_text(path, buf.getvalue())
 
 
@@ -145,7 +158,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def write_markdown(path: str | Path, rows: list[dict[str, Any]], environment: dict[str, Any] | None = None,
+def write_markdown(path: str | Path, rows: Rows, environment: dict[str, Any] | None = None,
                    title: str = "snndeploy bench") -> Path:
     """The environment as a list, then a Markdown table with accuracy in percent."""
     lines = [f"# {title}", ""]
@@ -158,7 +171,7 @@ def write_markdown(path: str | Path, rows: list[dict[str, Any]], environment: di
     return atomic.write_text(path, "\n".join(lines) + "\n")
 
 
-def plot_front(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+def plot_front(path: str | Path, rows: Rows) -> Path:
     """Accuracy against batch-1 (or smallest batch) latency, measured rows only: each point at its p50 with a
     p10-p90 bar, labelled with its T, one marker per artifact, backend and precision. No line joins the points:
     timings are noisy, and a line in T order would draw a zigzag as if it were a trend."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -11,6 +10,7 @@ from typer.core import TyperGroup
 from ..bench import output
 from ..bench.deploy import OK, BenchConfig, bench_environment, run_bench
 from ..bench.environment import summary
+from ..bench.rows import BenchRow
 from ..core.errors import SnnDeployError
 from .bench_serve_cmd import bench_serve_command
 from .bench_train_cmd import bench_train_command
@@ -31,13 +31,12 @@ def say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
 
 
-def progress_line(r: dict[str, Any]) -> str:
+def progress_line(r: BenchRow) -> str:
     """One line per row as it is measured (or why it was not): the progress shown where no bar can be drawn."""
-    where = f"  {r['artifact']} {r['backend']} {r['precision']} T={r['T']}" + \
-        (f" batch={r['batch']}" if r["batch"] else "")
-    if r["status"] != OK:
-        return f"{where}: {r['status']}"
-    return f"{where}: {r['p50_ms']:.2f} ms, {r['images_per_s']:.0f} img/s, {100 * r['accuracy']:.2f}%"
+    where = f"  {r.artifact} {r.backend} {r.precision} T={r.T}" + (f" batch={r.batch}" if r.batch else "")
+    if r.status != OK:
+        return f"{where}: {r.status}"
+    return f"{where}: {r.p50_ms:.2f} ms, {r.images_per_s:.0f} img/s, {100 * (r.accuracy or 0):.2f}%"
 
 
 bench_app = typer.Typer(cls=BenchGroup, no_args_is_help=True, add_completion=False,
@@ -99,7 +98,7 @@ def bench_run_command(
     writers = ((json_path, output.write_json), (csv_path, output.write_csv), (md_path, output.write_markdown))
     for path, writer in writers:
         if path:
-            writer(path, json_safe(rows), json_safe(env))
+            writer(path, json_safe([r.to_dict() for r in rows]), json_safe(env))
             say(f"wrote {path}")
     if plot and output.measured(rows):
         output.plot_front(plot, rows)

@@ -26,6 +26,7 @@ from rich.text import Text
 from ..core import threads as _threads
 from ..core import validate
 from ..core.errors import SnnDeployError
+from ..runners.table import install_hints
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80). No markup: messages
 # quote paths, install hints ('snndeploy[peers]') and values, whose [brackets] rich would take for styles.
@@ -35,17 +36,23 @@ err_console = Console(stderr=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# optional dependency -> how to install it (the runtime itself needs none of them)
+# optional dependency -> how to install it (the runtime itself needs none of them), beside the backend libraries
+# of the kinds table (install_hint)
 EXTRAS = {
     "torch": "pip install 'snndeploy[train]' (PyTorch: training, export, checkpoints)",
     "torchvision": "pip install 'snndeploy[train]'",
     "safetensors": "pip install 'snndeploy[train]'",
-    "onnxruntime": "pip install 'snndeploy[cpu]' (or 'snndeploy[gpu]')",
     "polygraphy": "pip install polygraphy (builds TensorRT engines; part of 'snndeploy[gpu]')",
     "tensorrt": "pip install 'snndeploy[gpu]' (on a Jetson, TensorRT comes with JetPack)",
     "modelopt": "pip install 'snndeploy[int8]'",
     "tritonclient": "pip install 'snndeploy[triton]'",
 }
+
+
+def install_hint(module: str) -> str | None:
+    """How to install an optional top-level module: EXTRAS, else the install line of the kind whose backend
+    library it is (snndeploy.runners.table), else None."""
+    return EXTRAS.get(module) or install_hints().get(module)
 
 
 INT_MAX = 2**63 - 1  # any integer option: what the libraries below take without overflowing
@@ -170,9 +177,10 @@ def one_line_errors(fn: F) -> F:
         except ModuleNotFoundError as exc:
             # an optional dependency of this command is not installed: say which extra provides it
             top = (exc.name or "").split(".")[0]
-            if top not in EXTRAS or _debug:
+            hint = install_hint(top)
+            if hint is None or _debug:
                 raise
-            raise _fail(f"{top} is not installed: {EXTRAS[top]}") from None
+            raise _fail(f"{top} is not installed: {hint}") from None
         except KeyboardInterrupt:
             if _debug:
                 raise

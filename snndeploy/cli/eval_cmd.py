@@ -8,34 +8,34 @@ import typer
 
 from ..core import atomic
 from ..core.neuron_config import parse_alpha
-from ..evaluation.evaluate import evaluate_checkpoint, evaluate_graph
+from ..evaluation.evaluate import AccuracyRow, evaluate
 from ..runners import kind_of
 from ..ui import plots
 from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
-def result_line(r: dict[str, Any]) -> str:
+def result_line(r: AccuracyRow) -> str:
     """One line per (T, alpha) as it is measured: the progress shown where no bar can be drawn."""
-    alpha = "" if r["alpha"] is None else f" alpha={r['alpha']:g}"
-    passes = "1 pass" if r["repeats"] == 1 else f"mean of {r['repeats']} repeats"
-    return f"  T={r['T']}{alpha}: {100 * r['accuracy']:.2f}% ({passes})"
+    alpha = "" if r.alpha is None else f" alpha={r.alpha:g}"
+    passes = "1 pass" if r.repeats == 1 else f"mean of {r.repeats} repeats"
+    return f"  T={r.T}{alpha}: {100 * r.accuracy:.2f}% ({passes})"
 
 
-def repeats_line(results: list[dict[str, Any]]) -> str:
+def repeats_line(results: list[AccuracyRow]) -> str:
     """How many passes each accuracy averages, and why only one where the artifact has no randomness."""
-    notes = {r.get("repeats_note") for r in results} - {None}
-    counts = sorted({r["repeats"] for r in results})
+    notes = {r.repeats_note for r in results} - {None}
+    counts = sorted({r.repeats for r in results})
     text = f"repeats: {', '.join(map(str, counts))}"
     return f"{text} ({'; '.join(sorted(notes))})" if notes else text
 
 
-def accuracy_table(results: list[dict[str, Any]], title: str) -> Any:
+def accuracy_table(results: list[AccuracyRow], title: str) -> Any:
     """Rows per T, one accuracy column per alpha."""
-    alphas = list(dict.fromkeys(r["alpha"] for r in results))
+    alphas = list(dict.fromkeys(r.alpha for r in results))
     label = {a: "accuracy %" if a is None else f"alpha={a:g} %" for a in alphas}
     by_T: dict[int, dict[Any, float]] = {}
     for r in results:
-        by_T.setdefault(r["T"], {})[r["alpha"]] = r["accuracy"]
+        by_T.setdefault(r.T, {})[r.alpha] = r.accuracy
     rows = [[T] + [f"{100 * accs[a]:.2f}" if a in accs else "" for a in alphas] for T, accs in by_T.items()]
     return table(title, ["T"] + [label[a] for a in alphas], rows)
 
@@ -75,17 +75,15 @@ def eval_command(
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
               "seed": seed, "repeats": repeats, "show_progress": bar,
               "on_result": None if bar else lambda r: console.print(result_line(r), markup=False, highlight=False)}
-    if kind_of(artifact).name != "checkpoint":
-        results = evaluate_graph(artifact, Ts or None, stage, alphas, **common)
-        title = f"{results[0]['backend']}, stage {results[0]['stage']}"
-    else:
-        results = evaluate_checkpoint(artifact, Ts or [1, 5, 10], stage or 3, alphas, compiled=compiled, **common)
-        title = f"pytorch, stage {stage or 3}"
+    # the kind's evaluator: a checkpoint at every T, stage and alpha asked; a graph or engine at its own
+    results = evaluate(artifact, Ts or None, stage, alphas, compiled=compiled, **common)
+    title = f"{results[0].backend or kind_of(artifact).backend}, stage {results[0].stage}"
     console.print(accuracy_table(results, title))
     console.print(repeats_line(results), markup=False, highlight=False)
+    rows = [r.to_dict() for r in results]
     if json_path:
-        atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(results)})
+        atomic.write_json(json_path, {"artifact": artifact, "results": json_safe(rows)})
         console.print(f"json: {json_path}", highlight=False)
     if plot:
-        plots.accuracy_vs_T(results, plot, f"{artifact}")
+        plots.accuracy_vs_T(rows, plot, f"{artifact}")
         console.print(f"plot: {plot}", highlight=False)

@@ -1,20 +1,17 @@
-"""`snndeploy export` and `snndeploy check`."""
+"""`snndeploy export`: a checkpoint to ONNX or Triton; an engine (any kind with a Triton producer) to Triton."""
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import typer
 
 from .. import presets
-from ..artifacts import metadata as onnx_meta
-from ..artifacts.triton_engine import write_engine
 from ..core.config import load_yaml
 from ..core.errors import SnnDeployError
 from ..core.neuron_config import parse_alpha
-from ..engine.check import trt_check, validate
-from ..runners import kind_for_backend
+from ..runners import find_kind, kinds
+from ..runners.table import load
 from ..ui.progress import Bar
 from .common import THREADS, console, one_line_errors, parse_values, table
 
@@ -55,17 +52,23 @@ def export_command(
     threads: int | None = THREADS,
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
-    if kind_for_backend("tensorrt").matches(Path(checkpoint)):  # an engine goes to Triton; anything else exports
+    kind = find_kind(checkpoint)  # None: the exporter says what is wrong with the path
+    if kind is not None and kind.to_triton is not None:  # an engine goes to a Triton repository
         if (fmt or "triton") != "triton":
-            raise SnnDeployError("an engine can only be exported with --format triton")
-        folder = write_engine(out or "exports", checkpoint, max_batch)
+            raise SnnDeployError(f"{kind.what.split(' (')[0]} can only be exported with --format triton")
+        with Bar(enabled=console.is_terminal) as bar:
+            folder = load(kind.to_triton)(checkpoint, out or "exports", max_batch)(bar)
         console.print(f"triton model: {folder}", highlight=False)
         return
-    if Path(checkpoint).suffix.lower() == ".onnx":
-        raise SnnDeployError(f"export takes a checkpoint (run folder, model.json or .safetensors) or, with --format "
-                             f"triton, an engine; {checkpoint} is already an ONNX graph (run, check or build it)")
+    if kind is not None and not kind.network:
+        triton = [k.what for k in kinds() if k.to_triton is not None]
+        takes = " or ".join(k.what for k in kinds() if k.network)
+        raise SnnDeployError(f"export takes {takes}" + (f" or, with --format triton, {' or '.join(triton)}" if triton
+                                                        else "") + f"; {checkpoint} is already "
+                             f"{kind.what.split(' (')[0]} (run, check or build it)")
     # exporting a checkpoint needs PyTorch; `check` and adding engines to Triton do not
-    from ..export.exporter import ExportConfig, export
+    from ..export.exporter import ExportConfig
+    from ..runners.produce_graph import GraphFromCheckpoint
 
     if config:
         path = presets.resolve(config)
@@ -77,37 +80,14 @@ def export_command(
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
                "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    producers = GraphFromCheckpoint.each_T(checkpoint, cfg)  # the producers bench exports with, one per T
     with Bar(enabled=console.is_terminal) as bar:  # a terminal sees each file being written
-        results = export(checkpoint, cfg, bar)
+        for producer in producers:
+            producer(bar)
+    results = [p.result for p in producers]
     rows = [[e.path, e.T, f"{e.path.stat().st_size / 1e6:.2f}", f"{e.seconds:.2f}",
              "ok" if not e.findings else f"{len(e.findings)} finding(s)"] for e in results]
     console.print(table("exported", ["file", "T", "MB", "seconds", f"TensorRT {cfg.trt} check"], rows))
     for e in results:
         for f in e.findings[:10]:
             console.print(f"  {e.path.name}: {f}", highlight=False)
-
-
-@one_line_errors
-def check_command(
-    model: Path = typer.Argument(..., help="any ONNX file (an snndeploy export has its metadata checked too)."),
-    trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
-) -> None:
-    """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support; an snndeploy
-    export's metadata also against its graph."""
-    proto, facts = onnx_meta.load_any(model)
-    validate(proto)
-    findings = trt_check(proto, trt)
-    functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions)
-    if facts is None:
-        console.print(f"{model}: note: no snndeploy metadata, so only the graph is checked (no T, noise or "
-                      f"precision checks); local functions: {functions or 'none'}", highlight=False)
-    else:
-        console.print(f"{model}: T={facts.T} stage={facts.stage} noise={facts.noise} "
-                      f"precision={facts.precision}; local functions: {functions or 'none (inlined)'}",
-                      highlight=False)
-    if not findings:
-        console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
-        return
-    console.print(table(f"TensorRT {trt}: {len(findings)} finding(s)", ["node", "op", "reason"],
-                        [[f.node, f.op_type, f.reason] for f in findings]))
-    raise typer.Exit(1)

@@ -9,23 +9,22 @@ import platform
 
 import typer
 
+from ..runners.table import libraries
 from . import common
 from . import help as help_
 from .bench_cmd import bench_app
-from .deploy_cmd import build_command, infer_command, quantize_command
+from .build_cmd import build_command
+from .check_cmd import check_command
 from .eval_cmd import eval_command
-from .export_cmd import check_command, export_command
+from .export_cmd import export_command
+from .infer_cmd import infer_command
+from .quantize_cmd import quantize_command
 from .serve_cmd import serve_command
 from .stats_cmd import stats_command
 from .train_cmd import train_command
 
 app = typer.Typer(name="snndeploy", cls=help_.Group, add_completion=False, no_args_is_help=True,
                   help="Train spiking neural networks fast (noisy T=1), convert to any T, deploy.")
-
-# the libraries that decide what runs where, by their distribution names (the GPU wheels are named apart)
-LIBRARIES = {"torch": ("torch",), "onnxruntime": ("onnxruntime", "onnxruntime-gpu"),
-             "tensorrt": ("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11")}
-
 
 def _version(module: str, dists: tuple[str, ...]) -> str | None:
     """The installed version of a library, or None; read from its metadata without importing it (TensorRT from
@@ -44,13 +43,14 @@ def _version(module: str, dists: tuple[str, ...]) -> str | None:
 
 
 def version_text() -> str:
-    """'snndeploy 0.1.0' and, on a second line, Python's and the backends' versions."""
+    """'snndeploy 0.1.0' and, on a second line, Python's and the backends' versions: the libraries of every row
+    of the kinds table (snndeploy.runners.table), by their distribution names (the GPU wheels are named apart)."""
     try:
         own = importlib.metadata.version("snndeploy")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
         own = "unknown (not installed)"
     libs = [f"{name} {v}" if (v := _version(name, dists)) else f"{name} not installed"
-            for name, dists in LIBRARIES.items()]
+            for name, dists in libraries().items()]
     return f"snndeploy {own}\npython {platform.python_version()}, {', '.join(libs)}"
 
 

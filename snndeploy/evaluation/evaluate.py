@@ -1,10 +1,14 @@
-"""Accuracy tables of artifacts: a checkpoint at any T, stage and alpha; an exported graph or engine through its
-runner (without PyTorch)."""
+"""Accuracy tables of artifacts: an exported graph or engine (any fixed artifact) through its runner, without
+PyTorch; a checkpoint at any T, stage and alpha through its kind's evaluator (snndeploy.evaluation.checkpoint_eval,
+reached by the kinds table's "module:function" path, so that this module never imports PyTorch). Rows are frozen
+AccuracyRow records."""
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,8 +17,56 @@ from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
 from ..data.datasets import Split, batches_of, iterate_arrays, load_dataset
-from ..runners import Runner, kind_of, open_runner
+from ..runners import Runner, kind_of
+from ..runners.table import load
 from ..ui.progress import Bar
+
+# the optional keys a checkpoint's rows leave out (its backend is the kind's, its precision fp32, its noise fresh)
+_RUNNER_KEYS = ("backend", "precision", "noise")
+
+
+@dataclass(frozen=True)
+class AccuracyRow:
+    """The accuracy of one artifact at one T, stage and alpha: the mean (and population standard deviation)
+    over ``repeats`` passes with noise seeds seed, seed + 1, ...; ``repeats_note`` says why one pass was enough.
+    A graph's or engine's row also names the runner's backend, precision and noise mode."""
+
+    T: int
+    stage: int
+    alpha: float | None  # None at stage 2
+    accuracy: float
+    accuracy_std: float
+    repeats: int
+    repeats_note: str | None = None
+    backend: str | None = None
+    precision: str | None = None
+    noise: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as `snndeploy eval --json` writes it (a checkpoint's without backend, precision and noise)."""
+        return {f.name: v for f in dataclasses.fields(self)
+                if (v := getattr(self, f.name)) is not None or f.name not in _RUNNER_KEYS}
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> AccuracyRow:
+        return cls(**row)
+
+
+def evaluate(path: str, Ts: list[int] | None = None, stage: int | None = None, alphas: list[float] | None = None,
+             **options: Any) -> list[AccuracyRow]:
+    """The accuracy rows of any artifact, by its kind's evaluator (the kinds table's ``evaluator``): a checkpoint
+    at every T (default 1, 5, 10), stage (default 3) and alpha; a graph or engine at its own. ``options``: the
+    keyword options of evaluate_graph (a checkpoint's evaluator also takes ``compiled``)."""
+    return load(kind_of(path).evaluator)(path, Ts, stage, alphas, **options)
+
+
+def evaluate_checkpoint(path: str, Ts: list[int] | None = None, stage: int | None = None,
+                        alphas: list[float] | None = None, **options: Any) -> list[AccuracyRow]:
+    """The accuracy rows of a checkpoint (snndeploy.evaluation.checkpoint_eval, through the kinds table)."""
+    kind = kind_of(path)
+    if not kind.network:
+        raise SnnDeployError(f"{path} is {kind.what}; evaluate it with evaluate_graph")
+    return evaluate(path, Ts, stage, alphas, **options)
 
 
 def one_pass_reason(facts: ArtifactFacts) -> str | None:
@@ -37,27 +89,6 @@ def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
     return data.test, spec
 
 
-def evaluate_checkpoint(path: str, Ts: list[int], stage: int = 3, alphas: list[float] | None = None, *,
-                        data_dir: str | None = None, limit_test: int | None = None, batch_size: int = 256,
-                        device: str = "cpu", seed: int = 0, repeats: int = 1, compiled: bool = False,
-                        on_result: Any = None, show_progress: bool = False) -> list[dict[str, Any]]:
-    """Accuracy table of a checkpoint over T (and alpha) on its own test data; ``compiled``: the PyTorch
-    runner's fast path (``SpikingNet.inference_layout``); ``show_progress``: a bar per (alpha, T) advancing
-    per batch of every repeat."""
-    # checkpoints are PyTorch models: imported here, so that evaluating graphs and engines needs no PyTorch
-    from ..core.device import pick_device
-    from ..training import checkpoint
-    from ..training.accuracy import sweep
-
-    dev = pick_device(device)
-    ck = checkpoint.load(path, dev)
-    ck.model.inference_layout(compiled)
-    split, spec = test_split_for(ck.facts, data_dir, limit_test)
-    neuron = ck.neuron
-    return sweep(ck.model, neuron, split, spec, Ts, stage, alphas or [neuron.alpha], batch_size=batch_size,
-                 device=dev, seed=seed, repeats=repeats, on_result=on_result, show_progress=show_progress)
-
-
 def runner_accuracy(runner: Runner, split: Split, spec: DataSpec, *, batch_size: int = 256, seed: int = 0,
                     on_batch: Callable[[], None] | None = None) -> float:
     """Accuracy of an active Runner on a split (fresh raw draws fed where the graph takes noise as input);
@@ -75,14 +106,17 @@ def runner_accuracy(runner: Runner, split: Split, spec: DataSpec, *, batch_size:
 def evaluate_graph(path: str, Ts: list[int] | None = None, stage: int | None = None,
                    alphas: list[float] | None = None, *, data_dir: str | None = None, limit_test: int | None = None,
                    batch_size: int = 256, seed: int = 0, repeats: int = 1, device: str = "cpu",
-                   on_result: Any = None, show_progress: bool = False) -> list[dict[str, Any]]:
-    """The accuracy row of an exported graph or a TensorRT engine (T, stage and alpha are fixed at export).
+                   on_result: Callable[[AccuracyRow], None] | None = None, show_progress: bool = False,
+                   compiled: bool = False) -> list[AccuracyRow]:
+    """The accuracy row of an exported graph, a TensorRT engine or any other fixed artifact of the kinds table
+    (T, stage and alpha are fixed when it is made; ``compiled`` applies to checkpoints only).
 
     ``repeats`` passes with noise seeds seed, seed + 1, ... are averaged, except for an artifact without
     randomness (``one_pass_reason``): one pass, and the row says why (``repeats`` 1, ``repeats_note``)."""
-    if kind_of(path).name == "checkpoint":
-        raise SnnDeployError(f"{path} is a checkpoint; evaluate it with evaluate_checkpoint")
-    runner = open_runner(path, device=device, seed=seed)
+    kind = kind_of(path)
+    if kind.network:
+        raise SnnDeployError(f"{path} is {kind.what}; evaluate it with evaluate_checkpoint")
+    runner = kind.open(path, device=device, seed=seed)
     facts = runner.facts
     if Ts and Ts != [runner.T]:
         raise SnnDeployError(f"{path} is unrolled for T = {runner.T}; export other T to evaluate them")
@@ -107,9 +141,9 @@ def evaluate_graph(path: str, Ts: list[int] | None = None, stage: int | None = N
 
             accs.append(runner_accuracy(runner, split, spec, batch_size=batch_size, seed=seed + r, on_batch=advance))
         bar.finish(task, f"{100 * statistics.fmean(accs):.2f}%")
-    row = {"T": runner.T, "stage": facts.stage, "alpha": alpha if facts.stage == 3 else None,
-           "accuracy": statistics.fmean(accs), "accuracy_std": statistics.pstdev(accs), "repeats": repeats,
-           "repeats_note": note, "backend": runner.backend, "precision": runner.precision, "noise": facts.noise}
+    row = AccuracyRow(T=runner.T, stage=facts.stage, alpha=alpha if facts.stage == 3 else None,
+                      accuracy=statistics.fmean(accs), accuracy_std=statistics.pstdev(accs), repeats=repeats,
+                      repeats_note=note, backend=runner.backend, precision=runner.precision, noise=facts.noise)
     if on_result is not None:
         on_result(row)
     return [row]

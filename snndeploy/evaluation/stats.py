@@ -299,7 +299,7 @@ def checkpoint_stats(path: str | Path, Ts: Iterable[int] | None = None, *, stage
     energy = energy or EnergyModel()
     check_stage(stage)
     kind = kind_of(path)
-    if kind.name != "checkpoint":
+    if not kind.network:  # the kinds table's network kind: a checkpoint
         raise SnnDeployError(f"stats needs a checkpoint (run folder, its model.json or a .safetensors file), not "
                              f"{kind.what}; run it on the checkpoint the graph was exported from")
     from ..core.device import pick_device

@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,9 +61,33 @@ class Runner(ABC):
     """Runs one artifact: images [B, C, H, W] float32 (normalised) -> logits [B, classes]."""
 
     backend: str = "?"
+    # the keyword options ``open`` passes on (of T, stage, alpha, device, seed): what this backend lets a user choose
+    options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.is_active = False
+
+    # -- the backend (the kinds table calls these; snndeploy.runners.table) --------------------------------
+    @classmethod
+    def open(cls, path: Path, **options: Any) -> Runner:
+        """A runner of ``path`` with the options this backend takes (``options``); the others are ignored (a
+        graph or an engine has its own T)."""
+        return cls(path, **{k: v for k, v in options.items() if k in cls.options})  # type: ignore[call-arg]
+
+    @classmethod
+    def unavailable(cls, device: str) -> str | None:
+        """Why this backend cannot run on ``device`` here (one line), or None when it can be tried."""
+        return None
+
+    @classmethod
+    def size_file(cls, path: Path) -> Path:
+        """The file whose size bench reports for the artifact at ``path``."""
+        return path
+
+    @classmethod
+    def identity_file(cls, path: Path) -> Path:
+        """The file whose sha256 identifies the artifact at ``path`` (the bench environment's record)."""
+        return path
 
     # -- what runs ---------------------------------------------------------------------------------------
     @property

@@ -30,7 +30,7 @@ def _shapes(shapes: dict[str, tuple[int, ...]]) -> str:
     return ",".join(f"{name}:{'x'.join(map(str, s))}" for name, s in shapes.items())
 
 
-def unavailable(device: str) -> str | None:
+def _unavailable(device: str) -> str | None:
     """Why ONNX Runtime cannot run on ``device`` here (one line), or None: the installed wheel must offer the
     device's execution provider (onnxruntime-gpu for CUDA and TensorRT)."""
     try:
@@ -50,6 +50,12 @@ class OnnxRuntimeRunner(Runner):
     ``device`` picks the execution providers (PROVIDERS); the session must really run on the first one,
     else activation fails with BackendUnavailable instead of falling back to the CPU under a GPU label.
     """
+
+    options = ("device", "seed")
+
+    @classmethod
+    def unavailable(cls, device: str) -> str | None:
+        return _unavailable(device)
 
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None,
                  seed: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
@@ -103,7 +109,7 @@ class OnnxRuntimeRunner(Runner):
         return options
 
     def _activate_impl(self) -> None:
-        why = unavailable(self.device)
+        why = _unavailable(self.device)
         if why is not None:
             raise BackendUnavailable(why)
         import onnxruntime as ort

@@ -4,6 +4,7 @@ and streams from ``snndeploy.engine.cuda`` (cuda-bindings; that module says why 
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,17 @@ class TensorRTRunner(Runner):
     """Runs an engine built by `snndeploy build` on this machine's GPU (or the DLA core it was built for)."""
 
     backend = "tensorrt"
+
+    @classmethod
+    def unavailable(cls, device: str) -> str | None:
+        """No TensorRT, no cuda-bindings, no driver or no GPU here (one line)."""
+        if importlib.util.find_spec("tensorrt") is None:
+            return "TensorRT is not installed (pip install 'snndeploy[gpu]')"
+        try:
+            cuda.device_info()
+        except SnnDeployError as exc:
+            return str(exc)
+        return None
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()

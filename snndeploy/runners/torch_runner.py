@@ -36,6 +36,25 @@ class TorchRunner(Runner):
     """PyTorch inference of a checkpoint: channels-last convolutions and compiled neuron steps (``compiled``),
     replayed through CUDA graphs on a GPU."""
 
+    options = ("T", "stage", "alpha", "device")
+
+    @classmethod
+    def unavailable(cls, device: str) -> str | None:
+        if device == "cuda" and not torch.cuda.is_available():
+            return "no CUDA GPU visible to PyTorch"
+        return None
+
+    @classmethod
+    def size_file(cls, path: Path) -> Path:
+        """The weights file (the JSON beside it is a few kB)."""
+        meta_path, _, extra = ckpt.read_meta(path)
+        return meta_path.parent / extra["weights"]["file"]
+
+    @classmethod
+    def identity_file(cls, path: Path) -> Path:
+        """The checkpoint's JSON: it names its weights by their sha256."""
+        return ckpt.resolve(path)
+
     def __init__(self, path: str | Path, T: int = 5, stage: int = 3, alpha: float | None = None,
                  device: str = "cpu", cuda_graphs: bool = True, compiled: bool = True) -> None:
         super().__init__()

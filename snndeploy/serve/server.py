@@ -265,8 +265,7 @@ def serving(artifacts: list[str | Path], work: Path, cfg: ServeConfig, install: 
     install = install or find_server()  # before any work: a missing server is the first thing to say
     for artifact in artifacts:
         kind = kind_of(artifact)
-        device = cfg.device if cfg.device in kind.devices else kind.devices[0]
-        if problem := kind.unavailable(device):
+        if problem := kind.unavailable(kind.device_for(cfg.device)):
             raise SnnDeployError(f"cannot serve {artifact}: {problem}")
     runners = [(Path(a), open_runner(a, T=cfg.T, device=cfg.device, seed=cfg.seed)) for a in artifacts]
     models = write_repository(runners, work / "repository", cfg)

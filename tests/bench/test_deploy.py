@@ -39,29 +39,29 @@ def test_short_names_are_file_or_folder_names_made_unique(tmp_path, two_runs):
 
 def test_rows_name_their_artifact_uniquely(tmp_path, two_runs):
     rows = run_bench([str(p) for p in two_runs], BenchConfig(backends=("pytorch",), work=str(tmp_path), **FAST))
-    assert [r["artifact"] for r in rows] == ["a/run", "b/run"]
-    assert [r["path"] for r in rows] == [str(p) for p in two_runs]
-    assert all(r["status"] == OK and r["noise"] == "fresh" for r in rows)
+    assert [r.artifact for r in rows] == ["a/run", "b/run"]
+    assert [r.path for r in rows] == [str(p) for p in two_runs]
+    assert all(r.status == OK and r.noise == "fresh" for r in rows)
 
 
 def test_pytorch_at_fp16_or_int8_is_a_status_row_not_an_fp32_measurement(tmp_path, two_runs):
     cfg = BenchConfig(backends=("pytorch",), precisions=("fp32", "fp16", "int8"), work=str(tmp_path), **FAST)
     rows = run_bench([str(two_runs[0])], cfg)
-    assert [(r["precision"], r["status"]) for r in rows] == [
+    assert [(r.precision, r.status) for r in rows] == [
         ("fp32", OK),
         ("fp16", "pytorch runs fp32 only; fp16 runs on --backend onnxruntime or tensorrt"),
         ("int8", "pytorch runs fp32 only; int8 runs on --backend onnxruntime or tensorrt")]
-    assert rows[0]["p50_ms"] > 0 and all(r["p50_ms"] is None and r["accuracy"] is None for r in rows[1:])
+    assert rows[0].p50_ms > 0 and all(r.p50_ms is None and r.accuracy is None for r in rows[1:])
 
 
 def test_a_graph_is_measured_at_its_own_precision_only(tmp_path, two_runs):
     (graph,) = export(two_runs[0], ExportConfig(T=(2,), out=str(tmp_path / "g")))
     cfg = BenchConfig(backends=("onnxruntime",), precisions=("fp16",), work=str(tmp_path), **FAST)
     (row,) = run_bench([str(graph.path)], cfg)
-    assert row["precision"] == "fp16" and row["p50_ms"] is None and row["noise"] == "frozen"
-    assert row["status"].startswith(f"{graph.path.name} is an fp32 graph; --precision fp16 applies to checkpoints")
+    assert row.precision == "fp16" and row.p50_ms is None and row.noise == "frozen"
+    assert row.status.startswith(f"{graph.path.name} is an fp32 graph; --precision fp16 applies to checkpoints")
     (row,) = run_bench([str(graph.path)], BenchConfig(backends=("onnxruntime",), work=str(tmp_path), **FAST))
-    assert row["precision"] == "fp32" and row["status"] == OK and row["T"] == 2
+    assert row.precision == "fp32" and row.status == OK and row.T == 2
 
 
 class RecordingBar(Bar):
@@ -92,13 +92,13 @@ def test_every_slow_step_is_a_progress_task(tmp_path, two_runs, monkeypatch):
     cfg = BenchConfig(backends=("pytorch", "onnxruntime"), batches=(1, 2), Ts=(2,), limit_test=8, iters=3, warmup=0,
                       work=str(tmp_path))
     rows = run_bench([str(two_runs[0])], cfg, show_progress=True)
-    assert len(rows) == 4 and all(r["status"] == OK for r in rows)
+    assert len(rows) == 4 and all(r.status == OK for r in rows)
     (bar,) = bars
     assert bar.asked
     tasks = list(bar.tasks.values())
     assert [t[0] for t in tasks] == [
         "accuracy run pytorch-cpu fp32 T=2 (8 images)", "timing run pytorch-cpu fp32 T=2 batch 1",
-        "timing run pytorch-cpu fp32 T=2 batch 2", "export run T=2 fp32",
+        "timing run pytorch-cpu fp32 T=2 batch 2", "export run T=2 (onnx, fp32, noise frozen)",
         "accuracy run onnxruntime-cpu fp32 T=2 (8 images)", "timing run onnxruntime-cpu fp32 T=2 batch 1",
         "timing run onnxruntime-cpu fp32 T=2 batch 2"]
     assert all(t[3] for t in tasks)  # every task finished with a status
@@ -130,11 +130,11 @@ def test_stats_columns_are_the_checkpoints_counts_at_each_rows_T(tmp_path, two_r
     counted = stats.checkpoint_stats(two_runs[0], (1, 2), limit_test=8)
     assert len(rows) == 4
     for row in rows:  # every backend's row at T carries the counts of T, not another T's
-        assert {k: row[k] for k in stats.bench_columns(counted, row["T"])} == stats.bench_columns(counted, row["T"])
-    assert rows[0]["acs"] != next(r for r in rows if r["T"] == 2)["acs"]
+        assert {k: getattr(row, k) for k in stats.bench_columns(counted, row.T)} == stats.bench_columns(counted, row.T)
+    assert rows[0].acs != next(r for r in rows if r.T == 2).acs
     headers = [h for _, h in output.table_columns(rows)]
     assert headers[-1] == "status" and {"firing rate %", "SNN/ANN"} <= set(headers)
-    assert "firing rate %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].items()
+    assert "firing rate %" not in [h for _, h in output.table_columns([{k: v for k, v in rows[0].to_dict().items()
                                                                     if k not in output.STATS_COLUMNS}])]
 
 
@@ -147,8 +147,8 @@ def test_stats_show_once_per_artifact_and_T_on_the_console(tmp_path, two_runs):
     assert len(cells[0]) == len(output.COLUMNS) - len(output.CONSOLE_OMITS)  # narrow: no stats, no p99 or MB
     headers, stats_cells = output.stats_table(rows)
     assert headers[:3] == ["artifact", "T", "firing rate %"] and len(stats_cells) == 1  # two backends, one network
-    assert output.stats_table([{k: v for k, v in r.items() if k not in output.STATS_COLUMNS} for r in rows]) == \
-        ([], [])
+    without = [{k: v for k, v in r.to_dict().items() if k not in output.STATS_COLUMNS} for r in rows]
+    assert output.stats_table(without) == ([], [])
 
 
 @pytest.mark.parametrize("device", ["tpu", "cuda0", "CPU", ""])
@@ -160,6 +160,6 @@ def test_an_unknown_device_is_refused_not_a_row_per_backend(device):
 
 def test_a_seeded_bench_repeats_its_accuracy(tmp_path, two_runs):
     cfg = BenchConfig(backends=("pytorch",), work=str(tmp_path), **{**FAST, "limit_test": 64, "Ts": (2,)})
-    first, again = (run_bench([str(two_runs[0])], cfg)[0]["accuracy"] for _ in range(2))
-    other = [run_bench([str(two_runs[0])], dataclasses.replace(cfg, seed=s))[0]["accuracy"] for s in (1, 2, 3)]
+    first, again = (run_bench([str(two_runs[0])], cfg)[0].accuracy for _ in range(2))
+    other = [run_bench([str(two_runs[0])], dataclasses.replace(cfg, seed=s))[0].accuracy for s in (1, 2, 3)]
     assert first == again and any(a != first for a in other)  # the seed, not the run, decides the noise

@@ -116,7 +116,7 @@ def test_json_folder_is_refused_before_any_work(tiny_run, tmp_path, monkeypatch)
     def no_work(*args, **kwargs):
         raise AssertionError("evaluated before refusing the output path")
 
-    monkeypatch.setattr(eval_cmd, "evaluate_checkpoint", no_work)
+    monkeypatch.setattr(eval_cmd, "evaluate", no_work)
     out = tmp_path / "out"
     out.mkdir()
     before = set(tmp_path.iterdir())

@@ -149,7 +149,8 @@ def test_bench_shows_a_progress_bar_in_a_terminal(tiny_run, tmp_path, monkeypatc
                "--iters", 2, "--work", tmp_path / "work")
     assert r.exit_code == 0, r.output
     name = tiny_run.path.parent.name
-    for task in (f"export {name} T=2 fp32", f"accuracy {name} onnxruntime-cpu fp32 T=2 (10 images)",
+    for task in (f"export {name} T=2 (onnx, fp32, noise frozen)",
+                 f"accuracy {name} onnxruntime-cpu fp32 T=2 (10 images)",
                  f"timing {name} onnxruntime-cpu fp32 T=2 batch 1"):
         assert task in r.output, task
     assert "img/s, " not in r.output  # the bar replaces the per-row lines
@@ -310,7 +311,8 @@ def test_export_and_infer_show_progress_in_a_terminal(tiny_run, tmp_path, monkey
     monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
     r = invoke("export", tiny_run.path, "--T", "1,2", "--noise", "graph", "-o", tmp_path / "ex")
     assert r.exit_code == 0, r.output
-    assert "export T=1 (onnx, noise graph)" in r.output and "export T=2 (onnx, noise graph)" in r.output
+    assert "export run0 T=1 (onnx, fp32, noise graph)" in r.output
+    assert "export run0 T=2 (onnx, fp32, noise graph)" in r.output
     graph = next((tmp_path / "ex").glob("*_T2_*.onnx"))
     r = invoke("infer", graph, IMAGES)
     assert r.exit_code == 0, r.output
@@ -326,3 +328,26 @@ def test_a_graph_refuses_another_T_and_export_refuses_a_graph(tiny_run, tmp_path
     assert "runs at T = 2 (its own); --T 10 applies to checkpoints" in " ".join(out.split())
     out = bad("export", graph)
     assert "export takes a checkpoint" in out and "already an ONNX graph" in " ".join(out.split())
+
+
+def test_export_adds_an_engine_to_triton_through_its_kinds_producer(tiny_run, tmp_path):
+    """`export ENGINE` runs the engine kind's Triton producer (the kinds table's ``to_triton``); another
+    --format is refused in one line."""
+    from snndeploy.artifacts import metadata, sidecar
+    from snndeploy.core.hashing import sha256
+    from snndeploy.export.exporter import ExportConfig, export
+
+    (e,) = export(tiny_run.path, ExportConfig(T=(2,), out=str(tmp_path / "onnx")))
+    plan = tmp_path / "m.plan"
+    plan.write_bytes(b"plan bytes")
+    shapes = {"images": {"min": [1, 1, 28, 28], "opt": [1, 1, 28, 28], "max": [8, 1, 28, 28]}}
+    sidecar.write(plan, metadata.read(onnx.load(e.path)),
+                  {"tensorrt": "10.3.0", "gpu": "test", "compute_capability": "8.7", "shapes": shapes,
+                   "onnx_sha256": "0" * 64, "plan_sha256": sha256(plan), "max_batch": 8})
+    r = invoke("export", plan, "-o", tmp_path / "repo")
+    assert r.exit_code == 0, r.output
+    (model,) = (tmp_path / "repo").iterdir()
+    assert f"triton model: {model}" in " ".join(r.output.split())
+    assert (model / "1" / "model_sm87.plan").read_bytes() == b"plan bytes"
+    out = bad("export", plan, "--format", "onnx")
+    assert "a TensorRT engine can only be exported with --format triton" in " ".join(out.split())

@@ -18,8 +18,8 @@ IMAGE = Path(__file__).parents[2] / "samples" / "images" / "digit0_test2.png"
 N = 3  # neither this machine's cores nor the tests' OMP_NUM_THREADS=1: a count only --threads can have set
 # the command and the function it hands the work to (replaced here by one that records the thread setting)
 WORKERS = {"train": "snndeploy.training.train.train", "export": "snndeploy.export.exporter.export",
-           "quantize": "snndeploy.cli.deploy_cmd.quantize_onnx", "build": "snndeploy.cli.deploy_cmd.build_engine",
-           "infer": "snndeploy.cli.deploy_cmd.open_runner", "eval": "snndeploy.cli.eval_cmd.evaluate_checkpoint"}
+           "quantize": "snndeploy.export.quantize.quantize_onnx", "build": "snndeploy.engine.build.build_engine",
+           "infer": "snndeploy.cli.infer_cmd.open_runner", "eval": "snndeploy.cli.eval_cmd.evaluate"}
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_onnxruntime_sessions_get_the_threads(tiny_run, tmp_path, monkeypatch, r
 FRESH = """
 import sys
 from typer.testing import CliRunner
-import snndeploy.cli.deploy_cmd as deploy_cmd
+import snndeploy.export.quantize as quantize_module
 from snndeploy.cli.main import app
 assert "torch" not in sys.modules
 
@@ -93,7 +93,7 @@ def quantize(*args, **kwargs):
     import torch
     print("torch threads", torch.get_num_threads())
 
-deploy_cmd.quantize_onnx = quantize
+quantize_module.quantize_onnx = quantize  # before the command imports its producer (and PyTorch)
 r = CliRunner().invoke(app, ["quantize", "m.onnx", "--threads", "1"])
 print(r.output)
 """

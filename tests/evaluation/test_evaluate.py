@@ -59,14 +59,14 @@ def passes(monkeypatch):
 def test_frozen_graph_is_evaluated_once_and_says_why(graphs, passes):
     (row,) = evaluate.evaluate_graph(str(graphs["frozen"]), repeats=3, limit_test=16)
     assert passes == [0]
-    assert row["repeats"] == 1 and row["accuracy_std"] == 0.0 and row["noise"] == "frozen"
-    assert row["repeats_note"] == ("frozen noise: the artifact has no randomness, every pass gives the same "
+    assert row.repeats == 1 and row.accuracy_std == 0.0 and row.noise == "frozen"
+    assert row.repeats_note == ("frozen noise: the artifact has no randomness, every pass gives the same "
                                    "accuracy (3 asked)")
 
 
 def test_graph_with_fed_noise_is_evaluated_per_repeat(graphs, passes):
     (row,) = evaluate.evaluate_graph(str(graphs["input"]), repeats=3, limit_test=16, seed=7)
-    assert passes == [7, 8, 9] and row["repeats"] == 3 and row["repeats_note"] is None
+    assert passes == [7, 8, 9] and row.repeats == 3 and row.repeats_note is None
 
 
 def test_graph_progress_advances_per_batch_of_every_repeat(graphs, monkeypatch):
@@ -85,7 +85,7 @@ def test_checkpoint_progress_per_T_and_repeat(graphs, monkeypatch):
                                         show_progress=True)
     (bar,) = CountingBar.made
     assert bar.asked and bar.totals == [("T=1 alpha=4", 6), ("T=2 alpha=4", 6)] and bar.steps == 12
-    assert all(r["repeats"] == 2 and r["repeats_note"] is None for r in rows)  # PyTorch draws fresh noise
+    assert all(r.repeats == 2 and r.repeats_note is None for r in rows)  # PyTorch draws fresh noise
 
 
 def test_eval_cli_reports_one_pass_for_a_frozen_graph(graphs, tmp_path, passes):

@@ -50,8 +50,8 @@ def test_parity_with_fed_noise(tiny_run, tmp_path, T):
 @pytest.mark.slow
 def test_graph_noise_accuracy_matches_pytorch(tiny_run, tmp_path):
     (path,) = [e.path for e in export(tiny_run.path, ExportConfig(T=(5,), noise="graph", out=str(tmp_path)))]
-    torch_acc = evaluate_checkpoint(str(tiny_run.path), [5], repeats=5)[0]["accuracy"]
-    ort_acc = evaluate_onnx(str(path), repeats=5)[0]["accuracy"]
+    torch_acc = evaluate_checkpoint(str(tiny_run.path), [5], repeats=5)[0].accuracy
+    ort_acc = evaluate_onnx(str(path), repeats=5)[0].accuracy
     assert abs(torch_acc - ort_acc) <= 0.005, (torch_acc, ort_acc)
 
 

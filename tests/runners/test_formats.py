@@ -6,7 +6,7 @@ import pytest
 
 from snndeploy.bench.deploy import BenchConfig
 from snndeploy.core.errors import SnnDeployError
-from snndeploy.runners import BACKENDS, KINDS, kind_for_backend, kind_of
+from snndeploy.runners import backends, kind_for_backend, kind_of, kinds
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.tensorrt import TensorRTRunner
 from snndeploy.runners.torch_runner import TorchRunner
@@ -26,7 +26,7 @@ def test_suffixes_pick_the_runner(tmp_path):
 
 
 def test_backends_come_from_the_table():
-    assert BACKENDS == tuple(k.backend for k in KINDS) == ("pytorch", "onnxruntime", "tensorrt")
+    assert backends() == tuple(k.backend for k in kinds()) == ("pytorch", "onnxruntime", "tensorrt")
     assert kind_for_backend("tensorrt").gpu_only and not kind_for_backend("onnxruntime").gpu_only
     with pytest.raises(SnnDeployError, match="unknown backend 'tvm'; choose from pytorch, onnxruntime, tensorrt"):
         BenchConfig(backends=("tvm",))

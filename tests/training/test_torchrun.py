@@ -34,7 +34,7 @@ def test_two_processes_train_and_checkpoint_loads(tmp_path):
     meta = ckpt.load(out).extra
     h = meta["history"]
     assert h[1]["train_loss"] < h[0]["train_loss"]
-    assert evaluate_checkpoint(str(out), [5], limit_test=200)[0]["accuracy"] > 0.5
+    assert evaluate_checkpoint(str(out), [5], limit_test=200)[0].accuracy > 0.5
 
 
 def _worker(rank: int, port: int, root: str) -> None:

@@ -1,8 +1,9 @@
-"""`snndeploy build`, `snndeploy quantize`, `snndeploy infer`."""
+"""`snndeploy infer`: predictions of any artifact of the kinds table (no PyTorch for graphs and engines: an
+import-linter contract says so)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import typer
 
@@ -10,58 +11,9 @@ from ..core import atomic
 from ..core.errors import SnnDeployError
 from ..core.readout import confidence, trained_loss
 from ..data.inputs import load_inputs
-from ..engine.build import BuildConfig, build_engine, parse_batch
-from ..export.quantize import quantize_onnx
 from ..runners import open_runner
 from ..ui.progress import Bar
 from .common import THREADS, check_output_file, console, json_safe, one_line_errors, table
-
-
-@one_line_errors
-def build_command(
-    model: Path = typer.Argument(..., help="ONNX file exported by snndeploy."),
-    precision: str = typer.Option(BuildConfig.precision, "--precision", metavar="NAME",
-                                  help="fp32, fp16 (an --fp16 export) or int8 (a Q/DQ graph)."),
-    batch: str | None = typer.Option(None, "--batch", metavar="MIN,OPT,MAX", help="batch sizes of the profile.",
-                                     show_default="1,1,64; a fixed-batch graph's own"),
-    workspace: float = typer.Option(BuildConfig.workspace_gb, "--workspace", metavar="GB",
-                                    help="builder workspace in GB."),
-    timing_cache: str | None = typer.Option(None, "--timing-cache", help="read and update this timing cache."),
-    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="engine path.",
-                                   show_default="MODEL.plan"),
-    dla_core: int | None = typer.Option(None, "--dla-core", help="build for this DLA core (Jetson AGX Orin; fp16 "
-                                        "or int8 graphs), unsupported layers on the GPU."),
-    threads: int | None = THREADS,
-) -> None:
-    """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON; prints the equivalent
-    trtexec command line, for devices with TensorRT but not snndeploy."""
-    cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
-                      timing_cache=timing_cache, out=out, dla_core=dla_core)
-    with Bar(enabled=console.is_terminal) as bar:  # a TensorRT build takes seconds to many minutes
-        engine, info = bar.step(f"building a TensorRT engine from {Path(model).name}", lambda: build_engine(model, cfg))
-    where = "GPU" if dla_core is None else f"DLA core {dla_core} with GPU fallback"
-    console.print(f"engine: {engine} ({engine.stat().st_size / 1e6:.1f} MB, TensorRT {info['tensorrt']}, "
-                  f"{info['gpu']} sm{info['compute_capability']}, {where}, built in {info['build_s']:.1f} s)",
-                  highlight=False)
-    console.print(f"trtexec equivalent: {info['trtexec']}", highlight=False, soft_wrap=True)
-
-
-@one_line_errors
-def quantize_command(
-    model: Path = typer.Argument(..., help="fp32 ONNX file exported with --inline."),
-    calib: int = typer.Option(256, "--calib", help="calibrate on this many training images."),
-    method: str = typer.Option("entropy", "--method", help="entropy or max calibration."),
-    data_dir: str | None = typer.Option(None, "--data-dir",
-                                        help="training data, if not where the checkpoint was trained on it."),
-    out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="output path.",
-                                   show_default="beside MODEL, named as its int8 export"),
-    threads: int | None = THREADS,
-) -> None:
-    """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
-    with Bar(enabled=console.is_terminal) as bar:
-        q = bar.step(f"quantizing {Path(model).name} ({method} calibration on {calib} images)",
-                     lambda: quantize_onnx(model, calib, out, method=method, data_dir=data_dir))
-    console.print(f"int8 graph: {q.path} ({q.qdq_nodes} Q/DQ nodes, {q.seconds:.1f} s)", highlight=False)
 
 
 @one_line_errors
@@ -110,7 +62,7 @@ def infer_command(
     preds = [{"input": n, "class": classes[int(k)], "index": int(k), "confidence": float(c)}
              for n, k, c in zip(names, index, conf, strict=True)]
     if json_path == "-":
-        typer.echo(__import__("json").dumps({"T": runner.T, "backend": runner.backend, "predictions": preds}))
+        typer.echo(json.dumps({"T": runner.T, "backend": runner.backend, "predictions": preds}))
         return
     console.print(table(f"{runner.backend}, T={runner.T}", ["input", "class", "confidence"],
                         [[p["input"], p["class"], f"{p['confidence']:.3f}"] for p in preds]))

@@ -1,0 +1,38 @@
+"""`snndeploy check`: any ONNX graph against ONNX's checker and TensorRT's operator support (no PyTorch: an
+import-linter contract says so)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..artifacts import metadata as onnx_meta
+from ..engine.check import trt_check, validate
+from .common import console, one_line_errors, table
+
+
+@one_line_errors
+def check_command(
+    model: Path = typer.Argument(..., help="any ONNX file (an snndeploy export has its metadata checked too)."),
+    trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
+) -> None:
+    """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support; an snndeploy
+    export's metadata also against its graph."""
+    proto, facts = onnx_meta.load_any(model)
+    validate(proto)
+    findings = trt_check(proto, trt)
+    functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions)
+    if facts is None:
+        console.print(f"{model}: note: no snndeploy metadata, so only the graph is checked (no T, noise or "
+                      f"precision checks); local functions: {functions or 'none'}", highlight=False)
+    else:
+        console.print(f"{model}: T={facts.T} stage={facts.stage} noise={facts.noise} "
+                      f"precision={facts.precision}; local functions: {functions or 'none (inlined)'}",
+                      highlight=False)
+    if not findings:
+        console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
+        return
+    console.print(table(f"TensorRT {trt}: {len(findings)} finding(s)", ["node", "op", "reason"],
+                        [[f.node, f.op_type, f.reason] for f in findings]))
+    raise typer.Exit(1)

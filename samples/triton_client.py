@@ -1,10 +1,15 @@
 """Send images to a running Triton server and print each one's predicted class and confidence.
 
     pip install 'snndeploy[triton]'
+    snndeploy export runs/train --T 5 -o exports
+    snndeploy serve exports/small-cnn_T5.onnx        # a real Triton server on this machine (see the README)
+    python samples/triton_client.py --model small-cnn_T5 [--url localhost:8000] [images...]
+
+or, with a Triton container and its ONNX Runtime backend:
+
     snndeploy export runs/train --T 5 --format triton -o model_repository
     docker run --rm -p 8000:8000 -v $PWD/model_repository:/models nvcr.io/nvidia/tritonserver:<yy.mm>-py3 \\
         tritonserver --model-repository=/models
-    python samples/triton_client.py --model small-cnn_T5 [--url localhost:8000] [images...]
 
 Preprocessing (size, channels, mean, std), class names and the training loss come from the snndeploy facts in
 the model's own config on the server. The confidence is the one `snndeploy infer` reports

@@ -344,3 +344,18 @@ def test_exported_repositories_load_under_strict_config(tiny_run, engine_with_si
         failed = [ln for ln in log.splitlines() if f"failed to load '{model}'" in ln]
         assert failed, log[-3000:]
         assert f"unable to find backend library for backend '{backend}'" in failed[0], failed[0]
+
+
+@needs_server
+@pytest.mark.parametrize("which", ["frozen", "input"])
+def test_the_sample_client_works_against_serve_unchanged(served, artifacts, which):
+    """samples/triton_client.py (tritonclient over HTTP) prints what `snndeploy infer` reports."""
+    pytest.importorskip("tritonclient.http", exc_type=ImportError)
+    server, models, cfg = served
+    sample = Path(__file__).parents[2] / "samples" / "triton_client.py"
+    r = subprocess.run([sys.executable, str(sample), "--model", models[artifacts[which]].name, "--url",
+                        f"{cfg.host}:{cfg.http_port}"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = [line.split() for line in r.stdout.splitlines()]
+    want = [[Path(p["input"]).name, p["class"], f"{p['confidence']:.3f}"] for p in infer_cli(artifacts[which])]
+    assert got == want

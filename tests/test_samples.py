@@ -100,6 +100,8 @@ def listening():
 def run_client(monkeypatch, capsys, http, *args):
     """main(args) with ``http`` as tritonclient.http: (exit status, stdout lines, stderr)."""
     monkeypatch.setitem(sys.modules, "tritonclient.http", http)
+    if sys.modules.get("tritonclient") is not None:  # `import tritonclient.http` reads the package's attribute
+        monkeypatch.setattr(sys.modules["tritonclient"], "http", http, raising=False)
     rc = load_client().main([str(a) for a in args])
     out, err = capsys.readouterr()
     return rc, out.strip().splitlines(), err

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import hashing, threads
+from ..core.lazy import lazy_import
 from ..runners.table import libraries
+
+torch = lazy_import("torch", "pip install -e '.[train]'")
 
 # distributions whose versions change what a benchmark measures (absent ones are left out), beside the backend
 # libraries of the kinds table (snndeploy.runners.table)
@@ -39,15 +42,15 @@ def cpu_model() -> str:
 
 
 def gpu() -> str | None:
-    """The CUDA GPU PyTorch sees (name, compute capability), if PyTorch is loaded or importable and has one."""
-    try:
-        import torch
-    except ImportError:
+    """The CUDA GPU PyTorch sees (name, compute capability), if PyTorch is installed and has one. PyTorch is an
+    optional probe here (lazily imported): the record is written on machines without it too."""
+    if not torch.available():
         return None
-    if not torch.cuda.is_available():
+    cuda = torch.load().cuda
+    if not cuda.is_available():
         return None
-    major, minor = torch.cuda.get_device_capability(0)
-    return f"{torch.cuda.get_device_name(0)} (sm {major}.{minor})"
+    major, minor = cuda.get_device_capability(0)
+    return f"{cuda.get_device_name(0)} (sm {major}.{minor})"
 
 
 def versions() -> dict[str, str]:

@@ -62,6 +62,8 @@ def test_graph_image_ignores_its_batch_mates(graphs, mode):
     one, two, alone = mates_differ(open_runner(graphs[mode], seed=7))
     assert np.allclose(one[[0, 3]], two[[0, 3]], atol=1e-5)
     assert np.allclose(one[0], alone[0], atol=1e-5)
+    assert not np.allclose(one[1], two[1], atol=1e-3)  # the other images do differ
+    assert not np.allclose(one[0], one[3], atol=1e-3)  # and each image has its own logits
 
 
 def test_seeded_results_repeat_and_depend_on_seed_and_index(checkpoint, graphs):

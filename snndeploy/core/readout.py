@@ -3,7 +3,7 @@ network was trained to produce them. `snndeploy infer` and the Triton sample (sa
 report these numbers, so the same logits give the same answer everywhere.
 
 * Cross-entropy training (``loss="ce"``): the confidence is the softmax probability of the predicted class,
-  in (1/classes, 1].
+  in [1/classes, 1] (1/classes when every logit is equal).
 * MSE training (``loss="mse"``, the default of ``snndeploy train``): the readout was trained to equal the
   one-hot target (1 for the true class, 0 for the others), so the predicted class's readout itself is the
   score, clipped to [0, 1]: 1 means the readout reached the target exactly. It is not a calibrated probability,

@@ -24,16 +24,24 @@ def test_train_then_eval(tmp_path):
         assert round(x["accuracy"] * 200, 9).is_integer()
         assert f"{100 * x['accuracy']:.2f}" in r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50)
+    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50, "--json", js)
     assert r.exit_code == 0 and "accuracy %" in r.output
+    (row,) = json.loads(js.read_text())["results"]
+    assert (row["T"], row["stage"], row["alpha"]) == (2, 2, None)  # stage 2 ran: no potential normalisation
+    assert round(row["accuracy"] * 50 * row["repeats"], 9).is_integer()  # the mean of repeats over 50 images
 
 
 def test_train_from_config(tmp_path):
+    from snndeploy.training import checkpoint as ckpt
+
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"epochs: 1\nlimit_train: 128\nlimit_test: 64\nout: {tmp_path / 'cfgrun'}\n")
-    r = invoke("train", "--config", cfg, "-q")
+    cfg.write_text(f"epochs: 1\nlimit_train: 128\nlimit_test: 64\nlr: 0.01\nseed: 3\nout: {tmp_path / 'cfgrun'}\n")
+    r = invoke("train", "--config", cfg, "--lr", 0.002, "-q")
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "cfgrun" / "model.json").is_file()
+    run = ckpt.load(tmp_path / "cfgrun")  # the run trained with the file's options, a flag over the file's
+    t = run.facts.training
+    assert (t.epochs, t.limit_train, t.limit_test, t.seed, t.lr) == (1, 128, 64, 3, 0.002)
+    assert len(run.extra["history"]) == 1
 
 
 
@@ -99,10 +107,26 @@ def test_export_check_eval_onnx(tmp_path, tiny_run):
     r = invoke("check", out / "small-cnn_T5.onnx", "--trt", "8.6")
     assert r.exit_code == 1 and "--inline" in r.output
     js = tmp_path / "onnx.json"
-    r = invoke("eval", out / "small-cnn_T5.onnx", "--json", js, "--limit-test", 200, "--repeats", 1)
+    r = invoke("eval", out / "small-cnn_T5.onnx", "--json", js, "--limit-test", 150, "--repeats", 3)
     assert r.exit_code == 0, r.output
     (row,) = json.loads(js.read_text())["results"]
     assert row["T"] == 5 and row["backend"] == "onnxruntime-cpu" and row["accuracy"] > 0.5
+    assert row["repeats"] == 1 and row["repeats_note"]  # frozen noise: one pass, nothing random to repeat
+    # and so the accuracy is exactly that of the graph's own logits on the first 150 test images (fewer than the
+    # sample's 200: --limit-test must count), computed here with ONNX Runtime directly
+    assert row["accuracy"] == own_accuracy(out / "small-cnn_T5.onnx", 150)
+
+
+def own_accuracy(path, n):
+    """Top-1 accuracy of an ONNX graph without noise inputs on the first n sample test images."""
+    import onnxruntime as ort
+
+    from snndeploy.data.datasets import load_dataset, normalize_array
+
+    data = load_dataset("sample", limit_test=n)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"images": normalize_array(data.test.images, data.spec)})
+    return float((logits.argmax(1) == data.test.labels).sum()) / n
 
 
 def test_export_from_preset(tmp_path, tiny_run):
@@ -110,7 +134,16 @@ def test_export_from_preset(tmp_path, tiny_run):
     preset.write_text(f"T: [2]\nfp16: true\nbatch: 1\nout: {tmp_path / 'pre'}\n")
     r = invoke("export", tiny_run.path.parent, "--config", preset)
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "pre" / "small-cnn_T2_fp16_batch1.onnx").is_file()
+    path = tmp_path / "pre" / "small-cnn_T2_fp16_batch1.onnx"
+    import onnx
+
+    from snndeploy.artifacts import metadata as onnx_meta
+
+    graph = onnx.load(path)  # the graph holds what its name says, not only the file name
+    facts = onnx_meta.read(graph)
+    assert facts.T == 2 and facts.precision == "fp16"
+    assert [d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim] == [1, 1, 28, 28]
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in graph.graph.initializer)
 
 
 def test_shipped_presets_parse():

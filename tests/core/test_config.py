@@ -88,25 +88,52 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow
                    st.lists(st.integers(0, 2), max_size=2))
 
 
+# random text (mostly refused) and mappings written by PyYAML itself (read back whole)
+MAPPINGS = st.dictionaries(st.text("ab01", min_size=1, max_size=3),
+                           st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text("ab:", max_size=3)),
+                           max_size=3).map(yaml.safe_dump)
+
+
 @FUZZ
-@given(text=st.text(alphabet="ab:-[]{}',\"*&!|>#%@\n\t 01", max_size=60))
+@given(text=st.one_of(st.text(alphabet="ab:-[]{}',\"*&!|>#%@\n\t 01", max_size=60), MAPPINGS))
 def test_any_yaml_text_loads_or_fails_in_one_line(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("yaml") / "c.yaml"
     path.write_text(text)
     try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        parsed = yaml.YAMLError  # PyYAML itself refuses the text
+    try:
         data = load_yaml(path)
     except SnnDeployError as exc:
         assert "\n" not in str(exc) and str(exc).startswith(f"config file {path} ")
+        # refused only what PyYAML refuses, or a document that is not a mapping
+        assert parsed is yaml.YAMLError or not isinstance(parsed, dict | None)
+        assert ("is not valid YAML: " in str(exc)) == (parsed is yaml.YAMLError)
     else:
-        assert isinstance(data, dict)
+        assert data == ({} if parsed is None else parsed)  # the mapping PyYAML reads, an empty file as {}
 
 
 @FUZZ
 @given(data=st.dictionaries(st.one_of(KEYS, st.integers(0, 2)), VALUES, max_size=4))
 def test_any_mapping_builds_or_fails_in_one_line(data):
+    known = set(TrainConfig.__dataclass_fields__)
     try:
         cfg = from_mapping(TrainConfig, data, "train")
     except SnnDeployError as exc:
         assert "\n" not in str(exc)
+        if not set(data) <= known:  # unknown keys are named before any value is looked at
+            assert str(exc).startswith("unknown train option(s): ")
     else:
-        assert isinstance(cfg, TrainConfig)
+        assert isinstance(cfg, TrainConfig) and set(data) <= known  # no unknown key is dropped silently
+        for key, value in data.items():  # every key given is the value the config holds, converted at most
+            held = getattr(cfg, key)
+            if isinstance(value, list):
+                assert held == tuple(value), key
+            elif isinstance(value, float) and math.isnan(value):
+                assert math.isnan(held), key
+            elif isinstance(value, str) and isinstance(held, float):  # a YAML number string in a float field
+                assert held == float(value), key
+            else:
+                assert held == value and (type(held) is type(value) or isinstance(held, float)), key
+        assert all(getattr(cfg, k) == getattr(TrainConfig(), k) for k in known - set(data))  # the rest: defaults

@@ -23,7 +23,19 @@ def test_cross_entropy_is_the_softmax_of_the_top_logit():
     e = np.exp(LOGITS[:3].astype(np.float64))
     assert index.tolist() == [1, 0, 1, 0]
     assert np.allclose(conf[:3], e.max(1) / e.sum(1)) and conf[3] == 1.0  # no overflow on large logits
-    assert (conf > 1 / 3).all() and (conf <= 1).all()
+    assert index.dtype == np.int64 and conf.dtype == np.float64
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_ties_go_to_the_first_class(loss):
+    """Equal top logits: the first of them is the class (the module's rule); all equal under ce: 1/classes."""
+    index, conf = confidence([[0.5, 0.8, 0.8], [0.3, 0.3, 0.3], [0.2, 0.1, 0.2]], loss)
+    assert index.tolist() == [1, 0, 0]
+    if loss == "ce":
+        e = np.exp([0.5, 0.8, 0.8])
+        assert np.allclose(conf, [e[1] / e.sum(), 1 / 3, np.exp(0.2) / np.exp([0.2, 0.1, 0.2]).sum()])
+    else:
+        assert np.allclose(conf, [0.8, 0.3, 0.2])
 
 
 def test_mse_is_the_top_readout_clipped():

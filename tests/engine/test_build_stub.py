@@ -110,12 +110,25 @@ def test_fixed_batch_graph_and_errors_in_one_line(stub, graphs, tmp_path, monkey
 
 
 def test_built_engine_runs_through_the_runner(stub, graphs, tmp_path):
+    """The runner's data path into and out of the built engine: images and every noise input uploaded, run,
+    downloaded after the run; the stub plan computes logits[b, k] = (k + 1) * mean(images[b]) + sum over the
+    noise inputs of mean(noise[b]) (tests/stubs/tensorrt.py), which the test recomputes here."""
     import numpy as np
 
     from snndeploy.runners.tensorrt import TensorRTRunner
 
+    def expected(x, noise):
+        value = x.reshape(len(x), -1).astype(np.float64).mean(1)[:, None] * np.arange(1, 11)
+        return value + sum(v.reshape(len(x), -1).astype(np.float64).mean(1)[:, None] for v in noise.values())
+
     engine, _ = build_engine(graphs.noise_input, BuildConfig(batch=(1, 2, 8), out=str(tmp_path / "r.plan")))
+    rng = np.random.default_rng(0)
     with TensorRTRunner(engine) as runner:
-        x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
-        logits = runner.infer(x, runner.draw_noise(3, np.random.default_rng(1)))
-    assert logits.shape == (3, 10) and runner.max_batch == 8
+        assert runner.max_batch == 8 and runner.min_batch == 1
+        for batch in (3, 8, 2):  # a larger batch grows the device buffers, a smaller one reuses them
+            x = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+            noise = runner.draw_noise(batch, rng)
+            assert noise and set(noise) == set(runner.noise_inputs())
+            logits = runner.infer(x, noise)
+            assert logits.shape == (batch, 10) and logits.dtype == np.float32
+            np.testing.assert_allclose(logits, expected(x, noise), rtol=1e-5, atol=1e-5)

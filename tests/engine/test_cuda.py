@@ -23,12 +23,19 @@ def test_copies_round_trip_and_buffers_only_grow(cudart):
     stream, buf = cuda.Stream(), cuda.DeviceBuffer()
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
     ptr = buf.upload(x, stream)
-    assert buf.upload(x[:1], stream) == ptr and buf.nbytes == x.nbytes  # smaller: same memory
+    assert list(cudart.ALLOCATIONS) == [ptr] and buf.nbytes == x.nbytes
+    # a smaller copy goes into the same memory, and its own bytes come back (not what the buffer held before)
+    assert buf.upload(x[1:2], stream) == ptr and buf.nbytes == x.nbytes
     back = buf.download((1, 4), np.float32, stream)
     stream.synchronize()
-    np.testing.assert_array_equal(back, x[:1])
-    bigger = np.ones((6, 4), np.float32)
-    assert buf.upload(bigger, stream) != 0 and buf.nbytes == bigger.nbytes and len(cudart.ALLOCATIONS) == 1
+    np.testing.assert_array_equal(back, x[1:2])
+    # growing frees the old memory, allocates the new size and copies every byte of the larger array
+    bigger = np.arange(24, dtype=np.float32).reshape(6, 4) + 100
+    grown = buf.upload(bigger, stream)
+    assert list(cudart.ALLOCATIONS) == [grown] and buf.nbytes == bigger.nbytes
+    np.testing.assert_array_equal(buf.download((6, 4), np.float32, stream), bigger)
+    sizes = [count for _, _, count, _, _ in cudart.calls("cudaMemcpyAsync")]
+    assert sizes == [x.nbytes, x[1:2].nbytes, 16, bigger.nbytes, bigger.nbytes]  # exactly the bytes asked for
     with pytest.raises(SnnDeployError, match="does not fit its 96-byte device buffer"):
         buf.download((7, 4), np.float32, stream)
     assert stream.handle == int(next(iter(cudart.STREAMS)))

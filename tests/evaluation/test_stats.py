@@ -69,10 +69,18 @@ def test_rates_of_a_random_network_lie_in_0_1_and_feed_the_next_layer(tmp_path):
     data = Split(np.random.default_rng(1).integers(0, 256, (6, 1, 28, 28), dtype=np.uint8), np.zeros(6, np.int64))
     c = stats.count(model, data, ck.spec, 5, batch_size=4)
     assert c.images == 6
+    # neurons and synaptic inputs per image, from small-cnn's shapes: 32x28x28 spikes pooled to 32x14x14 feed
+    # conv 2, whose 64x14x14 spikes pool to 64x7x7 (3136) for the hidden linear layer of 256
+    assert c.neurons == {"body.0": 32 * 28 * 28, "body.3": 64 * 14 * 14, "body.7": 256}
+    assert c.input_size == {"body.2.op": 32 * 14 * 14, "body.6.op": 64 * 7 * 7, "head": 256}
     for T in (1, 3, 5):
         r = stats.at_T(c, T, stats.EnergyModel()).to_dict()
         rates = {s["name"]: s["firing_rate"] for s in r["spiking"]}
         assert all(0 <= v <= 1 for v in rates.values()) and 0 <= r["totals"]["firing_rate"] <= 1
+        # the rate at T counts the spikes of the first T steps only (a T-step run is the first T of T_max)
+        for name, n in c.neurons.items():
+            assert rates[name] == pytest.approx(sum(c.spikes[name][:T]) / (T * n * c.images))
+        assert 0.05 < rates["body.0"] < 0.95  # the network fires: the bounds and equalities here are not 0 == 0
         ops = {s["name"]: s for s in r["synaptic"]}
         # 2x2 average pooling of 28x28 spikes keeps their mean: conv 2's input rate is body.0's firing rate
         assert ops["body.2.op"]["input_rate"] == pytest.approx(rates["body.0"])

@@ -62,6 +62,8 @@ def test_graph_image_ignores_its_batch_mates(graphs, mode):
     one, two, alone = mates_differ(open_runner(graphs[mode], seed=7))
     assert np.allclose(one[[0, 3]], two[[0, 3]], atol=1e-5)
     assert np.allclose(one[0], alone[0], atol=1e-5)
+    assert not np.allclose(one[1], two[1], atol=1e-3)  # the other images do differ
+    assert not np.allclose(one[0], one[3], atol=1e-3)  # and each image has its own logits
 
 
 def test_seeded_results_repeat_and_depend_on_seed_and_index(checkpoint, graphs):
@@ -92,6 +94,20 @@ def test_seeded_draws_rows_and_padding():
     assert all(np.array_equal(alone[k][0], d[k][1]) for k in shapes)
     uniform = seeded_draws("uniform", shapes, 1, range(2))
     assert all(0 <= v.min() and v.max() < 1 for v in uniform.values())
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "uniform"])
+def test_seeded_draws_follow_the_noise_kind(kind):
+    """Standard normal draws for gaussian noise, uniform in [0, 1) otherwise: moments and quartiles of 16384
+    draws (fixed seeds: the numbers never change, the bounds hold with a wide margin)."""
+    v = seeded_draws(kind, {"u": (4096,)}, 1, range(4))["u"].astype(np.float64)
+    assert v.shape == (4, 4096) and len({row.tobytes() for row in v}) == 4  # each image its own draws
+    if kind == "gaussian":
+        assert abs(v.mean()) < 0.05 and abs(v.std() - 1) < 0.05 and v.min() < -3 < 3 < v.max()
+    else:
+        assert 0 <= v.min() < 0.01 and 0.99 < v.max() < 1
+        assert abs(v.mean() - 0.5) < 0.02 and np.allclose(np.quantile(v, [0.25, 0.5, 0.75]), [0.25, 0.5, 0.75],
+                                                          atol=0.02)
 
 
 def test_seed_out_of_range(checkpoint):

@@ -47,6 +47,9 @@ class LoadConfig:
     requests: int = 2500  # per protocol and concurrency
     max_seconds: float = 60.0  # per protocol and concurrency
     warmup: int = 50  # requests before each level, not counted
+    # requests per protocol at the highest concurrency before anything is counted: the server's allocations
+    # for every batch size the dynamic batcher forms settle first, so later memory growth is growth, not warm-up
+    settle: int = 1000
     baseline_batch: int = 64
     serve: ServeConfig = field(default_factory=ServeConfig)
     out: str = "runs/bench-serve"
@@ -58,6 +61,8 @@ class LoadConfig:
             raise SnnDeployError(f"unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
         if self.requests < 1:
             raise SnnDeployError(f"--requests must be >= 1, got {self.requests}")
+        if self.settle < 0:
+            raise SnnDeployError(f"--settle must be >= 0, got {self.settle}")
         if not self.max_seconds > 0:
             raise SnnDeployError(f"--max-seconds must be > 0, got {self.max_seconds}")
 
@@ -245,9 +250,14 @@ def run_load(artifact: str | Path, cfg: LoadConfig, work: Path, bar: Any = None)
             if sent[0] % RSS_EVERY == 0:
                 rss.append((sent[0], process_tree_rss_mb(pid)))
 
+        senders = {protocol: _Sender(protocol, serve, model, images) for protocol in cfg.protocols}
+        for sender in senders.values():
+            task = bar.start(f"settling: {sender.protocol}, concurrency {max(cfg.concurrency)}", cfg.settle) \
+                if bar else None
+            drive(sender.send, max(cfg.concurrency), cfg.settle, cfg.max_seconds,
+                  on_done=(lambda task=task: bar.advance(task)) if bar else None)
         rss.append((0, process_tree_rss_mb(pid)))
-        for protocol in cfg.protocols:
-            sender = _Sender(protocol, serve, model, images)
+        for protocol, sender in senders.items():
             for c in cfg.concurrency:
                 task = bar.start(f"{protocol}, concurrency {c}", cfg.requests) if bar else None
                 drive(sender.send, c, cfg.warmup, cfg.max_seconds)

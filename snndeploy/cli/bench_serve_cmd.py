@@ -23,6 +23,8 @@ def bench_serve_command(
     protocols: list[str] | None = typer.Option(None, "--protocol", help="http, grpc [default: http,grpc]"),
     requests: int = typer.Option(2500, "--requests", help="requests (one image each) per protocol and level."),
     max_seconds: float = typer.Option(60.0, "--max-seconds", help="time limit per protocol and level."),
+    settle: int = typer.Option(1000, "--settle", help="uncounted requests per protocol at the highest concurrency "
+                               "before measuring (the server's allocations for every batch size settle first)."),
     max_batch: int | None = typer.Option(None, "--max-batch", help="the server's dynamic-batching limit.",
                                          show_default="the artifact's own maximum (64 where unbounded)"),
     queue_delay_us: int = typer.Option(100, "--max-queue-delay-us", help="dynamic batcher's wait (microseconds)."),
@@ -39,7 +41,7 @@ def bench_serve_command(
                         max_batch=max_batch, queue_delay_us=queue_delay_us, instances=instances, device=device, T=T)
     cfg = LoadConfig(concurrency=tuple(parse_values(concurrency, int, "--concurrency")) or LoadConfig.concurrency,
                      protocols=tuple(parse_values(protocols, str, "--protocol")) or LoadConfig.protocols,
-                     requests=requests, max_seconds=max_seconds, serve=serve, out=out)
+                     requests=requests, max_seconds=max_seconds, settle=settle, serve=serve, out=out)
     work = Path(tempfile.mkdtemp(prefix="snndeploy-bench-serve-"))
     with Bar(enabled=console.is_terminal) as bar:
         report = run_load(artifact, cfg, work, bar)

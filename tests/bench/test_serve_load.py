@@ -97,7 +97,8 @@ def test_a_short_real_run_writes_its_report(tiny_run, tmp_path):
     (graph,) = export(tiny_run.path, ExportConfig(out=str(tmp_path / "graphs")))
     out = tmp_path / "report"
     r = subprocess.run([sys.executable, "-m", "snndeploy.cli.main", "bench", "serve", str(graph.path),
-                        "--concurrency", "1,2", "--requests", "30", "--max-seconds", "30", "-o", str(out)],
+                        "--concurrency", "1,2", "--requests", "30", "--settle", "20", "--max-seconds", "30",
+                        "-o", str(out)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     report = json.loads((out / "serve_load.json").read_text())

@@ -11,7 +11,7 @@ from snndeploy.bench.deploy import BenchConfig, plan_runners
 from snndeploy.core.config import NOISE_DRAWS
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners.onnxruntime import RANDOM_OPS, SEED_RANGE, OnnxRuntimeRunner
-from snndeploy.runners.torch_runner import FP32_PARITY_ATOL, TorchRunner
+from snndeploy.runners.torch_runner import FP32_PARITY, TorchRunner
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +90,19 @@ def test_pytorch_on_the_cpu_leaves_the_tf32_flags_alone(tiny_run, tf32_on):
         assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
 
 
-def test_parity_tolerance_is_the_one_the_cpu_runners_meet(tiny_run, tmp_path):
-    """FP32_PARITY_ATOL, the tolerance of GPU-vs-CPU parity checks, holds between the CPU runners fed the same draws."""
+def test_parity_tolerance_holds_between_the_cpu_runners_and_catches_a_flipped_class(tiny_run, tmp_path):
+    """FP32_PARITY, the tolerance of GPU-vs-CPU parity checks, holds between the CPU runners fed the same draws,
+    and fails logits that differ by more."""
     (e,) = export(tiny_run.path, ExportConfig(T=(2,), noise="input", out=str(tmp_path)))
     x = images(4)
     with TorchRunner(tiny_run.path, T=2, compiled=False) as torch_runner, OnnxRuntimeRunner(e.path) as graph:
         noise = graph.draw_noise(len(x), np.random.default_rng(0))
-        assert np.abs(torch_runner.infer(x, noise) - graph.infer(x, noise)).max() <= FP32_PARITY_ATOL
+        ref, got = torch_runner.infer(x, noise), graph.infer(x, noise)
+    assert FP32_PARITY.problem(ref, got) is None
+    off = got.copy()
+    off[0] += 10 * FP32_PARITY.atol
+    assert FP32_PARITY.problem(ref, off) == ("75.0% of images within 0.0001 (need 99.5%), 100.0% with the same "
+                                             "class (need 99.9%)")
 
 
 def test_a_networks_rows_name_the_noise_it_draws(tiny_run, tmp_path):

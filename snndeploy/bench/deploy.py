@@ -39,9 +39,9 @@ from .rows import METRICS, OK, ROW_KEYS, BenchRow
 from .timing import time_runner
 
 ACCURACY_BATCH = 256  # images per run of the accuracy pass (one progress step)
-# noise mode of the graphs bench exports for checkpoints (ExportConfig's default), and of a network's own runner
-# (a new window of its noise bank on every call: what a --noise graph graph does)
-EXPORT_NOISE, NETWORK_NOISE = "frozen", "fresh"
+# noise mode of the graphs bench exports for checkpoints (ExportConfig's default); a network's own runner labels
+# its rows with what it draws on the device (_network_noise)
+EXPORT_NOISE = "frozen"
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,15 @@ def _fixed(artifact: ArtifactKind, target: ArtifactKind, facts: ArtifactFacts, m
     return plans
 
 
+def _network_noise(kind: ArtifactKind, device: str) -> str | None:
+    """What a network's own runner draws on ``device`` (TorchRunner.draws_on: "bank" windows or "fresh" draws);
+    None where its backend is not installed (the row is a status row)."""
+    try:
+        return kind.runner.draws_on(device)
+    except ModuleNotFoundError:
+        return None
+
+
 def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
     """The runners (and the file each one measures) that one artifact expands to."""
     path, work = Path(artifact), Path(cfg.work)
@@ -193,7 +202,8 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
             for target in _targets(kind, cfg):
                 device = target.device_for(cfg.device)
                 if target is kind:
-                    plans.append(Plan(kind, device, precision, T, NETWORK_NOISE, _maker(kind, path, device, T=T),
+                    plans.append(Plan(kind, device, precision, T, _network_noise(kind, device),
+                                      _maker(kind, path, device, T=T),
                                       problem=kind.precision_problem(precision)))
                 else:
                     plans.append(Plan(target, device, precision, T, EXPORT_NOISE,

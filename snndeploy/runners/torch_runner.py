@@ -20,6 +20,49 @@ from ..training import checkpoint as ckpt
 from .base import Runner, TensorInfo
 
 
+@dataclasses.dataclass(frozen=True)
+class Parity:
+    """How closely two fp32 runs of one network fed the same raw draws agree: PyTorch on the CPU, PyTorch on CUDA
+    (TorchRunner turns TF32 off) and ONNX Runtime on the CPU. The tolerance of every parity check between them
+    (the GPU-vs-CPU one of the device check too).
+
+    A spike is a hard threshold: rounding that moves a potential across it flips the spike and moves that image's
+    logits by far more than ``atol``. In IEEE fp32 only the kernels' reduction order differs (about 1e-7
+    relative), so flips are rare (tests/export/test_export.py measures them on 1,000 test images); in TF32 every
+    convolution's inputs are rounded to 10 mantissa bits (about 1e-3 relative) and flips are common.
+    """
+
+    atol: float = 1e-4  # per image: the largest absolute logit difference
+    within: float = 0.995  # the fraction of images at most ``atol`` apart
+    same_class: float = 0.999  # the fraction of images given the same class
+
+    def problem(self, ref: np.ndarray, got: np.ndarray) -> str | None:
+        """Why logits ``got`` [N, classes] do not match ``ref`` (one line), or None when they do."""
+        close = float((np.abs(ref - got).max(axis=1) <= self.atol).mean())
+        same = float((ref.argmax(axis=1) == got.argmax(axis=1)).mean())
+        if close < self.within or same < self.same_class:
+            return (f"{100 * close:.1f}% of images within {self.atol:g} (need {100 * self.within:.1f}%), "
+                    f"{100 * same:.1f}% with the same class (need {100 * self.same_class:.1f}%)")
+        return None
+
+
+FP32_PARITY = Parity()
+
+# The flags that let CUDA run fp32 convolutions (cuDNN) and matmuls (cuBLAS) in TF32. PyTorch's defaults
+# (docs/source/notes/cuda.rst, "TensorFloat-32 (TF32) on Ampere (and later) devices"): cuDNN's is True,
+# matmul's False since 1.12. The legacy flags, not the fp32_precision API of PyTorch >= 2.9: they exist in every
+# supported version, and once the new API has set cuDNN's conv and RNN precisions, reading the legacy cuDNN
+# flag raises (tried on 2.14), which would break any other code that reads it.
+TF32_FLAGS = (("cudnn", "allow_tf32"), ("cuda.matmul", "allow_tf32"))
+
+
+def _flag_owner(path: str) -> Any:
+    owner: Any = torch.backends
+    for part in path.split("."):
+        owner = getattr(owner, part)
+    return owner
+
+
 @dataclasses.dataclass
 class Captured:
     """One CUDA graph and every tensor its kernels read or write: kept together, so that none of them is
@@ -71,8 +114,20 @@ class TorchRunner(Runner):
                                           precision="fp32")
         self.backend = f"pytorch-{self.device.type}"
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
+        # what the network's own noise is on this device (draws_on): the same for eager runs as for the label
+        self.draws = self.draws_on(self.device.type, cuda_graphs)
+        self.model.set_draws(self.draws)
+        self._tf32_saved: list[bool] | None = None
         self._graphs: dict[tuple[Any, ...], Captured] = {}
         self._noise_shapes: dict[str, tuple[int, ...]] | None = None
+
+    @classmethod
+    def draws_on(cls, device: str, cuda_graphs: bool = True) -> str:
+        """The noise the network draws itself on ``device`` (one of NOISE_DRAWS), as bench rows label it:
+        ``fresh`` through CUDA graphs, which draw every element afresh on each replay (a bank window's offset
+        would be baked into the captured graph), ``bank`` otherwise (windows of the layers' noise banks at
+        random offsets, snndeploy/neuron/bank.py)."""
+        return "fresh" if cuda_graphs and torch.device(device).type == "cuda" else "bank"
 
     @property
     def facts(self) -> ArtifactFacts:
@@ -99,12 +154,24 @@ class TorchRunner(Runner):
 
     def _activate_impl(self) -> None:
         self.model.eval()
+        if self.device.type == "cuda" and self._tf32_saved is None:
+            # fp32 means fp32: cuDNN would otherwise run the convolutions in TF32 (its default), and the hard
+            # thresholds turn that rounding into flipped spikes. Set before any capture or compilation, which
+            # bake the kernels in; restored on deactivate.
+            self._tf32_saved = [getattr(_flag_owner(owner), name) for owner, name in TF32_FLAGS]
+            for owner, name in TF32_FLAGS:
+                setattr(_flag_owner(owner), name, False)
 
     def _deactivate_impl(self) -> None:
         self._graphs.clear()
+        if self._tf32_saved is not None:
+            for (owner, name), value in zip(TF32_FLAGS, self._tf32_saved, strict=True):
+                setattr(_flag_owner(owner), name, value)
+            self._tf32_saved = None
 
     def reseed(self, seed: int) -> None:
-        """Seed PyTorch's generators, which place the noise-bank windows of every later run."""
+        """Seed PyTorch's generators, which place the noise-bank windows (``bank``) or draw the noise (``fresh``,
+        through CUDA graphs) of every later run."""
         torch.manual_seed(seed)  # the CPU generator and every GPU's
 
     @torch.no_grad()

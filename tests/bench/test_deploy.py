@@ -41,7 +41,7 @@ def test_rows_name_their_artifact_uniquely(tmp_path, two_runs):
     rows = run_bench([str(p) for p in two_runs], BenchConfig(backends=("pytorch",), work=str(tmp_path), **FAST))
     assert [r.artifact for r in rows] == ["a/run", "b/run"]
     assert [r.path for r in rows] == [str(p) for p in two_runs]
-    assert all(r.status == OK and r.noise == "fresh" for r in rows)
+    assert all(r.status == OK and r.noise == "bank" for r in rows)  # the CPU reads noise-bank windows
 
 
 def test_pytorch_at_fp16_or_int8_is_a_status_row_not_an_fp32_measurement(tmp_path, two_runs):
@@ -114,7 +114,7 @@ def test_environment_names_noise_device_and_hashes(tmp_path, two_runs):
     cfg = BenchConfig(backends=("pytorch", "onnxruntime"), work=str(tmp_path), **FAST)
     rows = run_bench(artifacts, cfg)
     env = bench_environment(artifacts, cfg, rows)
-    assert env["noise"] == "fresh, frozen" and env["device"] == "cpu" and env["iters"] == 1
+    assert env["noise"] == "bank, frozen" and env["device"] == "cpu" and env["iters"] == 1
     assert env["artifacts"] == {str(two_runs[0] / "model.json"): sha256(two_runs[0] / "model.json"),
                                 str(graph.path): sha256(graph.path)}
     assert {"host", "cpu", "cores", "threads", "versions"} <= set(env)

@@ -115,14 +115,14 @@ def test_bench_files_carry_the_environment_and_the_artifact(tiny_run, tmp_path):
     assert r.exit_code == 0, r.output
     doc = json.loads((tmp_path / "b.json").read_text())
     env, rows = doc["environment"], doc["results"]
-    assert env["threads"] == 1 and env["device"] == "cpu" and env["noise"] == "fresh, frozen"
+    assert env["threads"] == 1 and env["device"] == "cpu" and env["noise"] == "bank, frozen"
     assert env["artifacts"][str(graph)] == sha256(graph) and "torch" in env["versions"] and env["cpu"]
     names = [row["artifact"] for row in rows]
     assert names == [tiny_run.path.parent.name, tiny_run.path.parent.name, graph.name]
     assert [(row["backend"], row["noise"]) for row in rows] == [
-        ("pytorch-cpu", "fresh"), ("onnxruntime-cpu", "frozen"), ("onnxruntime-cpu", "frozen")]
+        ("pytorch-cpu", "bank"), ("onnxruntime-cpu", "frozen"), ("onnxruntime-cpu", "frozen")]
     lines = r.output.splitlines()
-    summary = next(i for i, line in enumerate(lines) if line.endswith("noise fresh, frozen, device cpu"))
+    summary = next(i for i, line in enumerate(lines) if line.endswith("noise bank, frozen, device cpu"))
     assert "1 threads" in lines[summary] and summary < next(i for i, line in enumerate(lines) if "artifact" in line)
     text = (tmp_path / "b.csv").read_text()
     assert text.startswith("# host: ") and "# threads: 1\n" in text and f"# artifacts.{graph}: {sha256(graph)}" in text

@@ -2,6 +2,7 @@
 checked (no silent CPU fallback), and the TensorRT provider gets a profile and engine and timing caches."""
 
 import sys
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import numpy as np
@@ -93,8 +94,9 @@ def test_tensorrt_provider_gets_a_profile_and_caches(monkeypatch, noise_graph, t
         assert {k: v for k, v in entries.items() if k != "images"} == {
             k: "x".join(map(str, (batch, *s))) for k, s in noise.items()}
     assert trt["trt_engine_cache_enable"] == "True" and trt["trt_timing_cache_enable"] == "True"
-    assert trt["trt_engine_cache_path"] == trt["trt_timing_cache_path"] == str(tmp_path / "cache")
-    assert (tmp_path / "cache").is_dir()
+    assert trt["trt_timing_cache_path"] == str(tmp_path / "cache")
+    assert trt["trt_engine_cache_path"] == str(tmp_path / "cache" / runner.graph_sha256)
+    assert (tmp_path / "cache" / runner.graph_sha256).is_dir()
 
 
 def test_cpu_and_cuda_sessions_take_any_batch(monkeypatch, noise_graph):
@@ -102,3 +104,22 @@ def test_cpu_and_cuda_sessions_take_any_batch(monkeypatch, noise_graph):
     with OnnxRuntimeRunner(noise_graph, device="cuda") as runner:
         assert runner.max_batch is None and runner.backend == "onnxruntime-cuda"
     assert ort.created[0]["provider_options"] == [{}, {}]
+
+
+def test_tensorrt_engine_cache_is_keyed_by_the_graphs_content(monkeypatch, tiny_run, tmp_path):
+    """Two graphs that differ only in weights (another frozen-noise seed: the same tensor and node names; sessions
+    are built from bytes, so no file name either) must not share a cached engine: ONNX Runtime's TensorRT
+    provider names engines by those names, not by the weights."""
+    ort = fake_ort(monkeypatch, available=GPU, session_providers=GPU)
+    a, b = (export(tiny_run.path, ExportConfig(T=(2,), noise="frozen", seed=seed, out=str(tmp_path / f"s{seed}")))[0]
+            .path for seed in (0, 1))
+    cache = tmp_path / "cache"
+    for path in (a, b, a):
+        with OnnxRuntimeRunner(path, device="tensorrt", cache_dir=cache):
+            pass
+    engines = [s["provider_options"][0]["trt_engine_cache_path"] for s in ort.created]
+    timings = {s["provider_options"][0]["trt_timing_cache_path"] for s in ort.created}
+    assert engines[0] != engines[1]  # the weights differ: another engine
+    assert engines[0] == engines[2]  # the same graph again: its cached engine
+    assert timings == {str(cache)}  # layer timings do not depend on weights: one timing cache
+    assert all(Path(e).parent == cache and Path(e).is_dir() for e in engines)

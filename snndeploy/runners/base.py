@@ -161,6 +161,11 @@ class Runner(ABC):
         """Free what ``_activate_impl`` created."""
         return None
 
+    def share_cores(self) -> None:
+        """Tune for a stream of small requests on cores shared with other processes (a server beside its
+        clients): called before ``activate``; a no-op for backends with nothing to tune."""
+        return None
+
     def synchronize(self) -> None:
         """Wait for work queued on a device, so that timings measure the work and not its launch."""
         return None

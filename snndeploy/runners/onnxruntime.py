@@ -121,6 +121,7 @@ class OnnxRuntimeRunner(Runner):
         self.backend = f"onnxruntime-{device}"
         self.session: Any = None
         self._sha256: str | None = None
+        self.spin = True  # intra-op threads spin between runs (ONNX Runtime's default)
 
     @property
     def facts(self) -> ArtifactFacts:
@@ -162,6 +163,14 @@ class OnnxRuntimeRunner(Runner):
         """
         return self.cache_dir / self.graph_sha256
 
+    def share_cores(self) -> None:
+        """Intra-op threads wait without spinning: ONNX Runtime's threads otherwise busy-wait for the next run,
+        taking the cores a server's clients and its other processes need between small requests (session
+        option ``session.intra_op.allow_spinning``, onnxruntime_session_options_config_keys.h)."""
+        if self.is_active:
+            raise SnnDeployError("share_cores() must come before activate()")
+        self.spin = False
+
     def provider_options(self) -> list[dict[str, str]]:
         """Options for each provider of PROVIDERS[device], in order.
 
@@ -193,6 +202,8 @@ class OnnxRuntimeRunner(Runner):
         options.log_severity_level = 3
         # the process's setting (--threads) unless this runner was given its own
         options.intra_op_num_threads = self.threads or cpu_threads.current()
+        if not self.spin:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.device == "tensorrt":
             self.engine_cache_dir.mkdir(parents=True, exist_ok=True)
         try:

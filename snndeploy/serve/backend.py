@@ -65,7 +65,9 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         params = parameters(config)
         folder = Path(args["model_repository"]) / args["model_version"]
-        self.runner = open_served(params, folder).activate()
+        self.runner = open_served(params, folder)
+        self.runner.share_cores()  # the server, its clients and other instances share these cores
+        self.runner.activate()
         seed = int(params.get("seed", "0"))
         self.rng = np.random.default_rng([seed, sum(map(ord, args.get("model_instance_name", "")))])
         self.loss = trained_loss(self.runner.facts)

@@ -19,7 +19,7 @@ BASE = {"images_per_s": 1000.0, "p50_ms": 60.0, "p90_ms": 61.0, "p99_ms": 62.0}
 
 
 def row(protocol="grpc", concurrency=16, ips=800.0, errors=0, p50=2.0, p99=4.0, requests=1000) -> LoadRow:
-    return LoadRow(protocol, concurrency, requests, errors, requests / ips, ips, p50, p50, p99)
+    return LoadRow(protocol, concurrency, requests, errors, requests / ips, ips, p50, p50, p99, 0.5)
 
 
 def verdicts(rows, rss=((0, 100.0), (2000, 100.0), (4000, 105.0))) -> dict[str, Check]:
@@ -51,13 +51,14 @@ def test_drive_counts_errors_and_stops_at_the_request_bound():
         if i % 4 == 0:
             raise RuntimeError(f"refused {i}")
 
-    latencies, errors, seconds, first = drive(send, 3, 40, 30.0)
+    latencies, errors, seconds, first, cpu = drive(send, 3, 40, 30.0)
     assert len(latencies) == 30 and errors == 10
     assert first is not None and first.startswith("RuntimeError: refused")
 
 
 def test_drive_stops_at_the_time_bound():
-    latencies, errors, seconds, _ = drive(lambda i: time.sleep(0.05), 2, 10_000, 0.5)
+    latencies, errors, seconds, _, cpu = drive(lambda i: time.sleep(0.05), 2, 10_000, 0.5)
+    assert 0 <= cpu < seconds  # sleeping clients spend (almost) no CPU
     assert errors == 0 and 2 <= len(latencies) < 100
 
 

@@ -30,6 +30,7 @@ from ..artifacts import triton
 from ..artifacts.naming import graph_name
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH
+from ..core.neuron_config import check_T
 from ..runners import Runner, kind_of, open_runner
 from .install import ServerInstall, backend_folder, find_server
 
@@ -71,8 +72,7 @@ class ServeConfig:
             raise SnnDeployError(f"--max-queue-delay-us must be >= 0, got {self.queue_delay_us}")
         if self.instances < 1:
             raise SnnDeployError(f"--instances must be >= 1, got {self.instances}")
-        if self.T < 1:
-            raise SnnDeployError(f"--T must be >= 1, got {self.T}")
+        check_T(self.T, "--T")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def bench_serve_command(
     instances: int = typer.Option(1, "--instances", help="model instances on the server."),
     device: str = typer.Option("cpu", "--device", help="as for serve."),
     T: int = typer.Option(5, "--T", help="time steps of a checkpoint (graphs and engines run at their own)."),
-    out: str = typer.Option("runs/bench-serve", "-o", "--out", help="folder for serve_load.json, .md and .png."),
+    out: str = typer.Option("runs/bench-serve", "--out", "-o", help="folder for serve_load.json, .md and .png."),
     threads: int | None = THREADS,
 ) -> None:
     """Serve one artifact on a real Triton server on free loopback ports and load it with tritonclient (HTTP and

@@ -120,6 +120,12 @@ BREAKS = {
 }
 
 
+def compiles(name: str) -> bool:
+    """Whether the probe runs with compiled neuron kernels (SNNDEPLOY_COMPILE, set for each probe whatever the
+    caller's environment says): the compiled runner always; on CUDA also training and bench, the paths users get."""
+    return name == "runner_compiled" or (CUDA and name in ("train_resume", "bench"))
+
+
 def budget_of(name: str) -> int:
     return BUDGETS[name][0 if CUDA else 1]
 
@@ -182,8 +188,9 @@ def run_probe(name: str, work: Path, left: float, env_extra: dict[str, str]) -> 
     result_file = work / "results" / f"{name}.json"
     result_file.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    rc, out = run_cmd([sys.executable, str(SCRIPT), "--worker", name, "--work", str(work)], budget,
-                      _env(work, env_extra), work / "logs" / f"{name}.log", group=True)
+    env = _env(work, {**env_extra, "SNNDEPLOY_COMPILE": "1" if compiles(name) else "0"})
+    rc, out = run_cmd([sys.executable, str(SCRIPT), "--worker", name, "--work", str(work)], budget, env,
+                      work / "logs" / f"{name}.log", group=True)
     row["seconds"] = round(time.perf_counter() - t0, 1)
     if rc == 124:
         row.update(status="fail", reason=f"exceeded its budget of {budget} s (killed)", log_tail=out[-3000:])
@@ -705,7 +712,7 @@ def weights(run: Path) -> dict[str, Any]:
 def w_train_resume(work: Path, r: Result) -> None:
     import numpy as np
     shutil.rmtree(work / "train", ignore_errors=True)
-    env = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8", **({} if CUDA else {"SNNDEPLOY_COMPILE": "0"})}
+    env = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
     for part in (1, 2):  # the resume runs in another process than the epoch it continues
         rc, out = run_cmd([sys.executable, str(SCRIPT), "--worker", f"train_part{part}", "--work", str(work)],
                           budget_of("train_resume"), _env(work, env), work / "logs" / f"train_part{part}.log")
@@ -729,7 +736,7 @@ def w_train_resume(work: Path, r: Result) -> None:
     r.check("resumed_identical_to_straight", sorted(a) == sorted(c) and max_diff(a, c) == 0.0
             and history("straight_a") == history("resumed"), max_abs_weight_diff=max_diff(a, c),
             straight=history("straight_a"), resumed=history("resumed"))
-    r.values["compile"] = env.get("SNNDEPLOY_COMPILE", "1")
+    r.values["compile"] = os.environ.get("SNNDEPLOY_COMPILE")
 
 
 # -- 8. torchrun -------------------------------------------------------------------------------------------------
@@ -825,11 +832,10 @@ def w_bench(work: Path, r: Result) -> None:
     run, _ = fixture_paths(work)
     backend = "tensorrt" if broken("bench") else "pytorch"
     report = work / "bench.json"
-    env = {} if CUDA else {"SNNDEPLOY_COMPILE": "0"}
     rc, out = cli(["bench", "run", str(run), "--device", DEV, "--T", str(T), "--batch", "1", "--batch", "64",
                    "--backend", backend, "--backend", "onnxruntime", "--limit-test", "64", "--iters", "10",
                    "--json", str(report), "--work", str(work / "bench-work")], work, "bench",
-                  timeout=budget_of("bench") - 5, env=env)
+                  timeout=budget_of("bench") - 5)
     if not r.check("ran", rc == 0 and report.is_file(), rc=rc, tail=out[-1500:] if rc else ""):
         return
     data = json.loads(report.read_text())
@@ -847,7 +853,7 @@ def w_bench(work: Path, r: Result) -> None:
     r.check("onnxruntime_rows", len(ort_rows) >= 2 and all(
         row["status"] == "ok" or (CUDA and "CUDAExecutionProvider" in row["status"]) for row in ort_rows),
         statuses=[row["status"] for row in ort_rows])
-    r.values["compile"] = env.get("SNNDEPLOY_COMPILE", "1")
+    r.values["compile"] = os.environ.get("SNNDEPLOY_COMPILE")
 
 
 WORKERS: dict[str, Callable[[Path, Result], None]] = {

@@ -103,7 +103,7 @@ GRACE_S = 10  # a probe past its budget gets SIGTERM, then SIGKILL this much lat
 BUDGETS: dict[str, tuple[int, int]] = {
     "environment": (45, 30), "fixture": (90, 60), "missing_backends": (45, 45), "cuda_driver": (30, 20),
     "runner": (60, 40), "runner_compiled": (150, 100), "ort_parity": (60, 30), "train_resume": (120, 60),
-    "ddp": (100, 60), "bench": (120, 60),
+    "ddp": (120, 60), "bench": (120, 60),
 }
 NEEDS_FIXTURE = {"missing_backends", "runner", "runner_compiled", "ort_parity", "bench"}
 # what --break NAME does to each probe (the probe must then fail)
@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma list of probes: " + ", ".join(BUDGETS))
     parser.add_argument("--break", dest="breaks", default=None,
                         help="comma list of probes to break on purpose (they must fail): " + ", ".join(BREAKS))
+    parser.add_argument("--logs", default=None, help="copy every probe's output (the last 200 kB of each) here")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="snndeploy-gpu-check-")).resolve()
@@ -245,9 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     report["summary"] = by
     report["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if args.logs:
+        copy_logs(work, Path(args.logs))
     print(f"passed {len(by['pass'])}, failed {len(by['fail'])}{': ' + ', '.join(by['fail']) if by['fail'] else ''}, "
           f"skipped {len(by['skipped'])}; {report['elapsed_s']} s; wrote {out}")
     return 1 if by["fail"] else 0
+
+
+def copy_logs(work: Path, dest: Path, keep: int = 200_000) -> None:
+    """The probes' logs and torchrun's per-rank logs, each cut to its last ``keep`` bytes, under ``dest``."""
+    for f in sorted([*(work / "logs").glob("*.log"), *(work / "ddp").rglob("*.log")]):
+        target = dest / f.relative_to(work)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = f.read_bytes()
+        target.write_bytes(data[-keep:])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -469,6 +481,7 @@ def w_cuda_driver(work: Path, r: Result) -> None:
             r.check("error_is_one_line", str(exc).startswith("CUDA error in cudaSetDevice") and "\n" not in str(exc),
                     message=str(exc))
     finally:
+        stream.synchronize()
         buf.free()
         stream.close()
     r.check("freed", buf.ptr == 0 and buf.nbytes == 0)

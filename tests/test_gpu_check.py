@@ -46,12 +46,12 @@ def passed(tmp_path_factory):
     """One full dry run (every probe), shared: the broken runs reuse its fixture (checkpoint and graph)."""
     base = tmp_path_factory.mktemp("gpu-check")
     r, report = dry_run(base / "gpu_check.json", base / "work")
-    return r, report, base / "work"
+    return r, report, base
 
 
 @pytest.mark.slow
 def test_dry_run_passes_every_probe(passed):
-    r, report, _ = passed
+    r, report, base = passed
     load = load_script()
     assert r.returncode == 0, r.stdout + r.stderr
     probes = report["probes"]
@@ -76,11 +76,15 @@ def test_dry_run_passes_every_probe(passed):
     missing = probes["missing_backends"]["values"]
     assert missing["build"]["outcome"] == missing["eval_ort_cuda"]["outcome"] == "one error line"
     assert probes["bench"]["values"]["pytorch_rows_measured"]["batches"] == [1, 64]
+    logs = base / "gpu_check_logs"  # beside the JSON: each probe's output and each torchrun rank's own
+    assert {f"{n}.log" for n in load.BUDGETS} <= {f.name for f in (logs / "logs").glob("*.log")}
+    assert len(list((logs / "ddp").rglob("stderr.log"))) >= 4  # two runs of two ranks
 
 
 @pytest.mark.slow
 def test_each_probe_fails_when_broken_on_purpose(passed, tmp_path):
-    _, _, work = passed
+    _, _, base = passed
+    work = base / "work"
     load = load_script()
     broken = [n for n in load.BREAKS if n != "runner_compiled"]  # the compiled runner breaks as the plain one does
     out = tmp_path / "gpu_check.json"

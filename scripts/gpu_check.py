@@ -38,15 +38,18 @@ Probes, in order (a probe that needs the fixture is skipped when the fixture did
 9. ``bench``: ``snndeploy bench`` of the checkpoint at T = 5, batches 1 and 64, PyTorch and ONNX Runtime rows.
 
 Step budget: every probe has a budget in seconds (``BUDGETS``, CUDA / CPU). A probe starts only if its budget fits
-in what is left of the total (``--budget``, 510 s: 8.5 minutes minus what gpu_check.sh spent before) and is killed
-(its whole process group) at its budget: the script itself is never killed, skips what would not fit as
-``skipped`` with the reason, and writes the JSON after every probe. Each probe: status (pass / fail / skipped),
+in what is left of the total (``--budget``, 510 s: 8.5 minutes minus what gpu_check.sh spent before), with GRACE_S
+to spare, and is stopped (its whole process group: SIGTERM, SIGKILL GRACE_S later) at its budget: the script itself
+is never killed, records what would not fit as ``skipped`` with the reason, and writes the JSON after every probe
+(``--logs DIR``: every probe's output and torchrun's per-rank logs too). Each probe: status (pass / fail / skipped),
 reason, seconds, budget, and its measured values; exit code 0 when no probe failed, 1 otherwise.
 
 Cold compiles: the model is small (small-cnn), the shapes few (batches 1, 3, 8 in the runners, 1 and 64 in bench),
-compiled kernels are shared across probes through one TORCHINDUCTOR_CACHE_DIR in the work folder, and
-SNNDEPLOY_COMPILE=0 where compilation is not what a probe checks (the fixture, ddp; on the CPU also train_resume and
-bench, where the C++ compiler would eat the dry run's time). ``bench train`` is not run (too slow for the budget).
+compiled kernels are shared across probes through one TORCHINDUCTOR_CACHE_DIR in the work folder (empty at the
+start: the compile times are measured cold), and the script sets SNNDEPLOY_COMPILE for every probe (``compiles``):
+on for the compiled runner, and on CUDA for train_resume and bench (the paths users get); off elsewhere, and on the
+CPU for train_resume and bench, where the C++ compiler would eat the dry run's time. ``bench train`` is not run
+(too slow for the budget).
 
 What the GPU machine needs (one H100/H200, PyTorch with CUDA, ONNX Runtime for the CPU, no TensorRT): numpy, torch,
 onnx, onnxruntime, safetensors, typer, rich, pyyaml, matplotlib, pillow; cuda-bindings (+ cuda-pathfinder) for the

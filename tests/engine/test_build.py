@@ -86,7 +86,8 @@ def test_trtexec_command_builds_the_same_engine():
                     "--minShapes=images:1x1x28x28,noise.0.0:1x32x28x28",
                     "--optShapes=images:8x1x28x28,noise.0.0:8x32x28x28",
                     "--maxShapes=images:64x1x28x28,noise.0.0:64x32x28x28",
-                    "--memPoolSize=workspace:1536", "--stronglyTyped", "--timingCacheFile=cache dir/t.cache",
+                    "--memPoolSize=workspace:1536", "--stronglyTyped", "--noTF32", "--avgTiming=1",
+                    "--profilingVerbosity=detailed", "--timingCacheFile=cache dir/t.cache",
                     "--skipInference"]
     dla = shlex.split(trtexec_command(Path("m.onnx"), Path("m.plan"), shapes, BuildConfig(dla_core=1)))
     assert dla[-3:] == ["--useDLACore=1", "--allowGPUFallback", "--skipInference"]
@@ -100,13 +101,34 @@ def test_trtexec_command_builds_the_same_engine():
 
 def test_dla_needs_a_low_precision_graph_and_a_tensorrt_that_builds_for_it():
     fp16 = dataclasses.replace(FACTS, precision="fp16")
-    for ok in ("10.0.1", "10.3.0.26", "10.7.0", "11.4.1", "11.5.0"):
+    for ok in ("11.4.1", "11.5.0"):
         check_dla(fp16, 0, ok)
-    for no in ("10.8.0", "10.16.1.11", "11.0.0", "11.3.0", "11.4.0"):
-        with pytest.raises(SnnDeployError, match=f"TensorRT {re.escape(no)} cannot build for DLA"):
+    # 10.0 to 10.7 build DLA engines weakly typed only (their trtexec sets kFP16 for DLA); 10.8 to 11.4.0 have no DLA
+    for no in ("10.0.1", "10.3.0.26", "10.7.0", "10.8.0", "10.16.1.11", "11.0.0", "11.3.0", "11.4.0"):
+        with pytest.raises(SnnDeployError, match=f"TensorRT {re.escape(no)} cannot build a strongly typed network "
+                                                 "for DLA.*JetPack 6"):
             check_dla(fp16, 0, no)
     with pytest.raises(SnnDeployError, match="DLA runs fp16 and int8 networks only, this graph is fp32"):
         check_dla(FACTS, 0)
+
+
+def test_dla_needs_static_shapes():
+    fp16 = dataclasses.replace(FACTS, precision="fp16")
+    check_dla(fp16, 0, shapes=plan_shapes(fp16, BuildConfig(batch=(8, 8, 8))))
+    check_dla(dataclasses.replace(fp16, batch=4), 0, shapes=plan_shapes(dataclasses.replace(fp16, batch=4),
+                                                                           BuildConfig()))
+    for batch in (None, (1, 8, 8), (8, 8, 16)):
+        with pytest.raises(SnnDeployError, match="DLA needs static shapes"):
+            check_dla(fp16, 0, shapes=plan_shapes(fp16, BuildConfig(batch=batch)))
+
+
+def test_default_profile_is_tuned_for_the_largest_batch():
+    # Triton's dynamic batcher and bench run batches up to 64: TensorRT tunes kernels for OPT
+    assert plan_shapes(FACTS, BuildConfig())["images"] == {"min": [1, 1, 28, 28], "opt": [64, 1, 28, 28],
+                                                           "max": [64, 1, 28, 28]}
+    banked = dataclasses.replace(FACTS, noise="graph", noise_inputs={}, max_batch=16)
+    assert plan_shapes(banked, BuildConfig())["images"]["opt"] == [16, 1, 28, 28]
+    assert plan_shapes(FACTS, BuildConfig(batch=(1, 1, 64)))["images"]["opt"] == [1, 1, 28, 28]
 
 
 def test_sidecar_roundtrip_and_compatibility(engine_with_sidecar):

@@ -18,6 +18,7 @@ from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
 from . import cuda
 from .check import random_nodes
+from .trt_logger import share_with_polygraphy
 
 # TensorRT releases that build strongly typed networks for DLA on Jetson AGX Orin: 11.4.1 and later (JetPack 7.2.2),
 # whose release notes list "Strongly typed networks for DLA" as new. 10.0 to 10.7 (JetPack 6) have DLA, but their
@@ -240,6 +241,8 @@ def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[st
                           memory_pool_limits={trt.MemoryPoolType.WORKSPACE: cfg.workspace_bytes})
     if cfg.dla_core is not None:
         config = PostprocessConfig(config, _use_dla(trt, cfg.dla_core))
+    logger = share_with_polygraphy(trt)  # one TensorRT logger per process, the runners' too
+    mark = logger.count
     network = NetworkFromOnnxPath(str(onnx_path), strongly_typed=True)
     engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
     command = trtexec_command(onnx_path, engine, shapes, cfg, dynamic=facts.batch == "dynamic")
@@ -248,8 +251,10 @@ def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[st
         plan = EngineBytesFromNetwork(network, config, save_timing_cache=cfg.timing_cache)()
     except SnnDeployError:
         raise
-    except Exception as exc:  # Polygraphy raises PolygraphyException with TensorRT's log
-        raise SnnDeployError(f"TensorRT could not build {onnx_path.name}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # Polygraphy raises PolygraphyException; TensorRT's own errors are in the logger
+        errors = [e.splitlines()[0] for e in logger.since(mark) if e.strip()]
+        raise SnnDeployError(f"TensorRT could not build {onnx_path.name}: {(str(exc).splitlines() or [''])[0]}"
+                             + (f" ({errors[-1]})" if errors else "")) from None
     seconds = time.perf_counter() - t0
     atomic.write_bytes(engine, bytes(plan))
     info = {"tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc, "shapes": shapes,

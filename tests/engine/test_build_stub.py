@@ -2,6 +2,7 @@
 (tests/stubs) that records what it is asked to build: the sidecar's profiles, the workspace, the timing cache, a
 strongly typed network, the DLA settings. They check the calls, not TensorRT: a GPU run must confirm them."""
 
+import json
 import shlex
 import sys
 import types
@@ -11,6 +12,7 @@ import stubs
 
 from snndeploy.artifacts import sidecar
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.hashing import sha256
 from snndeploy.engine.build import BuildConfig, build_engine
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners.tensorrt import TensorRTRunner
@@ -180,3 +182,22 @@ def test_built_engine_runs_through_the_runner(stub, graphs, tmp_path):
         x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
         logits = runner.infer(x, runner.draw_noise(3, np.random.default_rng(1)))
     assert logits.shape == (3, 10) and runner.max_batch == 8
+
+
+def test_one_tensorrt_logger_per_process(stub, graphs, tmp_path):
+    # TensorRT treats the logger as a process singleton (ILogger reference up to 8.0; Polygraphy's loaders share
+    # one): the build's builder and every runner's runtime get the same logger, and each runner's one-line errors
+    # are its own
+    engine, _ = build_engine(graphs.noise_input, BuildConfig(batch=(1, 2, 8), out=str(tmp_path / "r.plan")))
+    with TensorRTRunner(engine), TensorRTRunner(engine):
+        pass
+    loggers = [args[0] for args in stub.trt.calls("Builder") + stub.trt.calls("Runtime")]
+    assert len(loggers) == 3 and all(logger is loggers[0] for logger in loggers)
+    loggers[0].log(stub.trt.ILogger.ERROR, "an error of an earlier runner")
+    bad = tmp_path / "bad.plan"
+    bad.write_bytes(b"not a plan")
+    side = json.loads(sidecar.path_for(engine).read_text())
+    sidecar.path_for(bad).write_text(json.dumps({**side, "plan_sha256": sha256(bad)}))
+    with pytest.raises(SnnDeployError, match="could not load bad.plan") as err:
+        TensorRTRunner(bad).activate()
+    assert "earlier runner" not in str(err.value) and "Serialization" in str(err.value)

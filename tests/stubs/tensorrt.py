@@ -229,6 +229,7 @@ class BuilderConfig:
 class Builder:
     def __init__(self, logger: Any) -> None:
         self.logger = logger
+        _record("Builder", logger)
 
     num_DLA_cores = property(lambda self: STATE["dla_cores"])
 

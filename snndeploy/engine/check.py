@@ -1,6 +1,7 @@
 """Checks on any ONNX graph: ONNX's own checker and shape inference, and a static check against TensorRT's
 ONNX parser support for one version (ops, data types, constant inputs, per-op rank, attributes and inputs the
-parser ignores, Q/DQ scales and zero points, local functions and their bodies), naming each offending node."""
+parser ignores, Q/DQ scales and zero points, local functions and their bodies), naming each offending node; the
+random ops TensorRT parses but freezes at build time; and what a DLA build needs (static shapes, fp16/int8)."""
 
 from __future__ import annotations
 

@@ -190,3 +190,25 @@ def test_real_build_and_run(tiny_run, tmp_path):
     x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
     noise = ort_runner.draw_noise(8, np.random.default_rng(0))
     assert (trt_runner.infer(x, noise).argmax(1) == ort_runner.infer(x, noise).argmax(1)).mean() >= 0.99
+
+
+@pytest.mark.skipif(HAVE_TRT, reason="TensorRT is installed here")
+def test_build_refuses_in_one_line_before_tensorrt(tiny_run, tmp_path):
+    """What TensorRT would build into something else is refused on any machine, TensorRT or not: the refusal
+    comes before the import (here TensorRT is missing, so any later check would say so instead)."""
+    from cli_helpers import invoke
+
+    from snndeploy.export.exporter import ExportConfig, export
+
+    (banked,) = export(tiny_run.path, ExportConfig(T=(2,), noise="graph", out=str(tmp_path)))
+    (fp16,) = export(tiny_run.path, ExportConfig(T=(2,), fp16=True, out=str(tmp_path)))
+    for args, message in [((banked.path,), "draws noise with RandomUniform"),
+                          ((fp16.path, "--precision", "fp16", "--dla-core", 0), "DLA needs static shapes")]:
+        r = invoke("build", *args)
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), r.output
+        assert message in lines[0] and "TensorRT is not installed" not in lines[0], lines[0]
+    # accepted frozen noise goes on to the build: here, to the missing TensorRT
+    r = invoke("build", banked.path, "--frozen-noise")
+    assert r.exit_code == 2 and "TensorRT is not installed" in r.stderr, r.output
+    assert not list(tmp_path.glob("*.plan"))

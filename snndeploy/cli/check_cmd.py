@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..artifacts import metadata as onnx_meta
-from ..engine.check import trt_check, validate
+from ..engine.check import dla_findings, frozen_random, trt_check, validate
 from .common import console, one_line_errors, table
 
 
@@ -16,12 +16,16 @@ from .common import console, one_line_errors, table
 def check_command(
     model: Path = typer.Argument(..., help="any ONNX file (an snndeploy export has its metadata checked too)."),
     trt: str = typer.Option("10", "--trt", help="TensorRT version: 8.5, 8.6, 10.3 (Jetson), 10 (= 10.15) or 11."),
+    dla: bool = typer.Option(False, "--dla", help="also check what a DLA build needs: static shapes (a fixed "
+                             "batch) and an fp16 or int8 graph."),
 ) -> None:
-    """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support; an snndeploy
-    export's metadata also against its graph."""
+    """Check any ONNX graph with ONNX's checker and against TensorRT's ONNX operator support (random ops TensorRT
+    freezes at build time included); an snndeploy export's metadata also against its graph."""
     proto, facts = onnx_meta.load_any(model)
     validate(proto)
-    findings = trt_check(proto, trt)
+    findings = trt_check(proto, trt) + frozen_random(proto, trt)
+    if dla:
+        findings += dla_findings(proto, None if facts is None else facts.precision)
     functions = ", ".join(f"{f.domain}.{f.name}" for f in proto.functions)
     if facts is None:
         console.print(f"{model}: note: no snndeploy metadata, so only the graph is checked (no T, noise or "
@@ -31,7 +35,8 @@ def check_command(
                       f"precision={facts.precision}; local functions: {functions or 'none (inlined)'}",
                       highlight=False)
     if not findings:
-        console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found", highlight=False)
+        console.print(f"ONNX checker: ok; TensorRT {trt}: no unsupported nodes found"
+                      + ("; DLA: static shapes and precision ok" if dla else ""), highlight=False)
         return
     console.print(table(f"TensorRT {trt}: {len(findings)} finding(s)", ["node", "op", "reason"],
                         [[f.node, f.op_type, f.reason] for f in findings]))

@@ -1,6 +1,7 @@
 """Checks on any ONNX graph: ONNX's own checker and shape inference, and a static check against TensorRT's
 ONNX parser support for one version (ops, data types, constant inputs, per-op rank, attributes and inputs the
-parser ignores, Q/DQ scales and zero points, local functions and their bodies), naming each offending node."""
+parser ignores, Q/DQ scales and zero points, local functions and their bodies), naming each offending node; the
+random ops TensorRT parses but freezes at build time; and what a DLA build needs (static shapes, fp16/int8)."""
 
 from __future__ import annotations
 
@@ -280,4 +281,64 @@ def trt_check(model: onnx.ModelProto, version: str) -> list[Finding]:
                                  "local functions need TensorRT >= 9; export with --inline"))
     if called & functions:  # also where functions are rejected: the same nodes are what --inline would give
         found += _check_function_bodies(model, v)
+    return found
+
+
+# Random ops that TensorRT's ONNX parser turns into fill layers (onnx/onnx-tensorrt onnxOpImporters.cpp, randomHelper:
+# addFill with FillOperation::kRANDOM_UNIFORM / kRANDOM_NORMAL, and a warning that the ``seed`` attribute is ignored;
+# docs/operators.md: "`seed` value is ignored by TensorRT"). The values are drawn from a seed TensorRT picks when it
+# builds the engine (NVIDIA/TensorRT#4497: "A nondeterministic random seed is used every time a TensorRT engine is
+# rebuilt"), and a fill whose inputs are all build-time constants (NoiseWindow's RandomUniform of shape [1]) is a
+# constant the builder may fold: every run of the engine reads the same draws.
+RANDOM_OPS = frozenset({"RandomUniform", "RandomUniformLike", "RandomNormal", "RandomNormalLike"})
+FROZEN_RANDOM = ("TensorRT ignores its seed and fixes its values when it builds the engine (onnx-tensorrt "
+                 "operators.md, NVIDIA/TensorRT#4497): every run gives the same draws")
+
+
+def random_nodes(model: onnx.ModelProto) -> list[tuple[str, str]]:
+    """(node, op type) of every random op of the graph and of its local functions' bodies (``Function/node`` or
+    ``Function#index``)."""
+    found = [(n.name or f"node#{i}", n.op_type) for i, n in enumerate(model.graph.node)
+             if n.domain in ("", "ai.onnx") and n.op_type in RANDOM_OPS]
+    for func in model.functions:
+        found += [(f"{func.name}/{n.name}" if n.name else f"{func.name}#{j}", n.op_type)
+                  for j, n in enumerate(func.node) if n.domain in ("", "ai.onnx") and n.op_type in RANDOM_OPS]
+    return found
+
+
+def frozen_random(model: onnx.ModelProto, version: str) -> list[Finding]:
+    """The random ops TensorRT ``version`` parses but freezes into build-time values (ops it rejects outright are
+    ``trt_check``'s findings)."""
+    v = trt_version(version)
+    return [Finding(node, op, FROZEN_RANDOM) for node, op in random_nodes(model) if trt.is_supported(op, v)]
+
+
+def dynamic_inputs(model: onnx.ModelProto) -> dict[str, list[str]]:
+    """Graph input -> its dimensions that are not fixed numbers (a name such as ``batch``, or unknown)."""
+    out = {}
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        free = [d.dim_param or "?" for d in dims if not (d.HasField("dim_value") and d.dim_value > 0)]
+        if free:
+            out[value.name] = free
+    return out
+
+
+# NVIDIA's "DLA Supported Layers and Restrictions" (TensorRT developer guide): "DLA does not support dynamic dimensions,
+# so the profile's min, max, and opt values must be equal for wildcard dimensions", and "The runtime dimensions must
+# be the same as the dimensions used for building". With GPU fallback on, layers DLA cannot take run on the GPU
+# silently, so a dynamic profile gives a "DLA" engine that runs on the GPU.
+DLA_STATIC = ("DLA needs static shapes (profile min = opt = max, NVIDIA's DLA restrictions); every layer would fall "
+              "back to the GPU")
+
+
+def dla_findings(model: onnx.ModelProto, precision: str | None) -> list[Finding]:
+    """What keeps a graph off the DLA before any build: dynamic input dimensions and, where the graph's precision is
+    known (an snndeploy export), a precision DLA does not run."""
+    found = [Finding(name, "input", f"dimension(s) {', '.join(dims)} are dynamic: {DLA_STATIC}; build with --batch "
+                                    "N,N,N (or export with --batch N)")
+             for name, dims in dynamic_inputs(model).items()]
+    if precision is not None and precision not in ("fp16", "int8"):
+        found.append(Finding("<model>", "precision", f"DLA runs fp16 and int8 networks only, this graph is "
+                                                     f"{precision}; export with --fp16 (or quantize it)"))
     return found

@@ -5,7 +5,6 @@ and streams from ``snndeploy.engine.cuda`` (cuda-bindings; that module says why 
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +15,10 @@ from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
 from ..engine import cuda
 from ..engine.build import _tensorrt
+from ..engine.trt_logger import process_logger
 from .base import BackendUnavailable, Runner
 
 OUTPUT = "logits"
-
-
-def _logger(trt: Any) -> Any:
-    """A TensorRT logger that keeps errors (for one-line messages) and prints warnings."""
-    class Logger(trt.ILogger):
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-            self.errors: list[str] = []
-
-        def log(self, severity: Any, msg: str) -> None:
-            if severity in (trt.Logger.INTERNAL_ERROR, trt.Logger.ERROR):
-                self.errors.append(msg)
-            elif severity == trt.Logger.WARNING:
-                print(f"TensorRT: {msg}", file=sys.stderr)
-
-    return Logger()
 
 
 class TensorRTRunner(Runner):
@@ -57,7 +41,8 @@ class TensorRTRunner(Runner):
         super().__init__()
         self.path = Path(path)
         self._facts, self.info = sidecar.read(self.path)  # checked before anything needs TensorRT
-        self._logger: Any = None
+        self._logger: Any = None  # the process's one TensorRT logger (snndeploy.engine.trt_logger)
+        self._mark = 0  # its error count when this runner opened: the errors after it are this runner's
         self._runtime: Any = None
         self._engine: Any = None
         self._context: Any = None
@@ -99,7 +84,8 @@ class TensorRTRunner(Runner):
             raise BackendUnavailable(str(exc)) from None
         sidecar.check_compatible(self.info, trt.__version__, cc, self.name)
         plan = sidecar.check_plan(self.path, self.info)
-        self._logger = _logger(trt)
+        self._logger = process_logger(trt)
+        self._mark = self._logger.count
         self._runtime = trt.Runtime(self._logger)
         if self.dla_core is not None:
             have = self._runtime.num_DLA_cores
@@ -110,7 +96,7 @@ class TensorRTRunner(Runner):
         try:
             self._engine = self._runtime.deserialize_cuda_engine(plan)
         except Exception as exc:  # some releases raise instead of returning None
-            self._logger.errors.append(str(exc))
+            self._logger.log(trt.Logger.ERROR, str(exc))
         if self._engine is None:
             raise SnnDeployError(f"TensorRT {trt.__version__} could not load {self.name} ({self._why()}); rebuild it "
                                  "here with `snndeploy build`")
@@ -160,7 +146,7 @@ class TensorRTRunner(Runner):
             raise failure
 
     def _why(self) -> str:
-        errors = self._logger.errors if self._logger is not None else []
+        errors = self._logger.since(self._mark) if self._logger is not None else []
         return errors[-1].splitlines()[0] if errors and errors[-1] else "no message from TensorRT"
 
     # -- inference ---------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def test_help_shows_every_default_and_readable_metavars(words, cmd):
     # defaults that were written into help strings and vanished as rich markup
     (("eval",), "--T", "1,5,10"),
     (("bench", "run"), "--batch", "1,64"),
-    (("build",), "--batch", "1,1,64"),
+    (("build",), "--batch", "1,64,64"),
     (("build",), "--out", "MODEL.plan"),
     (("export",), "--out", "exports"),
     (("export",), "--T", "5"),

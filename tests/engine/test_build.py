@@ -86,7 +86,8 @@ def test_trtexec_command_builds_the_same_engine():
                     "--minShapes=images:1x1x28x28,noise.0.0:1x32x28x28",
                     "--optShapes=images:8x1x28x28,noise.0.0:8x32x28x28",
                     "--maxShapes=images:64x1x28x28,noise.0.0:64x32x28x28",
-                    "--memPoolSize=workspace:1536", "--stronglyTyped", "--timingCacheFile=cache dir/t.cache",
+                    "--memPoolSize=workspace:1536", "--stronglyTyped", "--noTF32", "--avgTiming=1",
+                    "--profilingVerbosity=detailed", "--timingCacheFile=cache dir/t.cache",
                     "--skipInference"]
     dla = shlex.split(trtexec_command(Path("m.onnx"), Path("m.plan"), shapes, BuildConfig(dla_core=1)))
     assert dla[-3:] == ["--useDLACore=1", "--allowGPUFallback", "--skipInference"]
@@ -100,13 +101,34 @@ def test_trtexec_command_builds_the_same_engine():
 
 def test_dla_needs_a_low_precision_graph_and_a_tensorrt_that_builds_for_it():
     fp16 = dataclasses.replace(FACTS, precision="fp16")
-    for ok in ("10.0.1", "10.3.0.26", "10.7.0", "11.4.1", "11.5.0"):
+    for ok in ("11.4.1", "11.5.0"):
         check_dla(fp16, 0, ok)
-    for no in ("10.8.0", "10.16.1.11", "11.0.0", "11.3.0", "11.4.0"):
-        with pytest.raises(SnnDeployError, match=f"TensorRT {re.escape(no)} cannot build for DLA"):
+    # 10.0 to 10.7 build DLA engines weakly typed only (their trtexec sets kFP16 for DLA); 10.8 to 11.4.0 have no DLA
+    for no in ("10.0.1", "10.3.0.26", "10.7.0", "10.8.0", "10.16.1.11", "11.0.0", "11.3.0", "11.4.0"):
+        with pytest.raises(SnnDeployError, match=f"TensorRT {re.escape(no)} cannot build a strongly typed network "
+                                                 "for DLA.*JetPack 6"):
             check_dla(fp16, 0, no)
     with pytest.raises(SnnDeployError, match="DLA runs fp16 and int8 networks only, this graph is fp32"):
         check_dla(FACTS, 0)
+
+
+def test_dla_needs_static_shapes():
+    fp16 = dataclasses.replace(FACTS, precision="fp16")
+    check_dla(fp16, 0, shapes=plan_shapes(fp16, BuildConfig(batch=(8, 8, 8))))
+    check_dla(dataclasses.replace(fp16, batch=4), 0, shapes=plan_shapes(dataclasses.replace(fp16, batch=4),
+                                                                           BuildConfig()))
+    for batch in (None, (1, 8, 8), (8, 8, 16)):
+        with pytest.raises(SnnDeployError, match="DLA needs static shapes"):
+            check_dla(fp16, 0, shapes=plan_shapes(fp16, BuildConfig(batch=batch)))
+
+
+def test_default_profile_is_tuned_for_the_largest_batch():
+    # Triton's dynamic batcher and bench run batches up to 64: TensorRT tunes kernels for OPT
+    assert plan_shapes(FACTS, BuildConfig())["images"] == {"min": [1, 1, 28, 28], "opt": [64, 1, 28, 28],
+                                                           "max": [64, 1, 28, 28]}
+    banked = dataclasses.replace(FACTS, noise="graph", noise_inputs={}, max_batch=16)
+    assert plan_shapes(banked, BuildConfig())["images"]["opt"] == [16, 1, 28, 28]
+    assert plan_shapes(FACTS, BuildConfig(batch=(1, 1, 64)))["images"]["opt"] == [1, 1, 28, 28]
 
 
 def test_sidecar_roundtrip_and_compatibility(engine_with_sidecar):
@@ -168,3 +190,25 @@ def test_real_build_and_run(tiny_run, tmp_path):
     x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
     noise = ort_runner.draw_noise(8, np.random.default_rng(0))
     assert (trt_runner.infer(x, noise).argmax(1) == ort_runner.infer(x, noise).argmax(1)).mean() >= 0.99
+
+
+@pytest.mark.skipif(HAVE_TRT, reason="TensorRT is installed here")
+def test_build_refuses_in_one_line_before_tensorrt(tiny_run, tmp_path):
+    """What TensorRT would build into something else is refused on any machine, TensorRT or not: the refusal
+    comes before the import (here TensorRT is missing, so any later check would say so instead)."""
+    from cli_helpers import invoke
+
+    from snndeploy.export.exporter import ExportConfig, export
+
+    (banked,) = export(tiny_run.path, ExportConfig(T=(2,), noise="graph", out=str(tmp_path)))
+    (fp16,) = export(tiny_run.path, ExportConfig(T=(2,), fp16=True, out=str(tmp_path)))
+    for args, message in [((banked.path,), "draws noise with RandomUniform"),
+                          ((fp16.path, "--precision", "fp16", "--dla-core", 0), "DLA needs static shapes")]:
+        r = invoke("build", *args)
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), r.output
+        assert message in lines[0] and "TensorRT is not installed" not in lines[0], lines[0]
+    # accepted frozen noise goes on to the build: here, to the missing TensorRT
+    r = invoke("build", banked.path, "--frozen-noise")
+    assert r.exit_code == 2 and "TensorRT is not installed" in r.stderr, r.output
+    assert not list(tmp_path.glob("*.plan"))

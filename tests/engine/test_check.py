@@ -323,3 +323,41 @@ def test_checker_messages_are_joined_and_cut(monkeypatch, message, shown):
     with pytest.raises(SnnDeployError) as err:
         validate(graph([helper.make_node("Relu", ["x"], ["y"])], [vi("x")], [vi("y")]))
     assert str(err.value) == shown
+
+
+# -- what TensorRT parses but would not run as written: random ops frozen at build time, DLA without static shapes --
+def test_random_ops_tensorrt_freezes_are_findings(tmp_path):
+    from snndeploy.engine.check import frozen_random
+
+    u = helper.make_node("RandomUniform", [], ["u"], name="draw", dtype=TensorProto.FLOAT, shape=[1, 4])
+    m = graph([u, helper.make_node("Add", ["x", "u"], ["y"], name="add")], [vi("x")], [vi("y")])
+    (f,) = frozen_random(m, "10")
+    assert (f.node, f.op_type) == ("draw", "RandomUniform") and "fixes its values when it builds the engine" in f.reason
+    assert trt_check(m, "10") == []  # the parser takes it: only the frozen-random check tells
+    assert frozen_random(graph([helper.make_node("Relu", ["x"], ["y"])], [vi("x")], [vi("y")]), "10") == []
+    normal = graph([helper.make_node("RandomNormalLike", ["x"], ["y"], name="n")], [vi("x")], [vi("y")])
+    assert [f.op_type for f in frozen_random(normal, "8.5")] == ["RandomNormalLike"]
+
+
+def test_check_reports_the_frozen_noise_of_a_graph_noise_export(tiny_run, tmp_path):
+    out = tmp_path / "ex"
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "--noise", "graph", "-o", out).exit_code == 0
+    (path,) = out.glob("*.onnx")
+    r = invoke("check", path, "--trt", "10")
+    assert r.exit_code == 1, r.output
+    assert "NoiseWindow" in r.output and "RandomUniform" in r.output and "same draws" in r.output
+
+
+def test_check_dla_needs_static_shapes_and_low_precision(tiny_run, tmp_path):
+    out = tmp_path / "ex"
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "--fp16", "-o", out).exit_code == 0
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "--fp16", "--batch", 4, "-o", out).exit_code == 0
+    assert invoke("export", tiny_run.path.parent, "--T", 2, "--batch", 4, "-o", out).exit_code == 0
+    dynamic, fixed = out / "small-cnn_T2_fp16.onnx", out / "small-cnn_T2_fp16_batch4.onnx"
+    assert invoke("check", dynamic).exit_code == 0  # fine for the GPU
+    r = invoke("check", dynamic, "--dla")
+    assert r.exit_code == 1 and "DLA needs static shapes" in r.output and "images" in r.output, r.output
+    r = invoke("check", fixed, "--dla")
+    assert r.exit_code == 0 and "DLA: static shapes and precision ok" in r.output, r.output
+    r = invoke("check", out / "small-cnn_T2_batch4.onnx", "--dla")
+    assert r.exit_code == 1 and "DLA runs fp16 and int8 networks only" in r.output, r.output

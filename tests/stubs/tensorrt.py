@@ -229,6 +229,7 @@ class BuilderConfig:
 class Builder:
     def __init__(self, logger: Any) -> None:
         self.logger = logger
+        _record("Builder", logger)
 
     num_DLA_cores = property(lambda self: STATE["dla_cores"])
 
@@ -254,6 +255,7 @@ class Builder:
                 "strongly_typed": network.get_flag(NetworkDefinitionCreationFlag.STRONGLY_TYPED),
                 "flags": sorted(f.name for f in config.flags), "pools": {p.name: v for p, v in config.pools.items()},
                 "device": DeviceType(config.default_device_type).name, "dla_core": config.DLA_core,
+                "profiling_verbosity": ProfilingVerbosity(config.profiling_verbosity).name,
                 "timing_cache": None if config.timing_cache is None else config.timing_cache.data.hex()}
         text = json.dumps(plan)
         _record("build_serialized_network", json.loads(text))

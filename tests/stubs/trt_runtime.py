@@ -16,6 +16,7 @@ from . import tensorrt as trt
 class Runtime:
     def __init__(self, logger: Any) -> None:
         self.logger, self.DLA_core, self.engine_host_code_allowed = logger, -1, False
+        trt._record("Runtime", logger)
 
     num_DLA_cores = property(lambda self: trt.STATE["dla_cores"])
 

@@ -16,6 +16,7 @@ from ..core import threads as cpu_threads
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.hashing import sha256_bytes
+from ..engine.check import random_nodes
 from .base import BackendUnavailable, Runner
 
 PROVIDERS = {"cpu": ["CPUExecutionProvider"],
@@ -197,6 +198,13 @@ class OnnxRuntimeRunner(Runner):
         why = _unavailable(self.device)
         if why is not None:
             raise BackendUnavailable(why)
+        if self.device == "tensorrt" and (random := random_nodes(self.model)):
+            # the provider hands the graph to TensorRT's ONNX parser, which turns random ops into fills whose values
+            # are fixed when the engine is built (onnx-tensorrt docs/operators.md): the noise would be one window
+            node, op = random[0]
+            raise BackendUnavailable(f"TensorRT fixes the draws of {op} ({node}) when it builds the engine, so "
+                                     f"{self.path.name}'s graph noise would be frozen: run it on --device cpu or "
+                                     "cuda, or export with --noise input or --noise frozen")
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.log_severity_level = 3

@@ -123,3 +123,15 @@ def test_tensorrt_engine_cache_is_keyed_by_the_graphs_content(monkeypatch, tiny_
     assert engines[0] == engines[2]  # the same graph again: its cached engine
     assert timings == {str(cache)}  # layer timings do not depend on weights: one timing cache
     assert all(Path(e).parent == cache and Path(e).is_dir() for e in engines)
+
+
+def test_tensorrt_provider_refuses_graph_noise_it_would_freeze(monkeypatch, tiny_run, tmp_path):
+    """TensorRT turns RandomUniform into a fill fixed at build time: a --noise graph graph on the provider would
+    run one noise window under a "graph" label, so the runner refuses it before any session is made."""
+    ort = fake_ort(monkeypatch, available=GPU, session_providers=GPU)
+    (graph,) = export(tiny_run.path, ExportConfig(T=(2,), noise="graph", out=str(tmp_path / "g")))
+    with pytest.raises(BackendUnavailable, match=r"TensorRT fixes the draws of RandomUniform .* frozen"):
+        OnnxRuntimeRunner(graph.path, device="tensorrt", cache_dir=tmp_path / "cache").activate()
+    assert ort.created == []
+    OnnxRuntimeRunner(graph.path, device="cuda", cache_dir=tmp_path / "cache").activate()  # CUDA keeps it random
+    assert len(ort.created) == 1

@@ -54,7 +54,7 @@ def eval_command(
                                "(ONNX Runtime): cpu, cuda or tensorrt (its TensorRT provider); .plan engines run on "
                                "the GPU and ignore it."),
     seed: int = typer.Option(0, "--seed", help="seed for the inference noise (repeat r uses seed + r); --noise "
-                             "graph graphs seed ONNX Runtime's random ops, TensorRT engines draw unseeded."),
+                             "graph graphs seed every random op from it; TensorRT engines draw no noise of their own."),
     repeats: int = typer.Option(3, "--repeats", help="average accuracy over this many noise draws (one pass for "
                                 "an artifact without randomness: --noise frozen graphs and their engines)."),
     compiled: bool = typer.Option(False, "--compile/--no-compile",

@@ -27,8 +27,8 @@ def infer_command(
                                "the GPU and ignore it."),
     seed: int = typer.Option(0, "--seed", help="seed of the noise. Checkpoints and --noise input graphs are fed draws "
                              "seeded by (seed, the input's position), the same for both; --noise graph graphs run one "
-                             "input at a time on ONNX Runtime's generator seeded by it (same results for the same "
-                             "ONNX Runtime version); TensorRT engines that draw their own noise are unseeded."),
+                             "input at a time, each random node seeded from it (same results for the same ONNX "
+                             "Runtime version); TensorRT engines draw no noise of their own."),
     json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
     resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
     threads: int | None = THREADS,
@@ -45,8 +45,9 @@ def infer_command(
     An input's result depends on its pixels, --seed and its position among the inputs only (up to float
     rounding), never on the other inputs: checkpoints and --noise input graphs/engines are fed draws seeded by
     (seed, position), the same draws for both; --noise frozen artifacts draw nothing; --noise graph graphs run
-    one input at a time on ONNX Runtime's generator seeded by --seed (same results for the same ONNX Runtime
-    version). TensorRT engines that draw their own noise are unseeded: their results vary from run to run."""
+    one input at a time, each random node seeded from --seed (same results for the same ONNX Runtime version).
+    TensorRT engines draw no noise of their own (`build` refuses random ops, which TensorRT fixes at build time,
+    unless --frozen-noise accepts them as frozen)."""
     check_output_file(json_path, "--json")
     runner = open_runner(artifact, T=T or 5, device=device, seed=seed)
     if T is not None and runner.T != T:  # a graph or engine is unrolled over its T: another is not a choice

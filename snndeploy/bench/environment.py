@@ -18,7 +18,7 @@ from ..core import hashing, threads
 from ..core.lazy import lazy_import
 from ..runners.table import libraries
 
-torch = lazy_import("torch", "pip install -e '.[train]'")
+torch_module = lazy_import("torch", "pip install -e '.[train]'")
 
 # distributions whose versions change what a benchmark measures (absent ones are left out), beside the backend
 # libraries of the kinds table (snndeploy.runners.table)
@@ -44,9 +44,9 @@ def cpu_model() -> str:
 def gpu() -> str | None:
     """The CUDA GPU PyTorch sees (name, compute capability), if PyTorch is installed and has one. PyTorch is an
     optional probe here (lazily imported): the record is written on machines without it too."""
-    if not torch.available():
+    if not torch_module.available():
         return None
-    cuda = torch.load().cuda
+    cuda = torch_module.load().cuda
     if not cuda.is_available():
         return None
     major, minor = cuda.get_device_capability(0)

@@ -28,6 +28,7 @@ from ..core.errors import SnnDeployError
 from ..core.facts import PRECISIONS, ArtifactFacts
 from ..core.neuron_config import check_T
 from ..data.datasets import batches_of
+from ..engine.build import Refused
 from ..evaluation import stats
 from ..evaluation.evaluate import runner_accuracy, test_split_for
 from ..runners import ArtifactKind, BackendUnavailable, Runner, backends, kind_for_backend, kind_of, kinds
@@ -255,7 +256,7 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
                 rows.append(_row(name, artifact, plan, batch, OK, file, backend=runner.backend, accuracy=acc,
                                  **{k: t[k] for k in METRICS[1:]}))
             return rows
-    except BackendUnavailable as exc:
+    except (BackendUnavailable, Refused) as exc:  # cannot run here, or TensorRT cannot build it as asked
         return [_row(name, artifact, plan, None, str(exc))]
 
 

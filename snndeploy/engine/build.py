@@ -40,6 +40,11 @@ INSTALL = ("pip install 'snndeploy[gpu]' (TensorRT 10 or 11, Polygraphy and cuda
            "NVIDIA GPU")
 
 
+class Refused(SnnDeployError):
+    """What TensorRT cannot build as asked (random ops it would freeze, DLA with dynamic shapes, a TensorRT too
+    old for strongly typed networks): known before TensorRT is imported; bench shows it as a row's status."""
+
+
 @dataclass(frozen=True)
 class BuildConfig:
     """Options of `snndeploy build`."""
@@ -128,26 +133,26 @@ def check_dla(facts: ArtifactFacts, core: int, trt_version: str | None = None,
     given: snndeploy.engine.check.DLA_STATIC), and only some TensorRT releases build strongly typed networks for it
     (checked when given)."""
     if facts.precision not in ("fp16", "int8"):
-        raise SnnDeployError(f"DLA runs fp16 and int8 networks only, this graph is {facts.precision}; export with "
+        raise Refused(f"DLA runs fp16 and int8 networks only, this graph is {facts.precision}; export with "
                              "--fp16 (or quantize it) to build for --dla-core")
     if shapes is not None:
         lo, opt, hi = (shapes["images"][k][0] for k in ("min", "opt", "max"))
         if not lo == opt == hi:
-            raise SnnDeployError(f"--dla-core {core} with batch {lo},{opt},{hi}: DLA needs static shapes (min = opt = "
+            raise Refused(f"--dla-core {core} with batch {lo},{opt},{hi}: DLA needs static shapes (min = opt = "
                                  f"max, NVIDIA's DLA restrictions), else every layer falls back to the GPU; build with "
                                  f"--batch N,N,N or export with --batch N")
     if trt_version is None:
         return
     v = version_tuple(trt_version)
     if not any(lo <= v <= (hi or v) for lo, hi in DLA_RELEASES):
-        raise SnnDeployError(f"TensorRT {trt_version} cannot build a strongly typed network for DLA (core {core}): "
+        raise Refused(f"TensorRT {trt_version} cannot build a strongly typed network for DLA (core {core}): "
                              f"that takes TensorRT 11.4.1 or later (JetPack 7.2.2) on Jetson AGX Orin; {JETPACK6_DLA}")
 
 
 def check_tensorrt(trt_version: str) -> None:
     """`build` needs TensorRT >= 10 (strongly typed networks); before that, the trtexec route of JETPACK5."""
     if version_tuple(trt_version) < MIN_TENSORRT:
-        raise SnnDeployError(f"TensorRT {trt_version} cannot build strongly typed networks (snndeploy build needs "
+        raise Refused(f"TensorRT {trt_version} cannot build strongly typed networks (snndeploy build needs "
                              f"TensorRT >= 10); {JETPACK5}")
 
 
@@ -157,7 +162,7 @@ def check_random(model: Any, cfg: BuildConfig, path: Path) -> bool:
     found = random_nodes(model)
     if found and not cfg.frozen_noise:
         node, op = found[0]
-        raise SnnDeployError(f"{path.name} draws noise with {op} ({node}), which TensorRT fixes when it builds the "
+        raise Refused(f"{path.name} draws noise with {op} ({node}), which TensorRT fixes when it builds the "
                              "engine: every run would read the same noise under a 'graph' label; export with --noise "
                              "frozen or --noise input, or build with --frozen-noise to accept frozen noise")
     return bool(found)

@@ -214,3 +214,16 @@ def test_one_tensorrt_logger_per_process(stub, graphs, tmp_path):
     with pytest.raises(SnnDeployError, match="could not load bad.plan") as err:
         TensorRTRunner(bad).activate()
     assert "earlier runner" not in str(err.value) and "Serialization" in str(err.value)
+
+
+def test_bench_shows_what_tensorrt_cannot_build_as_a_status_row(stub, tiny_run, tmp_path):
+    """A --noise graph graph on the tensorrt backend: the build's refusal (TensorRT would freeze its noise) is the
+    row's status, and bench goes on with the other rows instead of stopping."""
+    from snndeploy.bench.deploy import BenchConfig, run_bench
+
+    (graph,) = export(tiny_run.path, ExportConfig(T=(2,), noise="graph", out=str(tmp_path / "g")))
+    rows = run_bench([str(graph.path)], BenchConfig(backends=("tensorrt", "onnxruntime"), batches=(1,), Ts=(2,),
+                                                    device="cuda", iters=1, limit_test=8, work=str(tmp_path / "w")))
+    trt = [r for r in rows if r.backend == "tensorrt"]
+    assert trt and all("fixes when it builds the engine" in r.status for r in trt), [r.status for r in rows]
+    assert len(rows) > len(trt)  # the ONNX Runtime rows are still there

@@ -250,10 +250,10 @@ class Runner(ABC):
     def infer_batches(self, images: np.ndarray, rng: np.random.Generator, chunk: int = 256) -> np.ndarray:
         """Logits for any number of images: chunks of at most ``chunk`` and ``max_batch``, each with fresh
         draws where the artifact takes noise as input; a last chunk below ``min_batch`` is zero-padded."""
-        out = [self.infer(x, self.draw_noise(len(x), rng))[:n] for _, n, x in self._chunks(images, chunk)]
+        out = [self.infer(x, self.draw_noise(len(x), rng))[:n] for _, n, x in self.chunks(images, chunk)]
         return np.concatenate(out) if out else np.zeros((0, self.spec.num_classes), np.float32)
 
-    def _chunks(self, images: np.ndarray, chunk: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    def chunks(self, images: np.ndarray, chunk: int) -> Iterator[tuple[int, int, np.ndarray]]:
         """(start, n, batch) per run: at most ``chunk`` and ``max_batch`` images, at least ``min_batch`` rows (a
         short last batch zero-padded)."""
         size = min(chunk, self.max_batch) if self.max_batch is not None else chunk
@@ -296,7 +296,7 @@ class Runner(ABC):
             self.reseed(seed)
             chunk = 1
         out = []
-        for start, n, x in self._chunks(images, chunk):
+        for start, n, x in self.chunks(images, chunk):
             noise = seeded_draws(self.facts.neuron.noise, shapes, seed, range(start, start + n), len(x)) if shapes \
                 else None
             out.append(self.infer(x, noise)[:n])

@@ -103,20 +103,18 @@ class TritonPythonModel:
         return images, fed or None
 
     def _run(self, images: np.ndarray, noise: dict[str, np.ndarray] | None) -> np.ndarray:
-        """Logits for any number of images: runs of at most the runner's maximum batch, a short run padded to
-        its minimum."""
+        """Logits for any number of images, in the runner's own runs (Runner.chunks: at most its maximum batch, a
+        short run zero-padded to its minimum); fed draws are cut and padded alike."""
         runner = self.runner
-        size = runner.max_batch or len(images)
         out = []
-        for start in range(0, len(images), size):
-            x = images[start:start + size]
-            n = len(x)
-            feed = {k: v[start:start + size] for k, v in noise.items()} if noise else runner.draw_noise(n, self.rng)
-            if n < runner.min_batch:
-                pad = runner.min_batch - n
-                x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)])
-                if feed:
-                    feed = {k: np.concatenate([v, np.zeros((pad, *v.shape[1:]), v.dtype)]) for k, v in feed.items()}
+        for start, n, x in runner.chunks(images, len(images)):
+            if noise:
+                feed = {k: v[start:start + n] for k, v in noise.items()}
+                if len(x) > n:
+                    feed = {k: np.concatenate([v, np.zeros((len(x) - n, *v.shape[1:]), v.dtype)])
+                            for k, v in feed.items()}
+            else:
+                feed = runner.draw_noise(len(x), self.rng)
             out.append(runner.infer(x, feed)[:n])
         return np.concatenate(out)
 

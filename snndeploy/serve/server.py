@@ -83,7 +83,6 @@ class ServedModel:
     artifact: Path
     backend: str
     max_batch: int
-    runner_max_batch: int | None
 
 
 def served_name(runner: Runner) -> str:
@@ -99,14 +98,13 @@ def write_repository(runners: list[tuple[Path, Runner]], repo: Path, cfg: ServeC
         if any(m.name == name for m in served):
             other = next(m.artifact for m in served if m.name == name)
             raise SnnDeployError(f"{path} and {other} would both be served as '{name}': serve one of them")
-        own = runner.max_batch
-        max_batch = cfg.max_batch or own or DEFAULT_MAX_BATCH
+        max_batch = cfg.max_batch or runner.max_batch or DEFAULT_MAX_BATCH
         noise = {i.name: tuple(int(d) for d in i.shape[1:]) for i in runner.inputs() if i.name != "images"}
         params = {"artifact": str(path.resolve()), "device": cfg.device, "seed": str(cfg.seed)}
         files = {"model.py": triton.python_model_file(ROOT)}
         triton.write_python_model(repo, name, runner.facts, noise, files, max_batch=max_batch, parameters=params,
                                   queue_delay_us=cfg.queue_delay_us, instances=cfg.instances)
-        served.append(ServedModel(name, path, runner.backend, max_batch, own))
+        served.append(ServedModel(name, path, runner.backend, max_batch))
     return served
 
 

@@ -77,25 +77,36 @@ def test_killed_at_every_write_boundary_leaves_a_loadable_checkpoint_that_resume
     assert epoch == (2 if kill_at == WRITES_PER_CHECKPOINT else 1)  # before the JSON: still epoch 1, whole
     state = loaded.model.state_dict()
     assert all(torch.equal(state[k], reference[epoch - 1][k]) for k in state)
-    if epoch == 1:  # resume in a fresh process, as a user would after the kill
-        resume = subprocess.run([sys.executable, "-c", RESUME, str(out)], capture_output=True, text=True,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
-        assert resume.returncode == 0, resume.stderr
-        assert [h["epoch"] for h in ckpt.load(out).extra["history"]] == [1, 2]
+    # resume in a fresh process, as a user would after the kill (after a kill past the last commit it has
+    # nothing left to train and says so, but it has taken the run folder and cleared what the killed write left)
+    resume = subprocess.run([sys.executable, "-c", RESUME, str(out)], capture_output=True, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert resume.returncode == 0 or epoch == 2 and "already trained 2 of 2 epochs" in resume.stderr, resume.stderr
+    assert [h["epoch"] for h in ckpt.load(out).extra["history"]] == [1, 2]
     final = ckpt.load(out).model.state_dict()
     assert all(torch.equal(final[k], reference[1][k]) for k in final)  # as if never killed
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # the killed write's temp file is gone
+    assert not [p for p in out.iterdir() if p.name.endswith(atomic.TEMP_SUFFIX)]  # the killed write's temp is gone
 
 
 def test_killed_writes_leave_temp_files_that_the_next_save_removes(tiny_run, tmp_path):
     loaded = ckpt.load(tiny_run.path)
     folder = tmp_path / "ck"
     ckpt.save(folder, loaded.model, loaded.facts)
-    stale = folder / ".model.abc123.tmp"
-    stale.write_bytes(b"half a file")
-    assert ckpt.load(folder)  # a reader ignores it
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that no process holds now: the writer was killed
+    stale = folder / f".file.{dead.pid}-abc123{atomic.TEMP_SUFFIX}"
+    stale.mkdir()
+    (stale / "data").write_bytes(b"half a file")
+    (stale / ".tmpXYZ123").write_bytes(b"what safetensors writes beside it")
+    live = folder / f".file.{os.getppid()}-abc123{atomic.TEMP_SUFFIX}"  # a writer still running
+    live.mkdir()
+    foreign = [folder / ".notes.tmp", folder / ".model.abc123.tmp"]  # not our naming: never ours to remove
+    for f in foreign:
+        f.write_bytes(b"someone's")
+    assert ckpt.load(folder)  # a reader ignores them
     ckpt.save(folder, loaded.model, loaded.facts)
-    assert not stale.exists()
+    assert not stale.exists() and live.exists()
+    assert all(f.read_bytes() == b"someone's" for f in foreign)
 
 
 def test_a_reader_never_sees_a_mixed_set(tiny_run, tmp_path):

@@ -12,7 +12,6 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import SnnDeployError
 
@@ -132,7 +131,7 @@ class RunLock:
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(path, flags, 0o666)
-        except OSError as exc:
+        except OSError:
             if os.path.islink(path):
                 raise SnnDeployError(f"{path} is a symbolic link, not a snndeploy lock file; remove it or choose "
                                      "another folder") from None

@@ -1,5 +1,7 @@
 """The one exception type the CLI turns into a one-line error."""
 
+import reprlib
+
 
 class SnnDeployError(Exception):
     """A user-facing error: bad input, a missing file, a foreign artifact."""
@@ -11,10 +13,13 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+
 def short(value: object, limit: int = 100) -> str:
-    """``repr(value)`` cut to about ``limit`` characters: a value from a file or an option quoted in a message,
-    which must stay one short line however big the value is (a YAML alias bomb expands to gigabytes)."""
-    if isinstance(value, list | tuple | dict | set) and len(value) > limit:
-        return f"<{type(value).__name__} of {len(value):,} items>"
-    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit])
+    """A bounded quote of ``value`` (about ``limit`` characters) for a one-line message: a value from a file or an
+    option, which must stay short however big it is (a YAML alias bomb expands to gigabytes). ``reprlib``
+    never walks more than a few items per level, so even an exponentially shared structure costs nothing."""
+    quote = reprlib.Repr()
+    quote.maxlevel, quote.maxstring, quote.maxother = 3, limit, limit
+    quote.maxlist = quote.maxtuple = quote.maxdict = quote.maxset = 6
+    text = quote.repr(value)
     return text if len(text) <= limit + 3 else text[:limit] + "..."

@@ -133,7 +133,9 @@ def save(folder: str | Path, model: SpikingNet, facts: ArtifactFacts, extra: dic
     which names them with their hashes, replaced atomically — the commit point. Until then the previous
     JSON and the files it names stay whole, so a kill at any moment leaves a loadable checkpoint. The files
     of the previous checkpoint are kept one more generation (a reader that has just read the old JSON can
-    still open them); older ones and stale temp files are removed."""
+    still open them): the new JSON lists them as 'previous', and the save after it removes them. Only files a
+    checkpoint JSON of this folder named are ever removed, and dead writers' temp folders; a tensor that is
+    not finite is refused before any file is written."""
     folder = Path(folder)
     extra = dict(extra or {})
     if not facts.is_checkpoint:
@@ -149,11 +151,11 @@ def save(folder: str | Path, model: SpikingNet, facts: ArtifactFacts, extra: dic
     name, digest = _write_tensors(folder, "model", tensors, format=FORMAT)
     extra["weights"] = {"file": name, "sha256": digest}
     facts = dataclasses.replace(facts, weights_sha256=digest)
-    state_name = ""
+    now = {name}
     if state is not None:
         state_name, state_digest = _write_tensors(folder, "train_state", state)
         extra["train_state"] = {**extra.get("train_state", {}), "file": state_name, "sha256": state_digest}
-    now = {name, state_name} if state is not None else {name}
+        now.add(state_name)
     extra["previous"] = sorted(named - now)
     path = atomic.write_json(folder / META, envelope(CONTAINER, facts, extra))
     _remove_ours(folder, previous - now - named)

@@ -334,3 +334,10 @@ def test_a_kill_inside_the_safetensors_write_leaves_nothing_after_the_next_save(
     ckpt.save(folder, loaded.model, loaded.facts)
     assert sorted(p.name for p in folder.iterdir()) == sorted(["model.json", meta(folder)["weights"]["file"]])
     assert not [p for p in folder.iterdir() if p.name.endswith(atomic.TEMP_SUFFIX)]
+
+
+def test_train_lr_1e38_on_the_command_line_is_one_line(tmp_path):
+    from cli_helpers import bad
+
+    message = bad("train", "--lr", "1e38", "--limit-train", 128, "--limit-test", 64, "-q", "-o", tmp_path / "run")
+    assert message.startswith("error: --lr must be at most 100 ") and message.count("\n") == 1

@@ -8,13 +8,20 @@ from typing import Any
 from . import validate as v
 from .errors import SnnDeployError
 
+# Bounds on what a model's input can be: far above any dataset snndeploy trains on (ImageNet: 3 x 224 x 224, 1000
+# classes), and low enough that a file asking for more (2**31-pixel sides) is refused before a model is sized by it.
+MAX_SIDE = 4096
+MAX_CHANNELS = 64
+MAX_CLASSES = 100_000
+
 
 @dataclass(frozen=True)
 class DataSpec:
     """What a model needs to know about its input data.
 
-    Every field is checked on construction, whether built in code or read from a file: positive (C, H, W),
-    one or more unique one-line class names, a finite mean and a finite std > 0 for each channel.
+    Every field is checked on construction, whether built in code or read from a file: positive (C, H, W) of at
+    most MAX_CHANNELS x MAX_SIDE x MAX_SIDE, one to MAX_CLASSES unique one-line class names, a finite mean and a
+    finite std > 0 for each channel.
     """
 
     name: str
@@ -27,11 +34,13 @@ class DataSpec:
 
     def __post_init__(self) -> None:
         checked: dict[str, Any] = {"name": v.text(self.name, "data.name")}
-        for dim in ("channels", "height", "width"):
-            checked[dim] = v.integer(getattr(self, dim), f"data.{dim}", 1, v.DIM_MAX)
+        for dim, most in (("channels", MAX_CHANNELS), ("height", MAX_SIDE), ("width", MAX_SIDE)):
+            checked[dim] = v.integer(getattr(self, dim), f"data.{dim}", 1, most)
         names = v.items(self.class_names, "data.class_names", v.text)
         if not names:
             raise SnnDeployError("data.class_names must name at least one class, got []")
+        if len(names) > MAX_CLASSES:
+            raise SnnDeployError(f"data.class_names must name at most {MAX_CLASSES} classes, got {len(names)}")
         if len(set(names)) != len(names):
             twice = next(n for i, n in enumerate(names) if n in names[:i])
             raise SnnDeployError(f"data.class_names must be unique, got {v.show(twice)} twice")

@@ -26,7 +26,7 @@ from ..core import atomic
 from ..core.atomic import check_writable
 from ..core.config import TrainConfig
 from ..core.device import pick_device
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, first_line, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
 from ..core.spec import DataSpec
 from ..data.datasets import Dataset, iterate_batches, load_dataset
@@ -34,7 +34,7 @@ from ..models import SpikingNet, build_model
 from ..neuron.fused import compile_available
 from ..ui.progress import Bar
 from . import checkpoint as ckpt
-from . import distributed
+from . import distributed, resume_state
 from .accuracy import count_correct
 
 
@@ -86,9 +86,22 @@ def seeded_model(name: str, spec: DataSpec, neuron: NeuronConfig, seed: int,
     return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device).set_draws(draws)
 
 
+# The largest learning rate trained with. Adam's first step moves each weight by lr / (1 - beta1) = 10 lr, which
+# overflows float32 (3.4e38) from lr = 3.4e37 on; any lr far above 1 only diverges (a NaN loss, stopped in one line).
+LR_MAX = 100.0
+
+
+def check_lr(lr: float) -> float:
+    """``lr`` if Adam can take a step with it; one line otherwise."""
+    if not lr <= LR_MAX:
+        raise SnnDeployError(f"--lr must be at most {LR_MAX:g} (Adam's steps grow with it; larger values only "
+                             f"diverge), got {lr:g}")
+    return lr
+
+
 def make_optimizer(model: nn.Module, lr: float, t0_epochs: int) -> tuple[torch.optim.Adam, Scheduler]:
     """Adam with cosine warm restarts every ``t0_epochs`` epochs (stepped per batch by ``train_epoch``)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=check_lr(lr))
     return opt, Scheduler(opt, T_0=t0_epochs)
 
 
@@ -267,6 +280,7 @@ def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | No
     each batch: progress. A run stopped by ``on_epoch`` records the epochs it trained as its ``epochs``.
     """
     dist = dist or distributed.Dist()
+    check_lr(cfg.lr)
     device = device or pick_device(cfg.device, dist.local_rank)
     distributed.check_batch(cfg.batch_size, dist)
     out = Path(cfg.out)
@@ -306,6 +320,7 @@ def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | No
                             net=net, on_batch=None if on_batch is None else functools.partial(on_batch, epoch))
         t_eval = time.perf_counter()
         loss_sum, correct, seen = distributed.all_sum([stats.loss_sum, stats.correct, stats.seen], dist, device)
+        _check_converging(model, loss_sum / seen, epoch, commit)
         judged = evaluate(model, epoch)
         eval_s = time.perf_counter() - t_eval
         wall += stats.seconds + eval_s
@@ -323,6 +338,18 @@ def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | No
     return TrainResult(path=out / ckpt.META, history=history, dataset=data, model=model, main=dist.main)
 
 
+def _check_converging(model: SpikingNet, loss: float, epoch: int, commit: bool) -> None:
+    """Stop a run whose loss or weights stopped being finite: one line naming the epoch (from 0 here), before its
+    row is recorded or anything is written; the last good checkpoint stays as it is."""
+    if math.isfinite(loss) and all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        return
+    why = f"loss is {loss}" if not math.isfinite(loss) else "its weights are not finite"
+    # a committing run has a checkpoint of every epoch before this one (trained or resumed from)
+    kept = f"the checkpoint of epoch {epoch} is kept; " if epoch else "no checkpoint was written; "
+    kept = kept if commit else ""
+    raise SnnDeployError(f"training diverged in epoch {epoch + 1} ({why}); {kept}lower --lr")
+
+
 def _resume(cfg: TrainConfig, model: SpikingNet, opt: torch.optim.Optimizer, sched: Scheduler,
             device: torch.device) -> tuple[int, list[dict[str, Any]]]:
     """Put the training state of the run in ``cfg.out`` back into model, optimizer, scheduler and random
@@ -332,15 +359,25 @@ def _resume(cfg: TrainConfig, model: SpikingNet, opt: torch.optim.Optimizer, sch
     if "train_state" not in loaded.extra or loaded.facts.training is None:
         raise SnnDeployError(f"cannot resume: {out} holds no training state")
     _resume_config(cfg, loaded.facts.training)
-    model.load_state_dict(loaded.model.state_dict())
     info = loaded.extra["train_state"]
-    _restore_optim(opt, loaded.train_state, info["param_groups"])
-    sched.load_state_dict(info["scheduler"])
-    restore_rng(loaded.train_state, device)
+    where = str(loaded.path)
+    history = resume_state.check_history(loaded.extra.get("history", []), info["epoch"], where)
+    resume_state.check_scheduler(info["scheduler"], sched.state_dict(), where)
+    template = opt.state_dict()["param_groups"]
+    resume_state.check_param_groups(info["param_groups"], template, where)
+    resume_state.check_tensors(loaded.train_state, list(model.parameters()), bool(template[0]["amsgrad"]), where)
     if info["epoch"] >= cfg.epochs:
         raise SnnDeployError(f"cannot resume: {out} already trained {info['epoch']} of {cfg.epochs} epochs; "
                              "raise --epochs")
-    return info["epoch"], loaded.extra.get("history", [])
+    try:  # checked above; a torch that still refuses is one line too
+        _restore_optim(opt, loaded.train_state, info["param_groups"])
+        sched.load_state_dict(dict(info["scheduler"]))
+        restore_rng(loaded.train_state, device)
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise SnnDeployError(f"cannot resume: {where}: the training state does not fit this run "
+                             f"({short(first_line(exc))})") from None
+    model.load_state_dict(loaded.model.state_dict())
+    return info["epoch"], history
 
 
 def _commit(out: Path, model: SpikingNet, opt: torch.optim.Optimizer, sched: Scheduler, device: torch.device,

@@ -153,7 +153,7 @@ BAD_FIELDS = [  # (part, key, value, message): one field of the data spec or the
     ("data", "channels", True, "^data.channels must be an integer, got True$"),
     ("data", "height", -28, "^data.height must be >= 1, got -28$"),
     ("data", "width", "28", "^data.width must be an integer, got '28'$"),
-    ("data", "width", 10**30, "^data.width must be <= 2147483647"),
+    ("data", "width", 10**30, "^data.width must be <= 4096, got 1000000000000000000000000000000$"),
     ("data", "height", {"px": 28}, "^data.height must be an integer, got {'px': 28}$"),
     ("data", "class_names", ["0", "1\n2"], "^data.class_names\\[1\\] must be a string without newlines or control "
                                            "characters, got '1\\\\n2'$"),

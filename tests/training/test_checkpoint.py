@@ -109,7 +109,7 @@ def test_foreign_json(copy):
     with pytest.raises(SnnDeployError, match="not a snndeploy checkpoint"):
         ckpt.load(copy)
     (copy / "model.json").write_text("{truncated")
-    with pytest.raises(SnnDeployError, match="unreadable JSON"):
+    with pytest.raises(SnnDeployError, match="not valid JSON"):
         ckpt.load(copy)
 
 

@@ -194,14 +194,13 @@ def test_saving_removes_only_its_own_old_files(tiny_run, tmp_path):
     loaded = ckpt.load(tiny_run.path)
     folder = tmp_path / "ck"
     folder.mkdir()
-    mine = [folder / "model_backup.safetensors", folder / "notes.txt", folder / "model.safetensors.bak"]
+    mine = [folder / "model_backup.safetensors", folder / "notes.txt", folder / "model.safetensors.bak",
+            folder / "model.safetensors", folder / "train_state.safetensors"]  # fixed names no manifest here named
     for f in mine:
         f.write_text("the user's")
-    legacy = folder / "model.safetensors"  # the fixed name of earlier releases
-    legacy.write_text("old")
     for _ in range(3):
         ckpt.save(folder, loaded.model, loaded.facts)
-    assert all(f.read_text() == "the user's" for f in mine) and not legacy.exists()
+    assert all(f.read_text() == "the user's" for f in mine)
 
 
 def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):

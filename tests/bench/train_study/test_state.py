@@ -20,9 +20,15 @@ from snndeploy.cli.bench_train_cmd import bench_train_command
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.data.datasets import load_dataset
 
-# one method, no sweeps: the smallest finished run with a real checkpoint (a few seconds)
+# one method, no sweeps: the smallest finished run with a real checkpoint (a few seconds); the SpikingJelly row asked
+# for but not installed (its phase is in the plan, never done)
 SMALL = dict(model="small-cnn", T=4, epochs=1, lr=1e-3, limit_train=96, limit_test=40, calib_images=32,
-             conversion_max_T=16, repeats=1, methods=("ann",), uniform=False, peer=False)
+             conversion_max_T=16, repeats=1, methods=("ann",), uniform=False, peer=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_peer(monkeypatch):
+    monkeypatch.setattr(train_cost, "spikingjelly_available", lambda: False)
 
 
 def _train_here(job, on_epoch=None, on_step=None):
@@ -40,6 +46,7 @@ def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished") / "run"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(train_cost, "run_isolated", _train_here)
+        mp.setattr(train_cost, "spikingjelly_available", lambda: False)
         run_train_cost(TrainCostConfig(**SMALL, out=str(out)))
     return out
 
@@ -187,7 +194,7 @@ def test_the_command_says_one_line(finished, tmp_path):
     (out / STATE).write_text(json.dumps(state))
     args = ["--model", "small-cnn", "--T", "4", "--epochs", "1", "--lr", "1e-3", "--limit-train", "96",
             "--limit-test", "40", "--calib-images", "32", "--conversion-max-T", "16", "--repeats", "1",
-            "--methods", "ann", "--no-uniform", "--no-peer", "-q", "--resume", "-o", str(out)]
+            "--methods", "ann", "--no-uniform", "-q", "--resume", "-o", str(out)]
     r = CliRunner().invoke(app, ["train", *args])
     assert r.exit_code == 2, r.output
     lines = r.output.strip().splitlines()

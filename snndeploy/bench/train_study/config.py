@@ -10,7 +10,7 @@ from typing import Any
 
 from ...core.config import METHODS
 from ...core.device import check_device_name
-from ...core.errors import SnnDeployError
+from ...core.errors import SnnDeployError, short
 from ...core.neuron_config import check_T
 from ...core.validate import option_name
 
@@ -89,4 +89,11 @@ def _option(key: str) -> str:
 def differing_options(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """'--epochs (was 2, now 10)' for each setting (output folder aside) that differs between two records."""
     keys = [k for k in now if k != "out" and before.get(k) != now[k]] + [k for k in before if k not in now]
-    return [f"{_option(k)} (was {before.get(k)}, now {now.get(k)})" for k in keys]
+    # the earlier values come from a file anyone can edit: quoted within bounds
+    return [f"{_option(k)} (was {_quote(before.get(k))}, now {_quote(now.get(k))})" for k in keys]
+
+
+def _quote(value: Any) -> str:
+    """A value as the message shows it: as is when short, else cut (by reprlib, never written out whole)."""
+    text = short(value, 40)
+    return str(value) if len(text) <= 40 and "..." not in text else text

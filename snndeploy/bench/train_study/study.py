@@ -12,7 +12,6 @@ so an interrupted run keeps what it finished and ``resume=True`` carries on from
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 import statistics
@@ -27,13 +26,14 @@ from ...core import atomic
 from ...core.atomic import check_writable
 from ...core.config import TrainConfig
 from ...core.device import pick_device
-from ...core.errors import SnnDeployError, first_line
+from ...core.errors import SnnDeployError
 from ...data.datasets import Dataset, Split, load_dataset
 from ...models import SpikingNet, build_model
 from ...training import checkpoint
 from ...training.accuracy import accuracy, accuracy_by_T
 from ...ui.progress import Bar
 from ..environment import environment
+from . import state as state_file
 from .config import TrainCostConfig, config_record, differing_options
 from .peers import spikingjelly_available, spikingjelly_net
 from .report import PLOTS, STATE, plots_for, write_plots, write_text_report
@@ -45,6 +45,7 @@ REFERENCE_T = 5  # conversion is compared with our stage-3 accuracy at this T (p
 # (batch, steps per chunk) of the converted network's long runs: small tensors stay in the CPU's
 # caches (the IF update is memory-bound there); a GPU wants big ones
 CONVERSION_BATCH = {"cpu": (8, 16), "cuda": (128, 32)}
+PEER_LABEL = "spikingjelly bptt T={T}"  # the SpikingJelly row's label
 SWEEP_PIECE = 256  # test images per progress step of the stage-3 sweep (the accuracy functions' batch)
 CONVERSION_PIECES = 8  # conversion batches per progress step
 
@@ -78,7 +79,7 @@ def _peer_job(cfg: TrainCostConfig, data: Dataset, log: Log) -> Job | None:
     except SnnDeployError as exc:
         log(f"peer skipped: {exc}")
         return None
-    return _job(cfg, f"spikingjelly bptt T={cfg.T}", PEER)
+    return _job(cfg, PEER_LABEL.format(T=cfg.T), PEER)
 
 
 def time_to_target(history: list[dict[str, Any]], target: float) -> dict[str, Any]:
@@ -227,41 +228,58 @@ def _phases(cfg: TrainCostConfig, jobs: list[Job]) -> list[str]:
     return [*phases, "plots"]
 
 
-ROW_KEYS = {"history", "epoch_s", "memory_mb", "samples_per_s", "job", "time_to_target"}  # what the report reads
+def _jobs(cfg: TrainCostConfig) -> list[Job]:
+    """The jobs that train our methods (the peer's aside), in order."""
+    jobs = [_job(cfg, {"bptt": f"bptt T={cfg.T}"}.get(m, m), m) for m in cfg.methods]
+    if cfg.uniform and "noise" in cfg.methods:
+        jobs.append(_job(cfg, "noise (uniform)", "noise", noise="uniform", eval_every_epoch=False, stop_at=None))
+    return jobs
+
+
+def _plan(cfg: TrainCostConfig) -> state_file.Plan:
+    """What a state of this configuration may hold (the peer's row and phase included when asked for)."""
+    jobs = _jobs(cfg) + [_job(cfg, PEER_LABEL.format(T=cfg.T), PEER)] * cfg.peer
+    return state_file.Plan(
+        path=Path(cfg.out) / STATE, out=Path(cfg.out), phases=_phases(cfg, jobs),
+        checkpoints={j.label: Path(j.train.out) / checkpoint.META if j.checkpoint else None for j in jobs},
+        timed={j.label: not j.peer and j.eval_every_epoch for j in jobs}, job_keys=set(jobs[0].record()),
+        epochs=cfg.epochs, alphas=tuple(f"{a:g}" for a in ALPHAS), sweep_T=SWEEP_T,
+        conversion_max_T=cfg.conversion_max_T, reference_T=REFERENCE_T)
+
+
+def _earlier_done(path: Path) -> list[Any] | None:
+    """The phases the run whose state is at ``path`` finished; None if unreadable (a new run replaces it)."""
+    try:
+        obj = state_file.load(path)
+    except SnnDeployError:
+        return None
+    done = obj.get("done") if isinstance(obj, dict) else None
+    return done if isinstance(done, list) else None
 
 
 def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]:
-    """The earlier run's state to carry on (``resume``), else a fresh one; refuses a resume whose options differ
-    and a fresh start over an unfinished run."""
+    """The earlier run's state to carry on (``resume``), checked like user input, else a fresh one; refuses a
+    resume whose options differ and a fresh start over an unfinished run."""
     path = out / STATE
     record = config_record(cfg)
-    fresh = {"config": record, "done": [], "rows": {}, "figures": {}, "conversion": None, "plots": []}
-    earlier: dict[str, Any] | None = None
-    if path.is_file():
-        try:
-            earlier = json.loads(path.read_text())
-            if not (isinstance(earlier, dict) and isinstance(earlier.get("config"), dict)
-                    and all(isinstance(earlier.get(k), t) for k, t in
-                            (("done", list), ("rows", dict), ("figures", dict), ("plots", list)))
-                    and all(isinstance(r, dict) and ROW_KEYS <= r.keys() for r in earlier["rows"].values())):
-                raise ValueError("not a bench train state")
-        except (OSError, ValueError) as exc:
-            if resume:
-                raise SnnDeployError(f"cannot resume from {path}: {first_line(exc)}; choose another --out") from None
-            earlier = None
+    there = state_file.exists(path)  # one line for a link, a FIFO or a folder in its place
     if not resume:
-        if earlier is not None and "plots" not in earlier["done"]:
-            n = len(earlier["done"])
+        done = _earlier_done(path) if there else None
+        if done is not None and "plots" not in done:
+            n = len(done)
             raise SnnDeployError(f"{out} holds an unfinished run ({n} phase{'s' * (n != 1)} done); continue it with "
                                  "--resume, or choose another --out (or delete that folder)")
-        return fresh
-    if earlier is None:
+        return {"config": record, "done": [], "rows": {}, "figures": {}, "conversion": None, "plots": []}
+    if not there:
         raise SnnDeployError(f"nothing to resume in {out}: no {STATE} there; run without --resume")
+    plan = _plan(cfg)
+    earlier = state_file.read(plan, record)
     diff = differing_options(earlier["config"], record)
     if diff:
         raise SnnDeployError(f"cannot resume {out}: options differ from the earlier run's: {', '.join(diff)}; "
                              "give the same options, or choose another --out")
-    return {**fresh, **earlier, "config": record}
+    state_file.check(plan, earlier)
+    return {**earlier, "config": record}
 
 
 def _result(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, env: dict[str, Any],
@@ -310,10 +328,7 @@ def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool
 def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: torch.device, env: dict[str, Any],
          say: Log, show_progress: bool) -> dict[str, Any]:
     out = Path(cfg.out)
-    bptt_label = f"bptt T={cfg.T}"
-    jobs = [_job(cfg, {"bptt": bptt_label}.get(m, m), m) for m in cfg.methods]
-    if cfg.uniform and "noise" in cfg.methods:
-        jobs.append(_job(cfg, "noise (uniform)", "noise", noise="uniform", eval_every_epoch=False, stop_at=None))
+    jobs = _jobs(cfg)
     peer = _peer_job(cfg, data, say)
     jobs += [peer] if peer else []
     phases = _phases(cfg, jobs)

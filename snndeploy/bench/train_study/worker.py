@@ -8,16 +8,21 @@ otherwise set the high-water mark. On CUDA it is ``torch.cuda.max_memory_allocat
 
 The process reports each training batch and each test to its parent (a progress bar there). It ignores Ctrl-C:
 the terminal sends SIGINT to the whole process group, and the parent, interrupted too, ends it (a child that
-raised KeyboardInterrupt itself would print a traceback and race the parent over the pipe).
+raised KeyboardInterrupt itself would print a traceback and race the parent over the pipe). A parent killed
+outright (SIGKILL, out of memory) cannot end it: the process then ends itself, quietly, when the parent dies (on
+Linux) or at its next report or output, whose reader has gone.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import multiprocessing as mp
+import os
 import signal
 import statistics
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -173,11 +178,34 @@ def warm_up(job: Job, data: Any, device: torch.device) -> None:
     train_epoch(model, [batch], opt, sched, epoch=0, steps=1, mode=TRAIN_MODE[cfg.method], T=cfg.T)
 
 
-def _child(job: Job, conn: Any) -> None:
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when the thread that started it dies
+ORPHANED = 3  # the exit status of a process whose parent has gone (nobody reads it)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` (its parent's pid) dies: Linux sends it SIGTERM then, and one whose
+    parent died while it started (before it could ask) ends now. A write to a pipe whose reader has gone (the
+    parent's end, a closed terminal) ends it quietly too, instead of raising BrokenPipeError."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl in this C library: the pipe still ends it
+            pass
+    if os.getppid() != parent:
+        os._exit(ORPHANED)
+
+
+def _child(job: Job, conn: Any, parent: int) -> None:
     """Entry point of the fresh process: load data, take the memory baseline, train, report."""
     def send(kind: str, payload: Any) -> None:
-        conn.send((kind, payload))
+        try:
+            conn.send((kind, payload))
+        except (OSError, EOFError):  # the parent has gone: nobody to report to, nothing to print
+            os._exit(ORPHANED)
 
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _sigint(signal.SIG_UNBLOCK)  # blocked by the parent while it started this process
     try:
@@ -224,7 +252,7 @@ def run_isolated(job: Job, on_epoch: Callable[[Job, dict[str, Any]], None] | Non
         Path(job.train.out).mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(job, send), daemon=True)
+    proc = ctx.Process(target=_child, args=(job, send, os.getpid()), daemon=True)
     # the child inherits the blocked SIGINT, so a Ctrl-C while it imports cannot give it a traceback; it then
     # ignores SIGINT for good, and a Ctrl-C that came meanwhile reaches the parent when unblocked below
     _sigint(signal.SIG_BLOCK)

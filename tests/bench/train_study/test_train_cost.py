@@ -313,7 +313,7 @@ def test_resume_refuses_changed_options(tmp_path):
         assert message.format(out=out, empty=tmp_path / "empty") in " ".join(r.output.split()), r.output
     assert json.loads((out / STATE).read_text()) == state
     (out / STATE).write_text("{not json")
-    with pytest.raises(SnnDeployError, match="cannot resume from .*: JSONDecodeError"):
+    with pytest.raises(SnnDeployError, match="bench state .* is not valid JSON"):
         run_train_cost(cfg, resume=True)
 
 

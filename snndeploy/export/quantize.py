@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,14 @@ def _modelopt_quantize():
     return quantize
 
 
+def _work_folder(target: Path) -> Path:
+    """Where ModelOpt works: beside the target, unless that path holds ".onnx" (ModelOpt names its intermediate
+    files by ``path.replace(".onnx", "_ir10.onnx")``, which would rename a folder too): then the system's temp
+    folder. The temp folder's own name (``atomic.temp_dir``) holds no ".onnx"."""
+    folder = target.parent.absolute()
+    return folder if ".onnx" not in str(folder) else Path(tempfile.gettempdir())
+
+
 def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = None, *,
                   method: str = "entropy", data_dir: str | None = None) -> Quantized:
     """Quantize one of our fp32 graphs (standard ops; export with --inline) to INT8 Q/DQ."""
@@ -62,7 +71,7 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
     t0 = time.perf_counter()
     # ModelOpt's input and output, and whatever it writes beside either, live in a private temp folder beside the
     # target, named with this process's id: a killed quantize leaves a folder the next write there removes
-    with atomic.temp_dir(target.parent, target.name) as tmp:
+    with atomic.temp_dir(_work_folder(target), "quantize") as tmp:
         source, raw = tmp / "fp32.onnx", tmp / "int8.onnx"
         source.write_bytes(model.SerializeToString())  # the graph checked above, not whatever `path` holds now
         # ModelOpt prints calibration progress; the CLI shows its own summary instead.

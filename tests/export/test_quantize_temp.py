@@ -72,3 +72,18 @@ def test_modelopt_writing_no_graph_is_one_line(graph, tmp_path, monkeypatch):
                         lambda: lambda onnx_path, *, output_path, **options: None)
     with pytest.raises(SnnDeployError, match="^ModelOpt's INT8 graph not found: "):
         quantize_module.quantize_onnx(graph, calib=4, out=tmp_path / "int8.onnx")
+
+
+def test_modelopt_paths_hold_no_onnx_but_the_file_names(graph, tmp_path, monkeypatch):
+    """ModelOpt names intermediate files by ``path.replace(".onnx", "_ir10.onnx")``, over the whole path: a folder
+    whose name holds ".onnx" would be renamed too, and ModelOpt would fail with 'no such file'."""
+    seen = {}
+
+    def fake_quantize(onnx_path, *, output_path, **options):
+        seen["input"] = onnx_path
+        shutil.copyfile(onnx_path, output_path)
+
+    monkeypatch.setattr(quantize_module, "_modelopt_quantize", lambda: fake_quantize)
+    for out in (tmp_path / "int8.onnx", tmp_path / "models.onnx" / "int8.onnx"):
+        quantize_module.quantize_onnx(graph, calib=4, out=out)
+        assert seen["input"].count(".onnx") == 1 and out.is_file()

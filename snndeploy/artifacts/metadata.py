@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import onnx
 from onnx import numpy_helper
 
+from ..core import files
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 from .naming import FROZEN_NOISE, NOISE_BANK, NOISE_INPUT
@@ -47,6 +49,7 @@ def read(model: onnx.ModelProto, where: str | Path = "model") -> ArtifactFacts:
 Dims = list[int | str | None]  # per axis: a size, a symbolic name (dynamic), or None (unknown)
 _QDQ = ("QuantizeLinear", "DequantizeLinear")
 _PASS = ("Identity", "Cast", *_QDQ)  # ops between the readout's parts that change no shape
+_NORM_OP = "ReduceMin"  # taken only by the potential normalisation (graph_normalises)
 
 
 def _dims(info: onnx.ValueInfoProto) -> Dims | None:
@@ -157,9 +160,45 @@ def graph_precision(model: onnx.ModelProto) -> str:
     return "fp32"
 
 
+def graph_normalises(model: onnx.ModelProto) -> bool:
+    """Whether the graph normalises membrane potentials (stage 3's N(lam V), ``snndeploy.neuron.ops.PotentialNorm``):
+    its per-sample ``ReduceMin`` over the potential, in the graph itself (inlined) or in a local function it calls.
+    No other op of an snndeploy graph takes a minimum; a stage-2 graph carries no potential to normalise."""
+    bodies = {(f.domain, f.name): f.node for f in model.functions}
+    stack, seen = list(model.graph.node), set()
+    while stack:
+        node = stack.pop()
+        if node.op_type == _NORM_OP and node.domain in ("", "ai.onnx"):
+            return True
+        key = (node.domain, node.op_type)
+        if key in bodies and key not in seen:  # a call of a local function: its body counts as the graph's
+            seen.add(key)
+            stack.extend(bodies[key])
+    return False
+
+
+def expected_normalisation(facts: ArtifactFacts) -> bool:
+    """Whether a graph of these facts normalises potentials: stage 3 over more than one step with a finite alpha
+    (at the first step there is no potential yet; alpha = inf runs as stage 2, ``snndeploy.neuron.step``)."""
+    return facts.stage == 3 and facts.T is not None and facts.T > 1 and math.isfinite(facts.neuron.alpha)
+
+
+def check_stage(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path) -> None:
+    """The stage the facts claim against the graph: a stage-3 graph over T > 1 normalises its potentials, a
+    stage-2 graph does not (a stage-3 graph at T = 1 or alpha = inf computes what stage 2 does)."""
+    has, want = graph_normalises(model), expected_normalisation(facts)
+    if has and not want:
+        why = "" if facts.stage != 3 else f" (it says T = {facts.T}, alpha = {facts.neuron.alpha:g}, which has none)"
+        raise SnnDeployError(f"{where}: metadata says stage {facts.stage}{why} but the graph normalises membrane "
+                             "potentials, as a stage-3 graph does")
+    if want and not has:
+        raise SnnDeployError(f"{where}: metadata says stage 3 but the graph has no membrane potential normalisation "
+                             "(a stage-2 graph?)")
+
+
 def check_graph(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path) -> None:
-    """The facts against the graph itself: inputs, outputs and batch (``check_io``), T, precision and noise mode,
-    each disagreement one line."""
+    """The facts against the graph itself: inputs, outputs and batch (``check_io``), T, stage, precision and noise
+    mode, each disagreement one line."""
     graph = model.graph
     constants = {t.name for t in graph.initializer}
     inputs = {i.name: _dims(i) for i in graph.input if i.name not in constants}
@@ -176,6 +215,7 @@ def check_graph(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path)
     if steps and (T := steps.pop()) != facts.T:
         raise SnnDeployError(f"{where}: metadata says T = {facts.T} but the graph is unrolled over {T} "
                              f"step{'s' if T != 1 else ''}")
+    check_stage(model, facts, where)
     if (precision := graph_precision(model)) != facts.precision:
         raise SnnDeployError(f"{where}: metadata says precision {facts.precision} but the graph is {precision}")
     names = [t.name for t in graph.initializer]
@@ -187,11 +227,10 @@ def check_graph(model: onnx.ModelProto, facts: ArtifactFacts, where: str | Path)
 
 
 def _load_model(path: Path) -> onnx.ModelProto:
-    """Any ONNX file, with one-line errors for missing or corrupt files."""
-    if not path.is_file():
-        raise SnnDeployError(f"ONNX file not found: {path}")
+    """Any ONNX file, with one-line errors for missing, irregular (a FIFO, a device), oversized or corrupt files."""
+    data = files.read_bytes(path, "ONNX file", "graph")  # snndeploy writes no external data: the file is all
     try:
-        return onnx.load(str(path))
+        return onnx.load_model_from_string(data)
     except Exception as exc:  # protobuf raises its own DecodeError; any failure means "not ONNX"
         raise SnnDeployError(f"{path} is not a readable ONNX file ({type(exc).__name__})") from None
 

@@ -3,13 +3,13 @@ TensorRT version, GPU and shapes it was built for live beside it."""
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-from ..core import atomic
+from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 from ..core.hashing import SHA256_HEX, sha256_bytes
@@ -42,17 +42,11 @@ def write(engine: str | Path, facts: ArtifactFacts, info: dict[str, Any]) -> Pat
 def read(engine: str | Path) -> tuple[ArtifactFacts, dict[str, Any]]:
     """The facts and the engine-only keys of an engine file's sidecar, validated."""
     engine = Path(engine)
-    if not engine.is_file():
-        raise SnnDeployError(f"engine not found: {engine}")
+    files.check_regular(engine, "engine", "engine")  # not a FIFO, a device or a folder: it is read later
     side = path_for(engine)
-    if not side.is_file():
+    if not os.path.lexists(side):
         raise SnnDeployError(f"engine {engine} has no sidecar {side.name}; build it with `snndeploy build`")
-    try:
-        obj = json.loads(side.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise SnnDeployError(f"{side} is not valid JSON") from None
-    except OSError as exc:
-        raise SnnDeployError(f"cannot read {side}: {exc.strerror or exc}") from None
+    obj = files.read_json(side, "engine sidecar")  # bounded, regular, at most 64 levels deep
     facts, info = read_facts(obj, str(side), CONTAINER)
     shapes = info["shapes"]
     if not isinstance(shapes, dict) or "images" not in shapes or not all(
@@ -132,10 +126,7 @@ def check_plan(engine: str | Path, info: dict[str, Any], plan: bytes | None = No
     ``plan_sha256``: a plan rebuilt or replaced beside an old sidecar would be served under the wrong facts."""
     engine = Path(engine)
     if plan is None:
-        try:
-            plan = engine.read_bytes()
-        except OSError as exc:
-            raise SnnDeployError(f"cannot read {engine}: {exc.strerror or exc}") from None
+        plan = files.read_bytes(engine, "engine", "engine")
     if sha256_bytes(plan) != info["plan_sha256"]:
         raise SnnDeployError(f"the plan {engine} does not match its sidecar {path_for(engine).name} (rebuilt or "
                              "replaced?): its SHA-256 is not the sidecar's plan_sha256; rebuild it with "

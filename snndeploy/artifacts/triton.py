@@ -15,12 +15,11 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any
 
-from ..core import atomic
+from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.lazy import lazy_import
@@ -120,11 +119,10 @@ def config_pbtxt(name: str, platform: str, facts: ArtifactFacts, **options: Any)
 def read_config(path: Path) -> Any:
     """A config.pbtxt parsed into ``inference.ModelConfig``, or a one-line error."""
     pb, tf = model_config_pb2.load(), text_format.load()
+    text = files.read_text(path, "Triton model config", "config")  # a regular file of at most 1 MB
     try:
-        return tf.Parse(path.read_text(encoding="utf-8"), pb.ModelConfig())
-    except OSError as exc:
-        raise SnnDeployError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except (tf.ParseError, UnicodeDecodeError) as exc:
+        return tf.Parse(text, pb.ModelConfig())
+    except (tf.ParseError, RecursionError) as exc:  # RecursionError: messages nested thousands deep
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SnnDeployError(f"{path} is not a Triton model config ({why}); move it away or use another "
                              "repository") from None
@@ -209,45 +207,65 @@ def write_python_model(repo: str | Path, name: str, facts: ArtifactFacts, noise:
     return folder
 
 
+def _check_existing(folder: Path, contents: dict[str, bytes | Path]) -> None:
+    """Refuse to write over a model folder that is a file or a link, whose files this write replaces are not
+    regular files, or that holds version folders other than the one snndeploy writes: Triton's default version
+    policy serves the highest version, so a kept ``2/`` would be served instead of this export."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SnnDeployError(f"{folder} is not a model folder (a file or a link); move it away or use another "
+                             "repository")
+    if not folder.is_dir():
+        return
+    versions = {rel.split("/", 1)[0] for rel in contents if "/" in rel}
+    foreign = sorted((p.name for p in folder.iterdir() if p.name.isdigit() and p.name not in versions),
+                     key=lambda n: (len(n), n))
+    if foreign:
+        shown = ", ".join(f"{n}/" for n in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise SnnDeployError(f"{folder} holds version folder(s) {shown} that snndeploy did not write; Triton would "
+                             "serve the highest version, not this export: remove them or export into another "
+                             "repository")
+    for rel in contents:
+        path = folder / rel
+        if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+            raise SnnDeployError(f"{path} is not a regular file (a link, a FIFO or a folder) and would be replaced; "
+                                 "move it away or export into another repository")
+
+
 def _publish(folder: Path, contents: dict[str, bytes | Path]) -> None:
     """Assemble ``folder`` (relative path -> bytes or a file to copy) beside it, keep what an existing ``folder``
-    holds besides, then swap it into place. On any failure the repository is left as it was."""
-    staging: Path | None = None
+    holds besides, then swap it into place. On any failure the repository is left as it was.
+
+    It is assembled inside a private temp folder of the repository (``snndeploy.core.atomic.temp_dir``, named with
+    this process's id): one a killed export leaves is recognisably ours and goes at the next write."""
     created: list[Path] = []  # folders above the model that this call makes, removed again on failure
     try:
         try:
-            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-                raise SnnDeployError(f"{folder} is not a model folder (a file or a link); move it away or use "
-                                     "another repository")
+            _check_existing(folder, contents)
             created = [p for p in (folder.parent, *folder.parent.parents) if not p.exists()]
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700; Triton may run as another user
-            for rel, content in contents.items():
-                target = staging / rel
-                if isinstance(content, Path):
-                    atomic.write_with(target, lambda tmp, src=content: shutil.copyfile(src, tmp))
-                else:
-                    atomic.write_bytes(target, content)
-            if folder.is_dir():
-                _carry_over(folder, staging, set(contents))
-            _fsync_tree(staging)
-            _swap_in(staging, folder)
-            atomic.fsync_dir(folder.parent)
+            with atomic.temp_dir(folder.parent, folder.name) as tmp:
+                # mkdir honours the umask (temp_dir's own folder is 0700): Triton may run as another user
+                staging = tmp / folder.name
+                staging.mkdir()
+                for rel, content in contents.items():
+                    target = staging / rel
+                    if isinstance(content, Path):
+                        atomic.write_with(target, lambda out, src=content: shutil.copyfile(src, out))
+                    else:
+                        atomic.write_bytes(target, content)
+                if folder.is_dir():
+                    _carry_over(folder, staging, set(contents))
+                _fsync_tree(staging)
+                _swap_in(staging, folder)  # the old folder, if any, ends up in tmp: removed with it
+                atomic.fsync_dir(folder.parent)
         except OSError as exc:
             raise SnnDeployError(f"cannot write {folder}: {exc.strerror or exc}") from None
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
         for path in created:  # innermost first: only folders this call made, and only while empty
             try:
                 path.rmdir()
             except OSError:
                 break
         raise
-    shutil.rmtree(staging, ignore_errors=True)  # after a swap it holds the old folder
 
 
 def _carry_over(old: Path, new: Path, written: set[str], prefix: str = "") -> None:
@@ -291,7 +309,7 @@ def _swap_in(staging: Path, folder: Path) -> None:
         return
     if _exchange(staging, folder):
         return
-    aside = staging.with_name(staging.name + ".old")
+    aside = staging.with_name(staging.name + ".old")  # inside the same private temp folder
     os.rename(folder, aside)
     try:
         os.rename(staging, folder)

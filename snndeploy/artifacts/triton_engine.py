@@ -3,10 +3,11 @@ models that ``snndeploy.artifacts.triton`` writes, one plan per GPU compute capa
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
+from ..core import files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.validate import show
@@ -39,16 +40,16 @@ def _max_batch(engine: Path, facts: ArtifactFacts, side: dict[str, Any], request
 def _kept_plans(config: Path, facts: ArtifactFacts) -> tuple[dict[str, str], int | None]:
     """The plans for other GPUs already in a model folder, and the max_batch_size they were added with. Refuses a
     folder that holds another kind of model or plans of another graph (weights or options)."""
-    if not config.is_file():
+    if not os.path.lexists(config):
         return {}, None
-    old = read_config(config)
+    old = read_config(config)  # a FIFO, a link to a device or an oversized file is refused, not skipped
     if old.platform and old.platform != PLATFORM:
         raise SnnDeployError(f"{config} is a '{old.platform}' model, not TensorRT engines; move {config.parent.name} "
                              "away or use another repository")
     if "snndeploy" in old.parameters:
         try:
-            same = json.loads(old.parameters["snndeploy"].string_value) == facts.to_dict()
-        except json.JSONDecodeError:
+            same = files.loads_json(old.parameters["snndeploy"].string_value, str(config)) == facts.to_dict()
+        except SnnDeployError:  # not JSON, or nested past any record's depth: not this graph's record
             same = False
         if not same:
             raise SnnDeployError(f"{config.parent} holds engines of another graph (other weights or export options); "

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import SnnDeployError, first_line
+from ..core.files import check_regular
 from ..core.images import read_image, to_array
 from ..core.lazy import lazy_import
 from ..core.spec import DataSpec
@@ -193,7 +194,9 @@ def _crop_flip(images: torch.Tensor, generator: torch.Generator | None, pad: int
 
 def _load_sample() -> Dataset:
     """The bundled npz: first 4000 images train, last 1000 test."""
-    with np.load(sample_path()) as npz:
+    path = sample_path()
+    check_regular(path, "bundled sample", "tensors")  # np.load opens it by path
+    with np.load(path, allow_pickle=False) as npz:
         images, labels = np.ascontiguousarray(npz["images"]), npz["labels"].astype(np.int64)
     spec = DataSpec("sample", 1, 28, 28, tuple(str(i) for i in range(10)), (0.1307,), (0.3081,))
     n = SAMPLE_TRAIN
@@ -222,9 +225,11 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
         parts = Path(folder).parts
         depth = next((k for k in range(len(parts), 0, -1) if given.parts[-k:] == parts[:k]), 0)
         root = given.parents[depth - 1] if depth else given
-        if missing := [f for f in files if not (root / folder / f).is_file()]:
+        if missing := [f for f in files if not os.path.lexists(root / folder / f)]:
             where = f"missing {', '.join(missing)} in {root / folder}"
             raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {expected}")
+        for f in files:  # torchvision opens them by path: a FIFO would block it, /dev/zero never end
+            check_regular(root / folder / f, f"{name} file", "tensors")
         try:
             train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
         except Exception as e:  # corrupt or foreign files

@@ -4,6 +4,7 @@ taken from the graph), the sidecar JSON, and the equivalent trtexec command line
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shlex
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import metadata, sidecar
-from ..core import atomic
+from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
@@ -221,6 +222,8 @@ def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[st
     onnx_path = Path(onnx_path)
     model, facts = metadata.load(onnx_path)
     check_precision(facts, cfg.precision, onnx_path)
+    if cfg.timing_cache and os.path.lexists(cfg.timing_cache):  # Polygraphy reads it by path: a FIFO would block
+        files.check_regular(cfg.timing_cache, "timing cache", "engine")
     shapes = plan_shapes(facts, cfg)
     if cfg.dla_core is not None:
         check_dla(facts, cfg.dla_core, shapes=shapes)  # before TensorRT: precision and static shapes need none

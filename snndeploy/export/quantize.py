@@ -15,7 +15,7 @@ import onnx
 
 from ..artifacts import metadata
 from ..artifacts.naming import graph_name
-from ..core import atomic
+from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..data.datasets import iterate_batches, load_dataset
 
@@ -36,6 +36,14 @@ def _modelopt_quantize():
         raise SnnDeployError("INT8 needs NVIDIA ModelOpt: pip install 'snndeploy[int8]' "
                              f"(missing: {getattr(exc, 'name', None) or exc})") from None
     return quantize
+
+
+def _work_folder(target: Path) -> Path:
+    """Where ModelOpt works: beside the target, unless that path holds ".onnx" (ModelOpt names its intermediate
+    files by ``path.replace(".onnx", "_ir10.onnx")``, which would rename a folder too): then the system's temp
+    folder. The temp folder's own name (``atomic.temp_dir``) holds no ".onnx"."""
+    folder = target.parent.absolute()
+    return folder if ".onnx" not in str(folder) else Path(tempfile.gettempdir())
 
 
 def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = None, *,
@@ -61,13 +69,22 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
     # named by the one naming rule, so that the file and a Triton model of it carry the same name
     target = Path(out) if out else path.with_name(graph_name(int8) + ".onnx")
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "int8.onnx"
+    # ModelOpt's input and output, and whatever it writes beside either, live in a private temp folder beside the
+    # target, named with this process's id: a killed quantize leaves a folder the next write there removes
+    with atomic.temp_dir(_work_folder(target), "quantize") as tmp:
+        source, raw = tmp / "fp32.onnx", tmp / "int8.onnx"
+        source.write_bytes(model.SerializeToString())  # the graph checked above, not whatever `path` holds now
         # ModelOpt prints calibration progress; the CLI shows its own summary instead.
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            quantize(str(path), quantize_mode="int8", calibration_data={"images": images}, calibration_method=method,
-                     calibration_eps=["cpu"], high_precision_dtype="fp32", output_path=str(raw), log_level="ERROR")
-        q = onnx.load(str(raw))
+            quantize(str(source), quantize_mode="int8", calibration_data={"images": images},
+                     calibration_method=method, calibration_eps=["cpu"], high_precision_dtype="fp32",
+                     output_path=str(raw), log_level="ERROR")
+        try:
+            q = onnx.load_model_from_string(files.read_bytes(raw, "ModelOpt's INT8 graph", "graph"))
+        except SnnDeployError:
+            raise
+        except Exception as exc:  # protobuf's DecodeError: ModelOpt wrote no graph
+            raise SnnDeployError(f"ModelOpt wrote no readable INT8 graph ({type(exc).__name__})") from None
     calibration = {"images": len(images), "method": method, "source_onnx": path.name}
     metadata.attach(q, int8, {"calibration": calibration})
     atomic.write_bytes(target, q.SerializeToString())

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -126,6 +127,23 @@ def free_port(host: str = LOOPBACK) -> int:
         return int(s.getsockname()[1])
 
 
+LOG_TAIL = 1 << 20  # the bytes of the server log read for its error line: the last ones say why it stopped
+
+
+def _open_log(path: Path, flags: int) -> int:
+    """A descriptor of the server log, which must be a regular file: never through a link, and never a FIFO (which
+    would block the open) or a device planted in the work folder."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o666)
+    except OSError as exc:
+        raise SnnDeployError(f"cannot open the server log {path}: {exc.strerror or exc} (a link or a FIFO?)") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SnnDeployError(f"the server log {path} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
 class TritonServer:
     """A ``tritonserver`` process over a model repository."""
 
@@ -158,18 +176,29 @@ class TritonServer:
                 raise SnnDeployError(f"port {port} ({flag}) is in use on {c.host}: stop what holds it or choose "
                                      f"another {flag}")
         self.work.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+        fd = _open_log(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            self.process = subprocess.Popen(self.command(), stdout=fd, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=self.install.environment(),
                                             start_new_session=True)  # a Ctrl-C in the terminal reaches us, not it
+        finally:
+            os.close(fd)
         return self
 
     def failure(self) -> str:
-        """The server log's first error line (Triton's "E..." lines, or a Python traceback's last line)."""
+        """The server log's first error line (Triton's "E..." lines, or a Python traceback's last line), from its
+        last LOG_TAIL bytes."""
         try:
-            lines = self.log.read_text(errors="replace").splitlines()[-400:]
+            fd = _open_log(self.log, os.O_RDONLY)
+        except SnnDeployError:
+            return "no log"
+        try:
+            size = os.fstat(fd).st_size
+            lines = os.pread(fd, LOG_TAIL, max(0, size - LOG_TAIL)).decode(errors="replace").splitlines()[-400:]
         except OSError:
             return "no log"
+        finally:
+            os.close(fd)
         errors = [ln for ln in lines if ln.startswith("E") and "] " in ln]
         # the first model that failed to load says most; a GPU-less machine's CUDA complaints say nothing
         errors = [ln for ln in errors if "failed to load" in ln] or [ln for ln in errors if "Cuda" not in ln]

@@ -23,6 +23,8 @@ GRAPHS = {
     "T2-input-batch4": {"T": (2,), "noise": "input", "batch": "4"},
     "T3-graph": {"T": (3,), "noise": "graph"},
     "T1-input-inline": {"T": (1,), "noise": "input", "inline": True},
+    "T3-stage2": {"T": (3,), "stage": 2},
+    "T2-stage2-input-inline": {"T": (2,), "stage": 2, "noise": "input", "inline": True},
 }
 
 
@@ -199,3 +201,37 @@ def test_metadata_json_nested_too_deep_is_one_line(graphs):
     next(p for p in copy.metadata_props if p.key == metadata.KEY).value = "[" * 100_000 + "]" * 100_000
     with pytest.raises(SnnDeployError, match="^m.onnx: its 'snndeploy' metadata is not valid JSON$"):
         metadata.read(copy, "m.onnx")
+
+
+@pytest.mark.parametrize("name", ["T5", "T3-fp16-inline", "T3-graph", "T2-input-batch4"])
+def test_a_stage3_graph_claimed_as_stage2_is_refused(graphs, name):
+    """A stage-3 graph over T > 1 normalises its membrane potentials (ReduceMin, in a local function or inlined)."""
+    _, model, facts = graphs[name]
+    assert metadata.graph_normalises(model)
+    refused(model, dataclasses.replace(facts, stage=2),
+            "^m.onnx: metadata says stage 2 but the graph normalises membrane potentials, as a stage-3 graph does$")
+
+
+@pytest.mark.parametrize("name", ["T3-stage2", "T2-stage2-input-inline"])
+def test_a_stage2_graph_claimed_as_stage3_is_refused(graphs, name):
+    _, model, facts = graphs[name]
+    assert not metadata.graph_normalises(model)
+    refused(model, dataclasses.replace(facts, stage=3),
+            r"^m.onnx: metadata says stage 3 but the graph has no membrane potential normalisation \(a stage-2 "
+            r"graph\?\)$")
+
+
+def test_a_stage_claim_the_graph_cannot_tell_is_accepted(graphs):
+    """At T = 1 (no potential before the first step) a stage-3 graph computes what stage 2 does."""
+    _, model, facts = graphs["T1"]
+    assert not metadata.graph_normalises(model)
+    assert metadata.read(with_facts(model, dataclasses.replace(facts, stage=2)), "m.onnx").stage == 2
+
+
+def test_a_hand_edited_stage_is_refused_by_the_runner(graphs, tmp_path):
+    """The reported case: the 'stage' an ONNX file's metadata claims was never checked against its graph."""
+    _, model, facts = graphs["T3-stage2"]
+    path = tmp_path / "tampered.onnx"
+    onnx.save(with_facts(model, dataclasses.replace(facts, stage=3)), path)
+    with pytest.raises(SnnDeployError, match=f"^{path}: metadata says stage 3 but the graph has no membrane"):
+        OnnxRuntimeRunner(path)

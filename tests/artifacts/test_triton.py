@@ -5,6 +5,7 @@ tritonclient stays optional."""
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -287,8 +288,8 @@ def test_class_names_are_checked_before_labels_txt(pb, tmp_path, names, why):
 def test_failure_between_file_writes_leaves_the_repository_as_it_was(pb, tmp_path, monkeypatch, failure, fail_at):
     repo = tmp_path / "repo"
     folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"old graph"})
-    (folder / "2").mkdir()
-    (folder / "2" / "model.onnx").write_bytes(b"a version someone added")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "model.onnx").write_bytes(b"a folder someone added")
     before = tree(repo)
     real, calls = triton.atomic.write_bytes, []
 
@@ -311,7 +312,7 @@ def test_failure_between_file_writes_leaves_the_repository_as_it_was(pb, tmp_pat
     monkeypatch.undo()
     triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
     assert (folder / "1" / "model.onnx").read_bytes() == b"new graph"
-    assert (folder / "2" / "model.onnx").read_bytes() == b"a version someone added"  # kept, as before
+    assert (folder / "notes" / "model.onnx").read_bytes() == b"a folder someone added"  # kept, as before
     assert sorted(p.name for p in repo.iterdir()) == [folder.name]
 
 
@@ -338,7 +339,8 @@ def test_swap_without_an_atomic_exchange(pb, tmp_path, monkeypatch):
     real = os.rename
 
     def fail_moving_in(src, dst):
-        if str(dst) == str(folder) and str(src).endswith(".tmp"):  # the new folder, not the old one moving back
+        if str(dst) == str(folder) and triton.atomic.TEMP_SUFFIX in str(src) and not str(src).endswith(".old"):
+            # the new folder, not the old one moving back
             raise OSError(5, "Input/output error")
         return real(src, dst)
 
@@ -371,3 +373,68 @@ def test_nothing_is_formatted_into_config_pbtxt(pb, tmp_path):
     cfg = parse(pb, folder / "config.pbtxt")
     assert cfg.platform == "onnxruntime_onnx" and cfg.name == folder.name == "m____platform___x_T5"
     assert json.loads(cfg.parameters["snndeploy"].string_value)["model"] == 'm" }\nplatform: "x'
+
+
+def test_foreign_version_folders_are_refused_not_served(pb, tmp_path):
+    """Triton's default version policy serves the highest version: a kept 2/ of another model would be served
+    instead of this export. Such a folder is refused in one line and left as it was."""
+    repo = tmp_path / "repo"
+    folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"old graph"})
+    for version in ("2", "10"):
+        (folder / version).mkdir()
+        (folder / version / "model.onnx").write_bytes(b"another model")
+    before = tree(repo)
+    with pytest.raises(SnnDeployError, match=r"holds version folder\(s\) 2/, 10/ that snndeploy did not write; Triton "
+                                             "would serve the highest version, not this export"):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert tree(repo) == before
+    # its own version folder is replaced, as before
+    for version in ("2", "10"):
+        shutil.rmtree(folder / version)
+    triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"new graph"})
+    assert (folder / "1" / "model.onnx").read_bytes() == b"new graph"
+
+
+def test_staging_is_a_recognisable_temp_folder_removed_when_its_writer_died(pb, tmp_path, monkeypatch):
+    """A killed export leaves its staging folder: named by snndeploy's temp pattern with the writer's pid, so the
+    next write removes it; a foreign '.x.tmp' file or folder is never touched."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    leftover = repo / f".{triton.model_name(FACTS)}.{dead}-abc123{triton.atomic.TEMP_SUFFIX}"
+    (leftover / "1").mkdir(parents=True)
+    (leftover / "1" / "model.onnx").write_bytes(b"half a model")
+    foreign_dir, foreign_file = repo / ".x.tmp", repo / ".notes.tmp"
+    foreign_dir.mkdir()
+    foreign_file.write_text("mine")
+    real, staged = triton._fsync_tree, []
+    monkeypatch.setattr(triton, "_fsync_tree", lambda root: staged.append(root) or real(root))
+    folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    assert not leftover.exists()
+    assert foreign_dir.is_dir() and foreign_file.read_text() == "mine"
+    (root,) = staged
+    assert root.parent.parent == repo and triton.atomic._TEMP.fullmatch(root.parent.name)
+    assert str(os.getpid()) in root.parent.name
+    assert sorted(p.name for p in repo.iterdir()) == sorted([folder.name, ".x.tmp", ".notes.tmp"])
+    # the model folder is readable by a server running as another user (the temp folder itself is private)
+    assert (folder.stat().st_mode & 0o777) == (0o777 & ~current_umask())
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_planted_link_or_fifo_in_place_of_a_written_file_is_refused(pb, tmp_path):
+    repo = tmp_path / "repo"
+    folder = triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph"})
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    (folder / "labels.txt").unlink()
+    (folder / "labels.txt").symlink_to(target)
+    before = tree(repo)
+    with pytest.raises(SnnDeployError, match="labels.txt is not a regular file .* and would be replaced"):
+        triton.write_model(repo, FACTS, "onnxruntime_onnx", {"model.onnx": b"graph 2"})
+    assert tree(repo) == before and target.read_text() == "keep"

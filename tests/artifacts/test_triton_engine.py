@@ -62,7 +62,7 @@ def parse(path):
     ("gpu", ["Orin"], "GPU name on one line"),
     ("plan_sha256", "y", "64 lowercase hex digits"),
     ("onnx_sha256", None, "64 lowercase hex digits"),
-    ("build_s", float("nan"), "a number of seconds"),
+    ("build_s", float("nan"), "is not valid JSON: NaN is not JSON"),  # refused by the JSON reader itself
     ("workspace_bytes", "1 GiB", "a number of bytes"),
     ("trtexec", {"cmd": 1}, "a string or null"),
     ("max_batch", 64, "'max_batch' is 64, the profile's largest batch is 32"),

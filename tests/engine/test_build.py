@@ -212,3 +212,18 @@ def test_build_refuses_in_one_line_before_tensorrt(tiny_run, tmp_path):
     r = invoke("build", banked.path, "--frozen-noise")
     assert r.exit_code == 2 and "TensorRT is not installed" in r.stderr, r.output
     assert not list(tmp_path.glob("*.plan"))
+
+
+def test_a_fifo_for_the_timing_cache_is_one_line_before_tensorrt(tmp_path):
+    """Polygraphy opens the timing cache by path: a FIFO there would block the build (issue 20, item 4)."""
+    import os
+
+    from conftest import make_checkpoint
+
+    from snndeploy.export.exporter import ExportConfig, export
+
+    make_checkpoint(tmp_path / "ck", "small-cnn")
+    (e,) = export(tmp_path / "ck", ExportConfig(T=(1,), out=str(tmp_path / "onnx")))
+    os.mkfifo(tmp_path / "cache")
+    with pytest.raises(SnnDeployError, match=r"^timing cache .*cache is not a regular file$"):
+        build_engine(e.path, BuildConfig(timing_cache=str(tmp_path / "cache")))

@@ -24,10 +24,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # (kind, words of which the test's name must hold one): the words the suite's test names use for each kind of case,
-# tried in order; "manifest" and "option" need a word of REFUSAL too (a test that reads a good file is neither)
+# tried in order; "write-fault" needs a word of writing, "manifest" and "option" a word of REFUSAL (a test that reads
+# a good file is neither)
 KEYWORDS = [
     ("kill", {"kill", "killed", "kills"}),
     ("disk-full", {"disk", "enospc"}),
+    ("write-fault", {"failure", "failed"}),
     ("lock", {"lock", "locks", "locked", "writers", "race", "racing"}),
     ("planted", {"symlink", "link", "linked", "fifo", "fifos", "foreign"}),
     ("bomb", {"bomb", "bombs", "deep", "nested"}),
@@ -39,7 +41,8 @@ KEYWORDS = [
 REFUSAL = {"bad", "refuse", "refused", "refuses", "refusal", "rejects", "reject", "error", "errors", "invalid",
            "wrong", "damaged", "mutated", "fuzzed", "hostile", "tampered", "truncated", "corrupt", "broken",
            "disagrees", "unknown", "oversized", "range"}
-ORDER = ["kill", "disk-full", "lock", "planted", "bomb", "manifest", "option", "generated", "other"]
+WRITING = {"write", "writes", "writing"}
+ORDER = ["kill", "disk-full", "write-fault", "lock", "planted", "bomb", "manifest", "option", "generated", "other"]
 
 
 class _Collect:
@@ -72,8 +75,8 @@ def kind_of(item: pytest.Item) -> str:
         return "generated"
     words = set(re.split(r"[^a-z0-9]+", item.name.lower()))
     for kind, marks in KEYWORDS:
-        needs_refusal = kind in ("manifest", "option")
-        if (not marks or words & marks) and (not needs_refusal or words & REFUSAL):
+        needs = REFUSAL if kind in ("manifest", "option") else WRITING if kind == "write-fault" else None
+        if (not marks or words & marks) and (needs is None or words & needs):
             return kind
     return "other"
 
@@ -102,10 +105,10 @@ def main(argv: list[str]) -> None:
         cases[k] += 1
         hostile[k] += item.get_closest_marker("hostile") is not None
         drawn += examples(item) or 0
-    print(f"{'kind':10} {'cases':>6} {'of them in tests/hostile':>25}")
+    print(f"{'kind':11} {'cases':>6} {'of them in tests/hostile':>25}")
     for k in ORDER:
-        print(f"{k:10} {cases[k]:>6} {hostile[k]:>25}")
-    print(f"{'all':10} {sum(cases.values()):>6} {sum(hostile.values()):>25}")
+        print(f"{k:11} {cases[k]:>6} {hostile[k]:>25}")
+    print(f"{'all':11} {sum(cases.values()):>6} {sum(hostile.values()):>25}")
     print(f"hypothesis: {cases['generated']} tests drawing at most {drawn} examples per run "
           f"(profile: {settings_profile()})")
 

@@ -14,11 +14,12 @@ import textwrap
 import pytest
 from hostile_helpers import copy_run, kind, run_python, snndeploy
 
-# The child patches the writer, then runs `snndeploy ARGS...`; the KILL_AT-th write of a matching file writes
-# half of its bytes (and half of a library-style temp file beside it) and ends the process without cleanup.
+# The child patches the writers, then runs `snndeploy ARGS...`; the KILL_AT-th write of a tensor file (any
+# safetensors write) or of a graph (anything over 100 kB written into FOLDER, whatever its temp name) writes half of
+# its bytes (and half of a library-style temp file beside it) and ends the process without cleanup.
 KILLER = textwrap.dedent("""
     import os, sys, pathlib
-    kill_at, args = int(sys.argv[1]), sys.argv[2:]
+    kill_at, folder, args = int(sys.argv[1]), os.path.realpath(sys.argv[2]), sys.argv[3:]
     count = [0]
 
     def die_halfway(path, data):
@@ -26,10 +27,13 @@ KILLER = textwrap.dedent("""
         if count[0] != kill_at:
             return False
         path = pathlib.Path(path)
-        (path.parent / ".tmpK1LL3D").write_bytes(data[: len(data) // 2])
+        real_write_bytes(path.parent / ".tmpK1LL3D", data[: len(data) // 2])
         with open(path, "wb") as fh:
             fh.write(data[: len(data) // 2])
         os._exit(137)
+
+    def graph_write(path, data):
+        return os.path.realpath(path).startswith(folder + os.sep) and len(data) > 100_000
 
     import safetensors.torch as st
     real_serialize = st.serialize_file
@@ -42,13 +46,14 @@ KILLER = textwrap.dedent("""
     import onnx
     real_save = onnx.save_model
     def save_model(proto, f, *a, **k):
-        if isinstance(f, (str, os.PathLike)) and str(f).endswith(".onnx"):
-            die_halfway(f, proto.SerializeToString())
+        data = proto.SerializeToString()
+        if isinstance(f, (str, os.PathLike)) and graph_write(f, data):
+            die_halfway(f, data)
         return real_save(proto, f, *a, **k)
     onnx.save = onnx.save_model = save_model
     real_write_bytes = pathlib.Path.write_bytes
     def write_bytes(self, data):
-        if self.name.endswith(".onnx"):
+        if graph_write(self, data):
             die_halfway(self, bytes(data))
         return real_write_bytes(self, data)
     pathlib.Path.write_bytes = write_bytes
@@ -76,7 +81,7 @@ def test_killed_inside_safetensors_leaves_the_last_checkpoint_and_the_resume_cle
     run = copy_run(tiny.run, tmp_path / "run")
     weights = run / json.loads((run / "model.json").read_text())["weights"]["file"]
     sha = _sha(weights)
-    killed = run_python(KILLER, kill_at, "train", "--resume", "--epochs", 2, "-q", "-o", run)
+    killed = run_python(KILLER, kill_at, run, "train", "--resume", "--epochs", 2, "-q", "-o", run)
     assert killed.returncode == 137, killed.stderr[-3000:]
     assert _sha(weights) == sha and ckpt.load(run)  # the previous checkpoint, whole
     assert [n for n in _everything(run) if not RUN_FILES.fullmatch(n)]  # the killed write left its part
@@ -95,7 +100,7 @@ def test_killed_inside_an_onnx_write_leaves_the_last_graph_and_the_next_export_c
     out.mkdir()
     shutil.copy(tiny.onnx, out / tiny.onnx.name)
     sha = _sha(out / tiny.onnx.name)
-    killed = run_python(KILLER, 1, "export", tiny.run, "--T", 2, "-o", out)
+    killed = run_python(KILLER, 1, out, "export", tiny.run, "--T", 2, "-o", out)
     assert killed.returncode == 137, killed.stderr[-3000:]
     assert _sha(out / tiny.onnx.name) == sha and onnx.load(out / tiny.onnx.name)  # the previous graph, whole
     assert _everything(out) != [tiny.onnx.name]  # the killed write left its part

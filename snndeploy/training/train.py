@@ -26,9 +26,10 @@ from ..core import atomic
 from ..core.atomic import check_writable
 from ..core.config import TrainConfig
 from ..core.device import pick_device
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
 from ..core.spec import DataSpec
+from ..core.validate import flag_name
 from ..data.datasets import Dataset, iterate_batches, load_dataset
 from ..models import SpikingNet, build_model
 from ..neuron.fused import compile_available
@@ -190,8 +191,9 @@ def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run trains the same thing: every option but RESUMABLE must equal the checkpoint's."""
     for f in dataclasses.fields(TrainConfig):
         if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(cfg, f.name):
-            raise SnnDeployError(f"cannot resume with a different --{f.name.replace('_', '-')}: the run has "
-                                 f"{getattr(saved, f.name)!r}, this command asks for {getattr(cfg, f.name)!r}")
+            had, asked = short(getattr(saved, f.name)), short(getattr(cfg, f.name))
+            raise SnnDeployError(f"cannot resume with a different {flag_name(f.name)}: the run has {had}, this "
+                                 f"command asks for {asked}")
 
 
 def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:

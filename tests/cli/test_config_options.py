@@ -123,13 +123,15 @@ def _cli(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 # The billion laughs under a key both commands know: 9 levels of 9 aliases, 9**9 strings once written out
 BOMB = ("seed: [&a [" + ",".join(['"lol"'] * 9) + "], " +
-        ", ".join(f"&{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi")) + "]\n")
+        ", ".join(f"&{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+        + "]\n")
 
 
 @pytest.mark.parametrize("command", ["train", "export"])
 @pytest.mark.parametrize("name, text, message", [
     ("bomb.yaml", BOMB, "uses YAML anchors/aliases (&name / *name), which snndeploy does not accept"),
-    ("deep.yaml", "seed: " + "[" * 100_000 + "]" * 100_000 + "\n", "nests more than 64 levels deep; it is not a snndeploy file"),
+    ("deep.yaml", "seed: " + "[" * 100_000 + "]" * 100_000 + "\n",
+     "nests more than 64 levels deep; it is not a snndeploy file"),
 ], ids=["bomb", "deep"])
 def test_hostile_config_files_are_one_line(tmp_path, command, name, text, message):
     config = tmp_path / name

@@ -162,7 +162,8 @@ def test_anchors_and_aliases_are_refused(tmp_path, text):
 def test_alias_bomb_is_refused_without_expanding_it(tmp_path):
     """The billion laughs: 9 levels of 9 aliases (about 330 bytes that are 9**9 strings once written out)."""
     text = ("lr: [&a [" + ",".join(['"lol"'] * 9) + "], " +
-            ", ".join(f"&{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi")) + "]\n")
+            ", ".join(f"&{n} [" + ",".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+        + "]\n")
     path = tmp_path / "bomb.yaml"
     path.write_text(text)
     with pytest.raises(SnnDeployError) as err:

@@ -55,7 +55,7 @@ def install_hint(module: str) -> str | None:
     return EXTRAS.get(module) or install_hints().get(module)
 
 
-INT_MAX = 2**63 - 1  # any integer option: what the libraries below take without overflowing
+INT_MAX = validate.INT64_MAX  # any integer option: what the libraries below take without overflowing
 # OSErrors a user's machine or paths cause (not bugs): one line instead of a traceback
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 USER_OS_ERRORS = frozenset({*NO_SPACE, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR,
@@ -122,17 +122,9 @@ def _option_label(name: str) -> str:
 
 def check_option_values(values: dict[str, Any]) -> None:
     """Refuse option values no command can use before any work: floats that are NaN or infinite, integers
-    beyond 64 bits, seeds outside [0, validate.SEED_MAX]."""
+    beyond 64 bits, seeds outside [0, validate.SEED_MAX]. Config files get the same checks (validate.option_value)."""
     for name, value in values.items():
-        for v in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(v, bool):
-                continue
-            if isinstance(v, float) and not math.isfinite(v):
-                raise SnnDeployError(f"{_option_label(name)} must be a finite number, got {v}")
-            if isinstance(v, int) and name == "seed":
-                validate.seed(v, _option_label(name))
-            if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX:
-                raise SnnDeployError(f"{_option_label(name)} is out of range: {v}")
+        validate.option_value(value, _option_label(name), name)
 
 
 def check_output_file(path: str | None, option: str) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
+from ..core.neuron_config import check_T
 from ..core.readout import confidence, trained_loss
 from ..data.inputs import load_inputs
 from ..runners import open_runner
@@ -49,7 +50,9 @@ def infer_command(
     TensorRT engines draw no noise of their own (`build` refuses random ops, which TensorRT fixes at build time,
     unless --frozen-noise accepts them as frozen)."""
     check_output_file(json_path, "--json")
-    runner = open_runner(artifact, T=T or 5, device=device, seed=seed)
+    if T is not None:
+        check_T(T, "--T")  # 0 too: not taken for "not given"
+    runner = open_runner(artifact, T=5 if T is None else T, device=device, seed=seed)
     if T is not None and runner.T != T:  # a graph or engine is unrolled over its T: another is not a choice
         raise SnnDeployError(f"{artifact} runs at T = {runner.T} (its own); --T {T} applies to checkpoints, so export "
                              f"the checkpoint at T = {T} (snndeploy export CKPT --T {T})")

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 import yaml
 
+from . import files
 from . import validate as v
 from .device import check_device_name
-from .errors import SnnDeployError
+from .errors import SnnDeployError, short
 from .neuron_config import TRAIN_MODE, NeuronConfig, check_noise, check_T
-from .validate import option_name
+from .validate import flag_name, option_name
 
 C = TypeVar("C")
 
@@ -26,6 +27,9 @@ METHODS = tuple(TRAIN_MODE)  # noise, bptt, ann
 LOSSES = ("mse", "ce")
 # bank: pre-drawn unit draws read at random offsets (snndeploy/neuron/bank.py); fresh: new draws every call
 NOISE_DRAWS = ("bank", "fresh")
+# Adam moves every weight by about lr per step, and weights are of order 1: past this a run can only diverge
+# (--lr 1e38 overflowed in the first step)
+LR_MAX = 10.0
 
 
 # a plain decimal number (what a YAML float field may hold as a string): no NaN, no hex, no underscores
@@ -53,7 +57,7 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
         if opt in (int, str, bool) and type(value) is opt:
             return value
     wanted = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
-    raise SnnDeployError(f"option '{name}' must be {wanted}, got {value!r}")
+    raise SnnDeployError(f"option '{name}' must be {wanted}, got {short(value)}")
 
 
 def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where: str = "") -> C:
@@ -65,15 +69,19 @@ def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where
     known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - known, key=str)  # key=str: a YAML file may hold number keys beside names
     if unknown:
-        named = ", ".join(_with_hint(str(k), known) for k in unknown)
+        named = ", ".join(_with_hint(k, known) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
         raise SnnDeployError(f"{prefix}unknown {what} option(s): {named}; known: {', '.join(sorted(known))}")
-    return cls(**{k: _coerce(k, v, hints[k]) for k, v in data.items()})  # type: ignore[call-arg]
+    values = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
+    for key, value in values.items():  # what a flag's value gets (one path for both); ranges: cls's own checks
+        v.option_value(value, flag_name(key), key, finite=False)
+    return cls(**values)  # type: ignore[call-arg]
 
 
-def _with_hint(key: str, known: set[str]) -> str:
-    """An unknown key, with the known one it is likely a typo of: 'epoch (did you mean epochs?)'."""
-    close = difflib.get_close_matches(key, sorted(known), n=1)
-    return f"{key} (did you mean {close[0]}?)" if close else key
+def _with_hint(key: Any, known: set[str]) -> str:
+    """An unknown key (cut short), with the known one it is likely a typo of: 'epoch (did you mean epochs?)'."""
+    text = str(key) if isinstance(key, str | int) and len(str(key)) <= 40 else short(key, 40)
+    close = difflib.get_close_matches(text, sorted(known), n=1)
+    return f"{text} (did you mean {close[0]}?)" if close else text
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -89,21 +97,68 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return " ".join(text.split())
 
 
+class _Unsafe(Exception):
+    """A config file that uses anchors/aliases ("aliases") or nests too deep ("depth")."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses anchors and aliases (a few hundred bytes of aliases of aliases expand to
+    gigabytes: the billion laughs) and nesting past files.MAX_DEPTH (which would end in a RecursionError), node by
+    node as the document is composed, before any value is built. A config needs neither."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Unsafe("aliases")
+        if not isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > files.MAX_DEPTH:
+            raise _Unsafe("depth")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping, with one-line errors for missing or malformed files."""
+    """Read a YAML mapping (a bounded regular file, without anchors or aliases, at most files.MAX_DEPTH deep),
+    with one-line errors for missing, hostile or malformed files."""
     path = Path(path)
-    if not path.is_file():
-        raise SnnDeployError(f"config file not found: {path}")
+    text = files.read_text(path, "config file", "config")
+    loader = _ConfigLoader(text)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        why = _yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
-        raise SnnDeployError(f"config file {path} is not valid YAML: {why}") from None
+        data = loader.get_single_data()
+    except _Unsafe as exc:
+        if exc.args[0] == "aliases":
+            raise SnnDeployError(f"config file {path} uses YAML anchors/aliases (&name / *name), which snndeploy "
+                                 "does not accept") from None
+        raise SnnDeployError(f"config file {path} nests more than {files.MAX_DEPTH} levels deep; it is not a "
+                             "snndeploy file") from None
+    except RecursionError:  # the depth count above comes first; this is in case a PyYAML part recurses deeper
+        raise SnnDeployError(f"config file {path} nests too deep; it is not a snndeploy file") from None
+    except yaml.YAMLError as exc:
+        raise SnnDeployError(f"config file {path} is not valid YAML: {_yaml_problem(exc)}") from None
+    except (ValueError, OverflowError) as exc:  # a value PyYAML cannot build: an int of 5000 digits, a 13th month
+        raise SnnDeployError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0][:100]}") from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SnnDeployError(f"config file {path} must hold a mapping of option: value")
     return data
+
+
+def _count(value: Any, what: str) -> int:
+    """A number of images or pixels: an integer from 1 to DIM_MAX."""
+    if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+        v.fail(what, "a positive integer", value)
+    return v.integer(value, what, 1, v.DIM_MAX)
 
 
 @dataclass(frozen=True)
@@ -133,20 +188,27 @@ class TrainConfig:
     out: str = "runs/train"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise SnnDeployError(f"unknown method '{self.method}'; choose one of: {', '.join(METHODS)}")
-        if self.loss not in LOSSES:
-            raise SnnDeployError(f"unknown loss '{self.loss}'; choose one of: {', '.join(LOSSES)}")
+        """Every check of every option, for flags and config files alike (both build a TrainConfig)."""
+        for key, options in (("method", METHODS), ("loss", LOSSES), ("noise_draws", NOISE_DRAWS)):
+            if getattr(self, key) not in options:
+                raise SnnDeployError(f"unknown {key.replace('_', ' ')} {short(getattr(self, key))}; choose one of: "
+                                     f"{', '.join(options)}")
         check_T(self.T, option_name("T"))
-        if self.noise_draws not in NOISE_DRAWS:
-            raise SnnDeployError(f"unknown noise draws '{self.noise_draws}'; choose one of: {', '.join(NOISE_DRAWS)}")
         if self.method != "bptt" and self.T != 1:
             raise SnnDeployError(f"method '{self.method}' trains at T = 1; --T applies to --method bptt")
-        for name in ("epochs", "batch_size", "t0_epochs"):
-            if getattr(self, name) < 1:
-                raise SnnDeployError(f"{option_name(name)} must be >= 1, got {getattr(self, name)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
+        for key in ("epochs", "batch_size", "t0_epochs"):
+            v.integer(getattr(self, key), option_name(key), 1, v.DIM_MAX)
+        for key in ("limit_train", "limit_test", "image_size"):
+            v.optional(getattr(self, key), _count, option_name(key))
+        lr = v.number(self.lr, option_name("lr"))
+        if not lr > 0:
             raise SnnDeployError(f"{option_name('lr')} must be a positive number, got {self.lr}")
+        if lr > LR_MAX:
+            raise SnnDeployError(f"{option_name('lr')} must be at most {LR_MAX:g} (Adam moves every weight by about lr "
+                                 f"per step), got {lr:g}")
+        lo, hi = v.number(self.noise_lo, option_name("noise_lo")), v.number(self.noise_hi, option_name("noise_hi"))
+        if not lo < hi:
+            raise SnnDeployError(f"{flag_name('noise_lo')} must have lo < hi, got {lo},{hi}")
         v.seed(self.seed, option_name("seed"))
         check_device_name(self.device)
         check_noise(self.noise)

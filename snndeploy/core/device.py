@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import SnnDeployError
+from .errors import SnnDeployError, short
 from .lazy import lazy_import
 
 torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
@@ -14,7 +14,7 @@ torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
 def check_device_name(name: str) -> None:
     """Refuse a device name PyTorch has no device for (configs check it before any work)."""
     if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
-        raise SnnDeployError(f"PyTorch runs on 'cpu' or 'cuda' (or 'cuda:N'), not '{name}'")
+        raise SnnDeployError(f"PyTorch runs on 'cpu' or 'cuda' (or 'cuda:N'), not {short(name)}")
 
 
 def pick_device(name: str, local_rank: int = 0) -> Any:

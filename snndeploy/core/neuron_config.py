@@ -113,7 +113,8 @@ class NeuronConfig:
             raise SnnDeployError(f"neuron options must be a mapping, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         if unknown := sorted(set(map(str, d)) - known):
-            raise SnnDeployError(f"unknown neuron option(s): {', '.join(unknown)}")
+            named = ", ".join(v.show(k, 40) if len(k) > 40 else k for k in unknown[:5])
+            raise SnnDeployError(f"unknown neuron option(s): {named}" + (", ..." if len(unknown) > 5 else ""))
         d = dict(d)
         if isinstance(d.get("alpha"), str):  # to_dict writes alpha = inf as 'inf'; no other string is a number here
             if d["alpha"].lower() not in ("inf", "infinity"):

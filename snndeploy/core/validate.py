@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any, NoReturn, TypeVar
 
-from .errors import SnnDeployError
+from .errors import SnnDeployError, short
 
 T = TypeVar("T")
 
@@ -27,17 +27,42 @@ SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+# config keys whose flag is not the key spelled with dashes: the two ends of the noise range are one flag
+FLAGS = {"noise_lo": "--noise-range", "noise_hi": "--noise-range"}
+
+
+def flag_name(key: str) -> str:
+    """The command-line flag of a config key: '--batch-size' for batch_size, '--noise-range' for noise_hi."""
+    return FLAGS.get(key, "--" + key.replace("_", "-"))
+
+
 def option_name(key: str) -> str:
     """How a message names a config key: its command-line flag, with the key where a config file spells it
     differently ('--batch-size (batch_size)'; '--lr', '--T'), so one message serves flags and config files."""
-    flag = "--" + key.replace("_", "-")
+    flag = flag_name(key)
     return flag if flag[2:] == key else f"{flag} ({key})"
 
 
+def option_value(value: Any, what: str, key: str, finite: bool = True) -> None:
+    """The checks every option value gets, from a flag or a config file alike (the CLI and ``from_mapping`` both
+    call this): integers within 64 bits (what PyTorch, NumPy and ONNX take), seeds from 0 to SEED_MAX and, where
+    ``finite``, finite floats (a config's float fields check their own range: export's alpha may be inf).
+    Lists and tuples are checked item by item; ``what`` names the option."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(item, bool):
+            continue
+        if finite and isinstance(item, float) and not math.isfinite(item):
+            raise SnnDeployError(f"{what} must be a finite number, got {item}")
+        if isinstance(item, int) and key == "seed":
+            seed(item, what)
+        if isinstance(item, int) and not -INT64_MAX - 1 <= item <= INT64_MAX:
+            raise SnnDeployError(f"{what} is out of range: {short(item)}")
+
+
 def show(value: Any, limit: int = 60) -> str:
-    """``repr`` cut to ``limit`` characters (a repr is one line, whatever the value holds)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """``repr`` cut to about ``limit`` characters, one line whatever the value holds, and computed in bounded
+    time even for a structure that shares its parts (which ``repr`` would write out in full)."""
+    return short(value, limit)
 
 
 def fail(what: str, wanted: str, value: Any) -> NoReturn:

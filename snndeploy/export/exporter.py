@@ -16,8 +16,9 @@ from ..artifacts import metadata
 from ..artifacts.naming import DEFAULT_OPSET, graph_name
 from ..artifacts.triton import python_model_file, write_model, write_python_model
 from ..core import atomic
+from ..core import validate as v
 from ..core.config import from_mapping
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, short
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha, check_noise_mode, check_stage, check_T
 from ..core.validate import option_name
@@ -57,15 +58,21 @@ class ExportConfig:
         check_stage(self.stage, "--stage")
         check_noise_mode(self.noise)
         if self.format not in FORMATS:
-            raise SnnDeployError(f"--format must be one of: {', '.join(FORMATS)}; got '{self.format}'")
+            raise SnnDeployError(f"--format must be one of: {', '.join(FORMATS)}; got {short(self.format)}")
         max_opset = onnx.defs.onnx_opset_version()
         if not 17 <= self.opset <= max_opset:
             raise SnnDeployError(f"--opset must be between 17 and {max_opset}, got {self.opset}")
-        if self.max_batch < 1:
-            raise SnnDeployError(f"{option_name('max_batch')} must be >= 1, got {self.max_batch}")
+        v.integer(self.max_batch, option_name("max_batch"), 1, v.DIM_MAX)
+        v.seed(self.seed, "--seed")
+        v.optional(self.alpha, v.number, "--alpha", inf=True)
+        v.optional(self.beta, v.number, "--beta")
         trt_version(self.trt)  # before any file is written
-        if self.batch != "dynamic" and not (self.batch.isdigit() and int(self.batch) >= 1):
-            raise SnnDeployError(f"--batch must be 'dynamic' or a positive integer, got '{self.batch}'")
+        if self.batch != "dynamic":
+            digits = self.batch.lstrip("0")  # of a whole number in ASCII: int() takes other digits, and '²' not
+            if not (self.batch.isascii() and self.batch.isdigit() and digits):
+                raise SnnDeployError(f"--batch must be 'dynamic' or a positive integer, got {short(self.batch)}")
+            if len(digits) > 10 or int(digits) > v.DIM_MAX:
+                v.fail("--batch", f"<= {v.DIM_MAX}", self.batch)
 
     @property
     def static_batch(self) -> int | None:

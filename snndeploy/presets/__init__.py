@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, short
 
 FOLDER = Path(__file__).resolve().parent
 SUFFIXES = (".yaml", ".yml")
@@ -29,4 +29,4 @@ def resolve(value: str | Path) -> Path:
     looks_like_path = len(path.parts) != 1 or path.suffix.lower() in SUFFIXES or text.startswith(".")
     if looks_like_path or path.is_file():
         return path
-    raise SnnDeployError(f"unknown preset '{text}'; presets: {', '.join(names())} (or give a YAML file path)")
+    raise SnnDeployError(f"unknown preset {short(text)}; presets: {', '.join(names())} (or give a YAML file path)")

@@ -24,11 +24,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..core import atomic
 from ..core.atomic import check_writable
-from ..core.config import TrainConfig
+from ..core.config import LR_MAX, TrainConfig
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError, first_line, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
 from ..core.spec import DataSpec
+from ..core.validate import flag_name
 from ..data.datasets import Dataset, iterate_batches, load_dataset
 from ..models import SpikingNet, build_model
 from ..neuron.fused import compile_available
@@ -86,13 +87,10 @@ def seeded_model(name: str, spec: DataSpec, neuron: NeuronConfig, seed: int,
     return build_model(name, spec.input_shape, spec.num_classes, neuron).to(device).set_draws(draws)
 
 
-# The largest learning rate trained with. Adam's first step moves each weight by lr / (1 - beta1) = 10 lr, which
-# overflows float32 (3.4e38) from lr = 3.4e37 on; any lr far above 1 only diverges (a NaN loss, stopped in one line).
-LR_MAX = 100.0
-
-
 def check_lr(lr: float) -> float:
-    """``lr`` if Adam can take a step with it; one line otherwise."""
+    """``lr`` if Adam can take a step with it (``core.config.LR_MAX``: Adam's first step moves each weight by
+    lr / (1 - beta1) = 10 lr, which overflows float32 from lr = 3.4e37 on); one line otherwise. `train`'s
+    options are checked by TrainConfig already; this guards the other callers (the `bench train` study)."""
     if not lr <= LR_MAX:
         raise SnnDeployError(f"--lr must be at most {LR_MAX:g} (Adam's steps grow with it; larger values only "
                              f"diverge), got {lr:g}")
@@ -203,8 +201,9 @@ def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run trains the same thing: every option but RESUMABLE must equal the checkpoint's."""
     for f in dataclasses.fields(TrainConfig):
         if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(cfg, f.name):
-            raise SnnDeployError(f"cannot resume with a different --{f.name.replace('_', '-')}: the run has "
-                                 f"{getattr(saved, f.name)!r}, this command asks for {getattr(cfg, f.name)!r}")
+            had, asked = short(getattr(saved, f.name)), short(getattr(cfg, f.name))
+            raise SnnDeployError(f"cannot resume with a different {flag_name(f.name)}: the run has {had}, this "
+                                 f"command asks for {asked}")
 
 
 def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:

@@ -67,6 +67,9 @@ BIG = "99999999999999999999"
     (("export", "{run}", "--batch", -3, "-o", "{tmp}/x"), "batch must be 'dynamic' or a positive integer"),
     (("export", "{run}", "--max-batch", 0, "-o", "{tmp}/x"), "error: --max-batch (max_batch) must be >= 1, got 0"),
     (("eval", "{run}", "--limit-test", 0), "error: --limit-test (limit_test) must be a positive integer, got 0"),
+    (("infer", "{run}", IMAGE, "--T", 0), "error: --T must be >= 1, got 0"),  # not 'export the checkpoint at T = 0'
+    (("infer", "{run}", IMAGE, "--T", -2), "error: --T must be >= 1, got -2"),
+    (("infer", "{graph}", IMAGE, "--T", 0), "error: --T must be >= 1, got 0"),
 ])
 def test_bad_option_values(args, message, tiny_run, graph, tmp_path):
     (tmp_path / "file").write_text("x")
@@ -90,6 +93,8 @@ def test_bad_option_values(args, message, tiny_run, graph, tmp_path):
     (("eval", "{run}", "--data-dir", "{tmp}/none"),  # a run trained on the bundled sample
      "error: the sample dataset is bundled and takes no --data-dir (data_dir)"),
     (("train", "--epochs", 1, "-o", "{tmp}/file"), "error: -o {tmp}/file is a file, not a folder"),
+    (("train", "-o", "{run}", "--resume", "--noise-range", "0.5,1"),  # the flag that exists, not --noise-lo
+     "error: cannot resume with a different --noise-range: the run has 0.0, this command asks for 0.5"),
     (("train", "--config", "{tmp}/typo.yaml", "-o", "{tmp}/x"),
      "error: {tmp}/typo.yaml: unknown train option(s): epoch (did you mean epochs?), zzz; known: T, augment, "
      "batch_size, data_dir, dataset, device, epochs, image_size, limit_test, limit_train, loss, lr, method, model, "

@@ -62,7 +62,7 @@ def test_bad_inputs(tmp_path, tiny_run):
     cfg.write_text("epochs: 1\nlearning_rate: 0.1\n")
     assert "unknown train option(s): learning_rate" in bad("train", "--config", cfg)
     assert "noise-range" in bad("train", "--noise-range", "1", "-o", tmp_path / "x")
-    assert "noise range must have hi > lo" in bad("train", "--noise-range", "1,0", "-o", tmp_path / "x")
+    assert "--noise-range must have lo < hi, got 1.0,0.0" in bad("train", "--noise-range", "1,0", "-o", tmp_path / "x")
     assert "T must be >= 1" in bad("train", "--method", "bptt", "--T", 0, "-o", tmp_path / "x")
     assert not (tmp_path / "x").exists()
     (tmp_path / "file").write_text("not a folder")

@@ -40,23 +40,18 @@ def test_eval_refuses_a_100k_deep_manifest(tmp_path, tiny):
     assert_unchanged_outside(before, tmp_path, own=None)
 
 
-def _no_nan(word: str) -> float:
-    raise AssertionError(f"{word} in a manifest")
-
-
 @kind("option")
-def test_a_run_that_goes_nan_stops_in_one_line_naming_the_epoch(tmp_path):
+@pytest.mark.parametrize("lr", ["1e30", "1e38"])
+def test_an_lr_that_can_only_diverge_is_refused_before_any_file(tmp_path, lr):
+    """`--lr 1e30` went NaN and crashed at commit (orphan tensor files, no manifest); 1e38 overflowed in Adam. Now
+    one line before work. A run that diverges at an allowed lr stops in one line naming the epoch and keeps its
+    last good checkpoint: tests/training/test_checkpoint_hostile.py poisons a run's weights to show it."""
     run = tmp_path / "run"
     before = snapshot(tmp_path)
-    line = refused(snndeploy("train", *TINY, "--lr", "1e30", "-o", run))  # the last --lr wins
-    assert re.search(r"epoch\W*1\b", line), line
+    line = refused(snndeploy("train", *TINY, "--lr", lr, "-o", run))  # the last --lr wins
+    assert "--lr must be at most" in line, line
     assert_unchanged_outside(before, tmp_path, own=run)
-    named: set[str] = set()
-    if (run / "model.json").exists():
-        manifest = json.loads((run / "model.json").read_text(), parse_constant=_no_nan)
-        named = {manifest[k]["file"] for k in ("weights", "train_state") if k in manifest}
-    orphans = [p.name for p in run.glob("*.safetensors")] if run.exists() else []
-    assert set(orphans) <= named, orphans
+    assert not run.exists() or not [p for p in run.iterdir() if p.name != ".lock"]
 
 
 @kind("option")

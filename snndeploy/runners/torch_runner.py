@@ -216,6 +216,7 @@ class TorchRunner(Runner):
     def fed_shapes(self) -> dict[str, tuple[int, ...]]:
         """Per-sample shape of every raw draw the network makes at this T (named as the graph inputs)."""
         if self._noise_shapes is None:
+            self.fitting_batch(1)  # the dry run below is one image over all T steps: refuse a T it cannot fit
             shapes: dict[str, tuple[int, ...]] = {}
 
             def record(name: str, like: torch.Tensor) -> torch.Tensor:

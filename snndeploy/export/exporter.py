@@ -124,7 +124,7 @@ def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.M
 # shape inference, serializing it, TensorRT's support check). Measured on one CPU as the peak RSS growth of
 # export_onnx for small-cnn: frozen noise at T = 1,000 (153 MB, 29k nodes) 1.42 GB; graph noise at T = 3,000
 # (36 MB, of which 32 MB is the fixed bank; 96k nodes) 1.16 GB, 12.1 kB per node, which leaves about 7 bytes per
-# byte of the frozen graph. Both with a margin: the estimates are 1.63 GB and 1.63 GB.
+# byte of the frozen graph. With the margin below the estimates are 1.66 GB and 1.64 GB.
 EXPORT_BYTES_PER_BYTE = 8
 EXPORT_BYTES_PER_NODE = 14_000
 

@@ -75,6 +75,10 @@ def eval_command(
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
               "seed": seed, "repeats": repeats, "show_progress": bar,
               "on_result": None if bar else lambda r: console.print(result_line(r), markup=False, highlight=False)}
+    if Ts and kind_of(artifact).network:  # PyTorch runs a batch's steps at once: refuse a T that cannot fit
+        from ..runners.torch_runner import check_checkpoint_memory
+
+        check_checkpoint_memory(artifact, Ts, min(batch_size, limit_test or batch_size), device)
     # the kind's evaluator: a checkpoint at every T, stage and alpha asked; a graph or engine at its own
     results = evaluate(artifact, Ts or None, stage, alphas, compiled=compiled, **common)
     title = f"{results[0].backend or kind_of(artifact).backend}, stage {results[0].stage}"

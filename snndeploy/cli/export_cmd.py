@@ -67,7 +67,7 @@ def export_command(
                                                         else "") + f"; {checkpoint} is already "
                              f"{kind.what.split(' (')[0]} (run, check or build it)")
     # exporting a checkpoint needs PyTorch; `check` and adding engines to Triton do not
-    from ..export.exporter import ExportConfig
+    from ..export.exporter import ExportConfig, check_export
     from ..runners.produce_graph import GraphFromCheckpoint
 
     if config:
@@ -80,6 +80,7 @@ def export_command(
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
                "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    check_export(checkpoint, cfg)  # every T's graph and memory, before the first file is written
     producers = GraphFromCheckpoint.each_T(checkpoint, cfg)  # the producers bench exports with, one per T
     with Bar(enabled=console.is_terminal) as bar:  # a terminal sees each file being written
         for producer in producers:

@@ -15,7 +15,7 @@ import onnx.inliner
 from ..artifacts import metadata
 from ..artifacts.naming import DEFAULT_OPSET, graph_name
 from ..artifacts.triton import python_model_file, write_model, write_python_model
-from ..core import atomic
+from ..core import atomic, budget
 from ..core import validate as v
 from ..core.config import from_mapping
 from ..core.errors import SnnDeployError, short
@@ -107,20 +107,73 @@ def neuron_for(cfg: ExportConfig, base: NeuronConfig) -> NeuronConfig:
     return neuron
 
 
+def unchecked_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.ModelProto:
+    """Checkpoint -> ONNX model for one T, inlined where asked; no facts, not validated."""
+    spec = GraphSpec(T=T, stage=cfg.stage, neuron=neuron_for(cfg, checkpoint.neuron), noise=cfg.noise, fp16=cfg.fp16,
+                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed, max_batch=cfg.max_batch)
+    model = build_model_proto(checkpoint.model, spec)
+    return onnx.inliner.inline_local_functions(model) if cfg.inline else model
+
+
 def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.ModelProto:
     """Checkpoint -> validated ONNX model for one T, facts attached."""
     neuron = neuron_for(cfg, checkpoint.neuron)
-    spec = GraphSpec(T=T, stage=cfg.stage, neuron=neuron, noise=cfg.noise, fp16=cfg.fp16,
-                     batch=cfg.static_batch, opset=cfg.opset, seed=cfg.seed, max_batch=cfg.max_batch)
-    model = build_model_proto(checkpoint.model, spec)
-    if cfg.inline:
-        model = onnx.inliner.inline_local_functions(model)
+    model = unchecked_model(checkpoint, cfg, T)
     # Per-sample shapes: every graph input's first axis is the batch.
     noise_inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim[1:])
                     for i in model.graph.input if i.name != "images"}
     metadata.attach(model, graph_facts(checkpoint, cfg, T, neuron, noise_inputs))
     validate(model)
     return model
+
+
+# The memory an export takes per byte and per node of its graph (building it, the checker's full check and strict
+# shape inference, serializing it, TensorRT's support check). Measured on one CPU as the peak RSS growth of
+# export_onnx for small-cnn: frozen noise at T = 1,000 (153 MB, 29k nodes) 1.42 GB; graph noise at T = 3,000
+# (36 MB, of which 32 MB is the fixed bank; 96k nodes) 1.16 GB, 12.1 kB per node, which leaves about 7 bytes per
+# byte of the frozen graph. With the margin below the estimates are 1.66 GB and 1.64 GB.
+EXPORT_BYTES_PER_BYTE = 8
+EXPORT_BYTES_PER_NODE = 14_000
+
+
+@dataclass(frozen=True)
+class GraphCost:
+    """How an exported graph grows with T: its serialized bytes and its nodes."""
+
+    size: budget.Linear
+    nodes: budget.Linear
+
+    @property
+    def memory(self) -> budget.Linear:
+        """The memory its export takes (EXPORT_BYTES_PER_BYTE, EXPORT_BYTES_PER_NODE)."""
+        a, n = EXPORT_BYTES_PER_BYTE, EXPORT_BYTES_PER_NODE
+        return budget.Linear(a * self.size.fixed + n * self.nodes.fixed,
+                             a * self.size.per_step + n * self.nodes.per_step)
+
+
+def graph_cost(checkpoint: ckpt.Checkpoint, cfg: ExportConfig) -> GraphCost:
+    """The graph's growth with T, from the graphs at T = 2 and 3 (milliseconds to build): from T = 2 on, every
+    step adds the same nodes and initializers (a step's split part, neuron ops and frozen draws)."""
+    two, three = (unchecked_model(checkpoint, cfg, T) for T in (2, 3))
+    size, nodes = three.ByteSize() - two.ByteSize(), len(three.graph.node) - len(two.graph.node)
+    return GraphCost(budget.Linear(two.ByteSize() - 2 * size, size),
+                     budget.Linear(len(two.graph.node) - 2 * nodes, nodes))
+
+
+def check_fits(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, available: int | None = None) -> None:
+    """Refuse, in one line and before anything is built or written, a T of ``cfg`` whose graph would exceed
+    protobuf's 2 GB (an ONNX file is one message) or whose export would not fit in the memory ``available``
+    (default: measured now)."""
+    cost, name = graph_cost(checkpoint, cfg), checkpoint.facts.model
+    for T in cfg.T:
+        budget.refuse_T(T, cost.size, budget.PROTOBUF_LIMIT, f"as an ONNX graph of {name}",
+                        f"an ONNX file holds at most {budget.gb(budget.PROTOBUF_LIMIT)}")
+        budget.check_memory(T, cost.memory, f"to export {name}", available)
+
+
+def check_export(checkpoint_path: str | Path, cfg: ExportConfig) -> None:
+    """``check_fits`` for the checkpoint at a path (`snndeploy export` checks every T before the first file)."""
+    check_fits(ckpt.load(checkpoint_path), cfg)
 
 
 def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: NeuronConfig,
@@ -175,6 +228,7 @@ FORMATS: dict[str, Callable[[ckpt.Checkpoint, ExportConfig, int], Exported]] = {
 def export(checkpoint_path: str | Path, cfg: ExportConfig, bar: Bar | None = None) -> list[Exported]:
     """Export a checkpoint for every T in the config (a task per file on ``bar``)."""
     checkpoint = ckpt.load(checkpoint_path)
+    check_fits(checkpoint, cfg)
     bar = bar or Bar(enabled=False)
     return [bar.step(f"export T={T} ({cfg.format}, noise {cfg.noise})",
                      lambda T=T: FORMATS[cfg.format](checkpoint, cfg, T), lambda e: f"{e.seconds:.1f} s")

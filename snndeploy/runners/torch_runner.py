@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..core import budget
 from ..core.device import pick_device
 from ..core.facts import ArtifactFacts
 from ..core.neuron_config import check_alpha
 from ..export.graph import fed_noise, named_draws
-from ..models import LIFNode
+from ..models import LIFNode, SpikingNet
 from ..neuron import draw, unit
 from ..training import checkpoint as ckpt
 from .base import Runner, TensorInfo
@@ -47,6 +49,58 @@ class Parity:
 
 
 FP32_PARITY = Parity()
+
+# Bytes a PyTorch run of the network costs per image and time step, per byte of the spiking layers' inputs: every
+# synaptic layer runs once over all T steps folded into the batch (TimeFold), so a layer's whole [T*B, ...] input
+# and output are alive at once and memory grows with T (it does not stream the steps). Measured on the CPU
+# (small-cnn, 151.6 kB of spiking-layer inputs per image-step; `TorchRunner.infer_seeded`, fed draws included,
+# batch 64): peak RSS grew 0.30 GB at T = 10, 2.47 GB at T = 100 and 9.22 GB at T = 400, 0.36-0.39 MB per
+# image-step, 2.4-2.5x; 3 leaves a margin.
+RUN_BYTES_PER_INPUT_BYTE = 3
+
+
+def step_bytes(model: SpikingNet) -> int:
+    """Estimated bytes one image costs per time step when ``model`` runs in PyTorch (RUN_BYTES_PER_INPUT_BYTE)."""
+    floats = 0
+
+    def count(node: torch.nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal floats
+        floats += inputs[0].numel()  # [1 step, 1 image, ...]
+
+    device = next(model.parameters()).device
+    hooks = [node.register_forward_hook(count) for node in model.lif_nodes()]
+    try:  # one image, one step, no noise: on the model's own device (SpikingNet.spiking_shapes runs on the CPU)
+        with torch.no_grad(), model.using("stage2"):
+            model(torch.zeros(1, *model.input_shape, device=device), 1)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return RUN_BYTES_PER_INPUT_BYTE * 4 * floats
+
+
+def device_memory(device: torch.device) -> int | None:
+    """Bytes still free where a run on ``device`` allocates: the GPU's free memory, or the host's."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    return budget.available_memory()
+
+
+def check_run_memory(model: SpikingNet, name: str, T: int, batch: int, device: torch.device,
+                     available: int | None = None) -> None:
+    """Refuse (one line, with the largest T that fits) a PyTorch run of ``batch`` images at ``T`` steps whose
+    activations would not fit in the memory of ``device`` (``available``: what to compare with, default measured)."""
+    available = device_memory(device) if available is None else available
+    cost = budget.Linear(0, step_bytes(model) * batch)
+    budget.check_memory(T, cost, f"for {name} at batch {batch}", available)
+
+
+def check_checkpoint_memory(path: str | Path, Ts: list[int], batch: int, device: str = "cpu") -> None:
+    """``check_run_memory`` for the checkpoint at ``path`` at each of ``Ts`` (`snndeploy eval`, before any data is
+    read: a batch runs all its steps at once)."""
+    dev = pick_device(device)
+    checkpoint = ckpt.load(path, dev)
+    for T in Ts:
+        check_run_memory(checkpoint.model, checkpoint.facts.model, T, batch, dev)
 
 # The flags that let CUDA run fp32 convolutions (cuDNN) and matmuls (cuBLAS) in TF32. PyTorch's defaults
 # (docs/source/notes/cuda.rst, "TensorFloat-32 (TF32) on Ampere (and later) devices"): cuDNN's is True,
@@ -120,6 +174,27 @@ class TorchRunner(Runner):
         self._tf32_saved: list[bool] | None = None
         self._graphs: dict[tuple[Any, ...], Captured] = {}
         self._noise_shapes: dict[str, tuple[int, ...]] | None = None
+        self._step_bytes: int | None = None  # step_bytes(self.model), measured once
+
+    def fitting_batch(self, batch: int, available: int | None = None) -> int:
+        """The largest batch, up to ``batch``, whose run at this T fits in memory (``available``: default
+        measured): results do not depend on the batch an image runs in. Where not even one image fits, a
+        one-line refusal with the largest T that does."""
+        available = device_memory(self.device) if available is None else available
+        if self._step_bytes is None:
+            self._step_bytes = step_bytes(self.model)
+        per_image = self._step_bytes * self.T
+        if available is None or per_image * batch <= available:
+            return batch
+        if per_image <= available:
+            return int(available // per_image)
+        check_run_memory(self.model, self.facts.model, self.T, 1, self.device, available)
+        return 1  # not reached: the check refuses
+
+    def chunks(self, images: np.ndarray, chunk: int) -> Iterator[tuple[int, int, np.ndarray]]:
+        """As every runner's, in batches small enough for this T's activations to fit in memory: checked when
+        called, before any image runs or any noise is drawn (``infer`` itself runs what it is given)."""
+        return super().chunks(images, self.fitting_batch(max(min(chunk, len(images)), 1)))
 
     @classmethod
     def draws_on(cls, device: str, cuda_graphs: bool = True) -> str:
@@ -141,6 +216,7 @@ class TorchRunner(Runner):
     def fed_shapes(self) -> dict[str, tuple[int, ...]]:
         """Per-sample shape of every raw draw the network makes at this T (named as the graph inputs)."""
         if self._noise_shapes is None:
+            self.fitting_batch(1)  # the dry run below is one image over all T steps: refuse a T it cannot fit
             shapes: dict[str, tuple[int, ...]] = {}
 
             def record(name: str, like: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import invoke
 
+from snndeploy.core import atomic
 from snndeploy.core.errors import SnnDeployError
 
 IMAGE = Path(__file__).parents[2] / "samples" / "images" / "digit0_test2.png"
@@ -134,7 +135,7 @@ def _full_disk(monkeypatch):
     real = Path.write_bytes
 
     def write_bytes(self, data):
-        if not self.name.endswith(".tmp"):
+        if not self.parent.name.endswith(atomic.TEMP_SUFFIX):  # not inside an atomic write's private temp folder
             return real(self, data)
         with open(self, "wb") as fh:
             fh.write(data[: len(data) // 2])

@@ -35,7 +35,7 @@ def test_no_temporary_files_left(tiny_run):
     # the JSON names content-addressed tensor files; the previous epoch's are kept one generation
     assert re.fullmatch(r"model\.[0-9a-f]{16}\.safetensors", meta["weights"]["file"])
     assert meta["weights"]["file"] in names and meta["train_state"]["file"] in names and "model.json" in names
-    assert not [n for n in names if n.endswith(".tmp")] and len(names) <= 5
+    assert not [n for n in names if n.endswith((".tmp", "-tmp"))] and len(names) <= 5
 
 
 @pytest.fixture

@@ -226,7 +226,7 @@ def test_a_full_disk_while_training_is_one_line_and_keeps_the_last_checkpoint(tm
     assert "no space left on device" in message and message.count("\n") == 1
     loaded = ckpt.load(out, with_train_state=True)
     assert loaded.extra["train_state"]["epoch"] == 1  # the last whole checkpoint
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in out.iterdir() if p.name.endswith((".tmp", atomic.TEMP_SUFFIX))]
 
 
 def test_atomic_writes_refuse_a_folder_as_target(tmp_path):

@@ -1,6 +1,9 @@
+
 """Shared fixtures: one tiny trained checkpoint for the whole session."""
 
+import dataclasses
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -74,3 +77,27 @@ def make_checkpoint(folder, name: str, shape=(1, 28, 28), classes: int = 10, see
                     (0.5,) * shape[0], (0.25,) * shape[0])
     checkpoint.save(folder, model, ArtifactFacts(model=name, data=spec, neuron=NeuronConfig()))
     return checkpoint.load(folder)
+
+
+# The hostile suite's (tests/hostile) one trained run: here, because a second conftest.py would shadow this
+# module for the tests that import `conftest` by name.
+@dataclasses.dataclass
+class Tiny:
+    """The session's tiny trained run and its exported graph (read-only: tests copy them)."""
+
+    run: Path
+    onnx: Path
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Tiny:
+    """A small-cnn trained 1 epoch on 128 sample images (in-process: seconds), and its T=2 ONNX graph."""
+    from snndeploy.core.config import TrainConfig
+    from snndeploy.export.exporter import ExportConfig, export
+    from snndeploy.training.train import train
+
+    base = tmp_path_factory.mktemp("hostile-tiny")
+    trained = train(TrainConfig(epochs=1, limit_train=128, limit_test=64, lr=1e-3, out=str(base / "run")),
+                    show_progress=False)
+    (graph,) = export(trained.path, ExportConfig(T=(2,), out=str(base / "onnx")))
+    return Tiny(trained.path.parent, Path(graph.path))

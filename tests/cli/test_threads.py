@@ -17,7 +17,7 @@ from snndeploy.core.errors import SnnDeployError
 IMAGE = Path(__file__).parents[2] / "samples" / "images" / "digit0_test2.png"
 N = 3  # neither this machine's cores nor the tests' OMP_NUM_THREADS=1: a count only --threads can have set
 # the command and the function it hands the work to (replaced here by one that records the thread setting)
-WORKERS = {"train": "snndeploy.training.train.train", "export": "snndeploy.export.exporter.export",
+WORKERS = {"train": "snndeploy.training.train.train", "export": "snndeploy.export.exporter.check_export",
            "quantize": "snndeploy.export.quantize.quantize_onnx", "build": "snndeploy.engine.build.build_engine",
            "infer": "snndeploy.cli.infer_cmd.open_runner", "eval": "snndeploy.cli.eval_cmd.evaluate"}
 

@@ -290,7 +290,7 @@ def test_a_diverging_run_stops_in_one_line_and_keeps_its_last_good_checkpoint(tm
 def test_a_huge_lr_is_one_line_and_writes_nothing(tmp_path, lr):
     """1e38: Adam's first step (10 lr) overflowed float32 in a traceback; 1e30 went NaN and crashed at commit."""
     out = tmp_path / "run"
-    with pytest.raises(SnnDeployError, match=r"^--lr must be at most 100 ") as info:
+    with pytest.raises(SnnDeployError, match=r"^--lr must be at most 10 ") as info:
         train(TrainConfig(epochs=1, lr=lr, out=str(out), **SMALL), show_progress=False)
     one_line(info)
     assert not out.exists() or not [p for p in out.iterdir() if p.name != ".lock"]
@@ -340,4 +340,4 @@ def test_train_lr_1e38_on_the_command_line_is_one_line(tmp_path):
     from cli_helpers import bad
 
     message = bad("train", "--lr", "1e38", "--limit-train", 128, "--limit-test", 64, "-q", "-o", tmp_path / "run")
-    assert message.startswith("error: --lr must be at most 100 ") and message.count("\n") == 1
+    assert message.startswith("error: --lr must be at most 10 ") and message.count("\n") == 1

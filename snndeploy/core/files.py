@@ -27,18 +27,24 @@ LIMITS = {"tensors": 16 << 30, "graph": 2 << 30, "engine": 16 << 30, "json": 64 
 MAX_DEPTH = 64  # nesting of JSON/YAML documents: snndeploy writes at most 6 levels
 
 
-def limit(kind: str) -> int:
-    """The size limit in bytes for files of ``kind`` (a key of LIMITS), or SNNDEPLOY_MAX_FILE_MB's if set."""
-    raw = os.environ.get(MAX_FILE_ENV, "").strip()
+def env_positive_int(name: str, unit: str) -> int | None:
+    """The positive integer the environment variable ``name`` holds (in ``unit``), None if unset; one line else."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return LIMITS[kind]
+        return None
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value < 1:
-        raise SnnDeployError(f"{MAX_FILE_ENV} must be a positive integer (megabytes), got {raw[:40]!r}")
-    return value * MB
+        raise SnnDeployError(f"{name} must be a positive integer ({unit}), got {raw[:40]!r}")
+    return value
+
+
+def limit(kind: str) -> int:
+    """The size limit in bytes for files of ``kind`` (a key of LIMITS), or SNNDEPLOY_MAX_FILE_MB's if set."""
+    megabytes = env_positive_int(MAX_FILE_ENV, "megabytes")
+    return LIMITS[kind] if megabytes is None else megabytes * MB
 
 
 def _too_big(path: Path, what: str, size: int, cap: int) -> SnnDeployError:

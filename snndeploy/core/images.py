@@ -16,7 +16,6 @@ Images over ``max_pixels()`` pixels (width x height) are refused before they are
 
 from __future__ import annotations
 
-import os
 import stat
 import warnings
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import SnnDeployError, first_line
+from .files import env_positive_int
 
 DEFAULT_MAX_PIXELS = 50_000_000
 MAX_PIXELS_ENV = "SNNDEPLOY_MAX_PIXELS"
@@ -36,16 +36,8 @@ GRAY_MODES = EIGHT_BIT_GRAY + INTEGER_GRAY + ("F",)
 
 def max_pixels() -> int:
     """The largest image (width x height) read: SNNDEPLOY_MAX_PIXELS, else DEFAULT_MAX_PIXELS."""
-    raw = os.environ.get(MAX_PIXELS_ENV)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SnnDeployError(f"{MAX_PIXELS_ENV} must be a positive integer (pixels), got {raw!r}")
-    return value
+    value = env_positive_int(MAX_PIXELS_ENV, "pixels")
+    return DEFAULT_MAX_PIXELS if value is None else value
 
 
 def check_regular_file(path: Path) -> None:

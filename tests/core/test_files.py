@@ -2,31 +2,12 @@
 the size limit and deeply nested JSON are one line each, never a hang, an endless read or a RecursionError."""
 
 import os
-import threading
 
 import pytest
+from hang import no_hang
 
 from snndeploy.core import files
 from snndeploy.core.errors import SnnDeployError
-
-
-def no_hang(call, seconds=10):
-    """Run ``call`` in a thread: a hang fails the test instead of blocking the suite."""
-    box = {}
-
-    def run():
-        try:
-            box["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "the read hangs"
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def test_a_regular_file_reads_whole(tmp_path):

@@ -2,10 +2,10 @@
 there is one line, never a blocked open or a write through the link, and only its tail is read for the error."""
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
+from hang import outcome_within, release_fifo
 
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.serve.install import ServerInstall
@@ -16,21 +16,6 @@ def server(tmp_path: Path) -> TritonServer:
     install = ServerInstall(Path("/bin/true"), tmp_path / "backend", tmp_path / "stub", ())
     return TritonServer(tmp_path / "repo", tmp_path / "work", ServeConfig(http_port=1, grpc_port=2, metrics_port=3),
                         install)
-
-
-def within(call, seconds=30.0):
-    out = {}
-
-    def run():
-        try:
-            out["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
-            out["error"] = exc
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    return out if not worker.is_alive() else None
 
 
 @pytest.mark.parametrize("plant", ["fifo", "link"])
@@ -44,14 +29,11 @@ def test_a_planted_log_is_one_line(tmp_path, plant, monkeypatch):
         os.mkfifo(s.log)
     else:
         s.log.symlink_to(precious)
-    out = within(s.start)
-    if out is None:  # blocked on the FIFO: release it, then fail
-        os.close(os.open(s.log, os.O_RDONLY | os.O_NONBLOCK))
-        pytest.fail("opening the server log blocked")
+    out = outcome_within(s.start, release_fifo(s.log, os.O_RDONLY))  # the server opens its log for writing
     assert isinstance(out.get("error"), SnnDeployError), out
     assert "server log" in str(out["error"]) and "\n" not in str(out["error"])
     assert precious.read_text() == "keep" and s.process is None
-    assert within(s.failure) == {"value": "no log"}
+    assert outcome_within(s.failure) == {"value": "no log"}
 
 
 def test_failure_reads_the_tail_of_a_long_log(tmp_path):

@@ -226,3 +226,15 @@ def test_bench_help_shows_how_to_bench_artifacts():
 def test_infer_says_it_does_not_search_sub_folders():
     r = runner.invoke(app, ["infer", "--help"], env=WIDE)
     assert "sub-folders" in " ".join(r.output.split())
+
+
+def test_every_pip_install_hint_quotes_its_brackets():
+    # a shell expands an unquoted snndeploy[gpu] as a glob (zsh: "no matches found")
+    import pathlib
+
+    import snndeploy
+
+    unquoted = re.compile(r"pip install (?:-e )?[^'\"\s]+\[")
+    found = [f"{p.name}: {m.group(0)}" for p in pathlib.Path(snndeploy.__file__).parent.rglob("*.py")
+             for m in unquoted.finditer(p.read_text())]
+    assert not found, found

@@ -100,12 +100,13 @@ def _front_axes(tmp_path, monkeypatch, rows):
     real = output.finish
 
     def keep(fig, ax, path, **kw):
-        seen["ax"] = ax
+        renderer = fig.canvas.get_renderer()  # before the figure is saved and closed
+        seen["ax"], seen["boxes"] = ax, [t.get_window_extent(renderer) for t in ax.texts]
         return real(fig, ax, path, **kw)
 
     monkeypatch.setattr(output, "finish", keep)
     output.plot_front(tmp_path / "bench.png", rows)
-    return seen["ax"]
+    return seen["ax"], seen["boxes"]
 
 
 def _front_row(backend, T, p50, acc):
@@ -118,10 +119,8 @@ def test_front_plot_latency_is_log_and_its_T_labels_do_not_overlap(tmp_path, mon
     rows = [_front_row("onnxruntime-cpu", T, 0.05 * T, acc) for T, acc in ((1, 0.9), (5, 0.95))]
     rows += [_front_row("pytorch-cpu", T, 10.0 * T, acc) for T, acc in ((1, 0.9), (5, 0.95))]
     rows += [_front_row("onnxruntime-cuda", 5, 0.25, 0.95)]
-    ax = _front_axes(tmp_path, monkeypatch, rows)
+    ax, boxes = _front_axes(tmp_path, monkeypatch, rows)
     assert ax.get_xscale() == "log"
-    renderer = ax.figure.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in ax.texts]
     assert len(boxes) == 5
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:

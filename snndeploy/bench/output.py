@@ -25,7 +25,7 @@ from typing import Any
 
 from ..core import atomic
 from ..core.errors import SnnDeployError
-from ..ui.plots import finish, plt
+from ..ui.plots import finish, log_latency_axis, place_labels, plt
 from .rows import BenchRow, as_dict
 
 Rows = Sequence[BenchRow | Mapping[str, Any]]
@@ -193,9 +193,10 @@ def plot_front(path: str | Path, rows: Rows) -> Path:
         hi = [p["p90_ms"] - p["p50_ms"] for p in points]
         ax.errorbar(x, [100 * p["accuracy"] for p in points], xerr=[lo, hi], fmt="o", linestyle="none",
                     capsize=3, markersize=5, label=label)
-        for p in points:
-            ax.annotate(f"T={p['T']}", (p["p50_ms"], 100 * p["accuracy"]), textcoords="offset points", xytext=(4, 4),
-                        fontsize=8)
-    return finish(fig, ax, path, xlabel=f"latency at batch {batch} (ms): p50, bar p10-p90",
+    # log latency: ONNX Runtime's fraction of a millisecond and PyTorch's milliseconds both readable
+    log_latency_axis(ax.xaxis, ax.set_xscale)
+    shown = [p for points in series.values() for p in points]
+    place_labels(ax, [(p["p50_ms"], 100 * p["accuracy"]) for p in shown], [f"T={p['T']}" for p in shown])
+    return finish(fig, ax, path, xlabel=f"latency at batch {batch} (ms, log scale): p50, bar p10-p90",
                   ylabel="test accuracy (%)", title="accuracy against latency: pick T for a latency budget",
-                  legend_size=8)
+                  legend_size=8, legend_outside=True)

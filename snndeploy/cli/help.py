@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import types
 import typing
@@ -31,6 +32,24 @@ METAVARS = {"T": "T", "out": "PATH", "json_path": "FILE", "csv_path": "FILE", "m
             "trt": "VERSION", "alpha": "ALPHA", "noise_range": "LO,HI", "batch": "N"}
 # what to type, by value type: int -> N, float -> FLOAT, a path -> PATH, any other text -> NAME
 TYPE_METAVARS = {int: "N", float: "FLOAT", Path: "PATH", str: "NAME"}
+# The one-line summary of each command in its group's listing, by command path: Click cuts a longer first
+# sentence with "..." and Typer's rich help lists the whole first paragraph; each fits in 60 characters.
+SHORT_HELP = {
+    "train": "Train an SNN (default: noisy T=1 on the MNIST sample).",
+    "eval": "Test accuracy of a trained network at several T.",
+    "export": "Export a trained network to ONNX or Triton, at any T.",
+    "check": "Check an ONNX graph for ONNX and for TensorRT.",
+    "quantize": "Quantize an ONNX graph to INT8 (NVIDIA ModelOpt).",
+    "build": "Build a TensorRT engine from an ONNX graph.",
+    "infer": "Classify images, folders (not sub-folders) or arrays.",
+    "stats": "Firing rates, synaptic operations and energy at each T.",
+    "serve": "Serve artifacts on a Triton Inference Server.",
+    "bench": "Benchmark artifacts, training cost or serving load.",
+    "bench run": "Accuracy, latency and throughput of artifacts.",
+    "bench train": "Training cost: noisy T=1 against BPTT and the ANN.",
+    "bench serve": "Load one artifact served by Triton over HTTP and gRPC.",
+}
+_LINE_BREAK = re.compile(r"(?<!\n)\n(?!\n)")  # a break inside a paragraph: where the source line ended
 _DEFAULT_IN_HELP = re.compile(r"\s*\[default: ([^\]]*)\]\s*$")
 
 
@@ -84,11 +103,20 @@ class HelpArgument(TyperArgument):
         return self.display_name_raw if self.required else f"[{self.display_name_raw}]"
 
 
-def tidy_help(command: Command) -> None:
+def paragraphs(text: str) -> str:
+    """``text`` (a docstring) with each paragraph on one line: Typer's rich help keeps the source's line breaks,
+    which cut sentences in the middle ("(random ops TensorRT" / "freezes at build time")."""
+    return "\n\n".join(_LINE_BREAK.sub(" ", part.strip()) for part in inspect.cleandoc(text).split("\n\n"))
+
+
+def tidy_help(command: Command, path: str = "") -> None:
     """Rewrite the parameters and help texts of ``command`` and every subcommand for --help: readable metavars,
     a "[default: x]" written into a help string moved to show_default (shown by Typer, never eaten as markup),
-    every other help text escaped so that its [brackets] show as written."""
-    command.help = escape(command.help) if command.help else command.help
+    every other help text escaped so that its [brackets] show as written, paragraphs on one line each, and the
+    one-line summary of SHORT_HELP (``path``: the words after `snndeploy`)."""
+    command.help = escape(paragraphs(command.help)) if command.help else command.help
+    if path in SHORT_HELP:
+        command.short_help = SHORT_HELP[path]
     help_option = command.get_help_option(Context(command))  # made on first use: make it now, and tidy it
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
         if type(param) is TyperOption:
@@ -104,8 +132,8 @@ def tidy_help(command: Command) -> None:
                 param.show_default = found.group(1)
                 text = text[: found.start()]
             param.help = escape(text)
-    for sub in getattr(command, "commands", {}).values():
-        tidy_help(sub)
+    for name, sub in getattr(command, "commands", {}).items():
+        tidy_help(sub, f"{path} {name}".strip())
 
 
 class Group(TyperGroup):

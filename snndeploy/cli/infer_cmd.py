@@ -20,7 +20,8 @@ from .common import THREADS, check_output_file, console, json_safe, one_line_err
 @one_line_errors
 def infer_command(
     artifact: str = typer.Argument(..., help="checkpoint, .onnx file or .plan engine."),
-    inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them, .npy or .npz arrays."),
+    inputs: list[str] = typer.Argument(..., help="PNG/JPEG files, folders of them (their own files only: "
+                                  "sub-folders are not searched), .npy or .npz arrays."),
     T: int | None = typer.Option(None, "--T", help="time steps of a checkpoint (a graph or engine runs at its own "
                                  "T: a different --T is refused).", show_default="5; a graph's own"),
     device: str = typer.Option("cpu", "--device", help="checkpoints (PyTorch): cpu, cuda or cuda:N; .onnx graphs "

@@ -26,6 +26,17 @@ from .train_cmd import train_command
 app = typer.Typer(name="snndeploy", cls=help_.Group, add_completion=False, no_args_is_help=True,
                   help="Train spiking neural networks fast (noisy T=1), convert to any T, deploy.")
 
+# `bench ARTIFACTS...` runs `bench run`: the group's help says so, since its listing shows only the subcommands
+BENCH_HELP = """Benchmarks: deployment, training cost, serving load.
+
+Deployment, of checkpoints, .onnx graphs and .plan engines (the same as `snndeploy bench run ARTIFACTS...`):
+`snndeploy bench ARTIFACTS... [OPTIONS]`, for example
+`snndeploy bench runs/walk exports/small-cnn_T5_fp16.onnx --T 1,5 --batch 1,64 --plot bench.png`
+(`snndeploy bench run --help` lists its options).
+
+Training cost: `snndeploy bench train [OPTIONS]`. Serving load: `snndeploy bench serve ARTIFACT [OPTIONS]`."""
+
+
 def _version(module: str, dists: tuple[str, ...]) -> str | None:
     """The installed version of a library, or None; read from its metadata without importing it (TensorRT from
     JetPack's apt packages has no metadata: imported then)."""
@@ -79,7 +90,7 @@ app.command("build")(build_command)
 app.command("infer")(infer_command)
 app.command("stats")(stats_command)
 app.command("serve")(serve_command)
-app.add_typer(bench_app, name="bench")
+app.add_typer(bench_app, name="bench", help=BENCH_HELP)
 
 
 def main() -> None:

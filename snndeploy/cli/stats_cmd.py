@@ -29,7 +29,7 @@ def _energy(uj: float) -> str:
 
 
 def rate_table(report: stats.Report) -> Any:
-    """Firing rate of every spiking layer (rows, named after the layer whose spikes they are, as in ops_table) at
+    """Firing rate of every spiking layer (rows, named as ops_table names the input they feed: "conv1 spikes") at
     every T (columns), and of the whole network."""
     names = stats.layer_names(report)
     rows: list[list[Any]] = []
@@ -38,7 +38,7 @@ def rate_table(report: stats.Report) -> Any:
                     + [f"{100 * res.spiking[i].firing_rate:.2f}" for res in report.results])
     total = sum(layer.neurons for layer in report.spiking_layers)
     rows.append(["all", total] + [f"{100 * res.totals.firing_rate:.2f}" for res in report.results])
-    return table("firing rate % (of neurons per step)", ["spikes out of", "neurons"] + [f"T={T}" for T in report.Ts],
+    return table("firing rate % (of neurons per step)", ["spiking layer", "neurons"] + [f"T={T}" for T in report.Ts],
                  rows)
 
 

@@ -129,7 +129,7 @@ def evaluate_graph(path: str, Ts: list[int] | None = None, stage: int | None = N
         raise SnnDeployError(f"repeats must be >= 1, got {repeats}")
     note = one_pass_reason(facts)
     if note is not None:
-        note = f"{note} ({repeats} asked)" if repeats > 1 else note
+        note = f"{note}; one pass, not --repeats {repeats}" if repeats > 1 else note
         repeats = 1
     split, spec = test_split_for(facts, data_dir, limit_test)
     accs = []

@@ -329,10 +329,10 @@ def bench_columns(stats: Report, T: int) -> dict[str, float]:
 
 
 def layer_names(stats: Report) -> dict[str, str]:
-    """Short names by position for a report's layers, by module name: the synaptic layers conv1, conv2, ...,
-    fc1, ... and readout (the last linear layer); in a plain stack (a spiking layer after each synaptic layer but
-    the readout, in order) each spiking layer takes the name of the layer that feeds it, elsewhere (shortcuts)
-    lif1, lif2, ..."""
+    """Short names by position for a report's layers, by module name, one name per layer: the synaptic layers
+    conv1, conv2, ..., fc1, ... and readout (the last linear layer); in a plain stack (a spiking layer after each
+    synaptic layer but the readout, in order) each spiking layer is the spikes of the layer that feeds it
+    ("conv1 spikes", as the operations table names a layer's input), elsewhere (shortcuts) lif1, lif2, ..."""
     synaptic, spiking = stats.synaptic_layers, stats.spiking_layers
     names: dict[str, str] = {}
     counts = {"conv": 0, "linear": 0}
@@ -344,18 +344,18 @@ def layer_names(stats: Report) -> dict[str, str]:
         names[layer.name] = f"{'conv' if layer.kind == 'conv' else 'fc'}{counts[layer.kind]}"
     plain = len(synaptic) == len(spiking) + 1
     for i, spikes in enumerate(spiking):
-        names[spikes.name] = names[synaptic[i].name] if plain else f"lif{i + 1}"
+        names[spikes.name] = f"{names[synaptic[i].name]} spikes" if plain else f"lif{i + 1}"
     return names
 
 
 def layer_inputs(stats: Report) -> dict[str, str]:
-    """What feeds each synaptic layer, by module name: "image", "<name> spikes" in a plain stack (see
-    layer_names), "spikes" elsewhere."""
+    """What feeds each synaptic layer, by module name: "image", the spiking layer's name in a plain stack
+    ("conv1 spikes", see layer_names), "spikes" elsewhere."""
     names = layer_names(stats)
     synaptic, spiking = stats.synaptic_layers, stats.spiking_layers
     plain = len(synaptic) == len(spiking) + 1
     return {s.name: "image" if s.input == "image" else
-            f"{names[spiking[i - 1].name]} spikes" if plain and i > 0 else "spikes"
+            names[spiking[i - 1].name] if plain and i > 0 else "spikes"
             for i, s in enumerate(synaptic)}
 
 
@@ -375,7 +375,7 @@ def plot(stats: Report, path: str | Path, title: str = "") -> Path:
     ax_rate.set_xticks(range(len(layers)), [f"{names[layer]}\n({layer})" for layer in layers],
                        rotation=30 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center",
                        fontsize=8)
-    ax_rate.set_xlabel("spikes out of layer (module)")
+    ax_rate.set_xlabel("spiking layer (module)")
     ax_rate.set_ylabel("firing rate (% of neurons per step)")
     ax_rate.set_ylim(bottom=0)
     ax_rate.grid(alpha=0.3)

@@ -201,9 +201,11 @@ def _resume_config(cfg: TrainConfig, saved: TrainConfig) -> None:
     """A resumed run trains the same thing: every option but RESUMABLE must equal the checkpoint's."""
     for f in dataclasses.fields(TrainConfig):
         if f.name not in RESUMABLE and getattr(saved, f.name) != getattr(cfg, f.name):
-            had, asked = short(getattr(saved, f.name)), short(getattr(cfg, f.name))
-            raise SnnDeployError(f"cannot resume with a different {flag_name(f.name)}: the run has {had}, this "
-                                 f"command asks for {asked}")
+            flag = flag_name(f.name)
+            had, asked = (f"no {flag}" if v is None else f"{flag} {short(v)}"  # None: the option was not given
+                          for v in (getattr(saved, f.name), getattr(cfg, f.name)))
+            raise SnnDeployError(f"cannot resume with a different {flag}: the run was trained with {had}, this "
+                                 f"command gives {asked}")
 
 
 def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:

@@ -59,8 +59,39 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str 
     ax_acc.legend()
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epoch 1.5 does not exist
     fig.suptitle(title)
     return save_png(fig, path)
+
+
+def log_latency_axis(axis: Any, set_scale: Any) -> None:
+    """A log latency axis read as 0.2, 0.5, 1, 2, 5 ms rather than 2x10^-1, with few enough labels between
+    decades to stay legible; ``set_scale`` is the axes' set_xscale or set_yscale."""
+    set_scale("log")
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+
+
+def place_labels(ax: Any, points: list[tuple[float, float]], texts: list[str], fontsize: float = 8) -> list[Any]:
+    """Annotate each data point with its text, each label at the first of a few offsets around its point where
+    its box overlaps no label placed before (points at one spot, "T=5" of two backends, would otherwise print
+    their labels on top of each other). Call once the axes' scales and data are final."""
+    ax.autoscale_view()
+    to_points = 72.0 / ax.figure.dpi
+    height = 1.3 * fontsize
+    placed: list[tuple[float, float, float, float]] = []
+    labels = []
+    for (x, y), text in zip(points, texts, strict=True):
+        px, py = (v * to_points for v in ax.transData.transform((x, y)))
+        width = 0.62 * fontsize * len(text)
+        candidates = [(4.0, 4.0 + k * height) for k in range(6)] + [(-4.0 - width, 4.0 + k * height) for k in range(6)]
+        for dx, dy in candidates:
+            box = (px + dx, py + dy, px + dx + width, py + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
+        labels.append(ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize))
+    return labels
 
 
 def series_label(stage: int, alpha: float | None) -> str:
@@ -125,10 +156,7 @@ def latency_vs_T(rows: list[dict[str, Any]], mac_growth: dict[int, float], path:
                 label="MAC count growth from the fastest T=1")
     values = [r[k] for r in points for k in ("p10_ms", "p90_ms")]
     if max(values) > 4 * min(values) > 0:
-        ax.set_yscale("log")
-        # 0.2, 0.5, 1, 2, 5 rather than 2x10^-1, and few enough labels between decades to stay legible.
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+        log_latency_axis(ax.yaxis, ax.set_yscale)
     ax.set_xticks(Ts)
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="batch-1 latency (ms), p50 with p10-p90",
                   title=title, legend_size=8)

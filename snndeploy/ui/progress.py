@@ -14,9 +14,12 @@ class Bar:
     """Context manager around rich.Progress with a status text per task."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), TextColumn("{task.fields[status]}"), disable=not enabled)
+                                  TimeElapsedColumn(), TextColumn("{task.fields[status]}"))
+        # Piped or redirected, rich cannot redraw a bar in place: it would print each bar's last state after the
+        # lines the commands print where no bar is drawn, then the table; so a bar is drawn on a terminal only.
+        self.enabled = enabled and self._progress.console.is_terminal
+        self._progress.disable = not self.enabled
 
     def __enter__(self) -> Bar:
         self._progress.__enter__()

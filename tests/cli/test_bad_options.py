@@ -95,7 +95,8 @@ def test_bad_option_values(args, message, tiny_run, graph, tmp_path):
      "error: the sample dataset is bundled and takes no --data-dir (data_dir)"),
     (("train", "--epochs", 1, "-o", "{tmp}/file"), "error: -o {tmp}/file is a file, not a folder"),
     (("train", "-o", "{run}", "--resume", "--noise-range", "0.5,1"),  # the flag that exists, not --noise-lo
-     "error: cannot resume with a different --noise-range: the run has 0.0, this command asks for 0.5"),
+     "error: cannot resume with a different --noise-range: the run was trained with --noise-range 0.0, "
+     "this command gives --noise-range 0.5"),
     (("train", "--config", "{tmp}/typo.yaml", "-o", "{tmp}/x"),
      "error: {tmp}/typo.yaml: unknown train option(s): epoch (did you mean epochs?), zzz; known: T, augment, "
      "batch_size, data_dir, dataset, device, epochs, image_size, limit_test, limit_train, loss, lr, method, model, "

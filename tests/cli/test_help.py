@@ -191,3 +191,45 @@ def test_messages_keep_their_brackets(capsys):
     common.console.print(common.table("t [x]", ["a [b]"], [["[bold]c[/bold]"]]))
     out, _ = capsys.readouterr()
     assert "t [x]" in out and "a [b]" in out and "[bold]c[/bold]" in out
+
+
+@pytest.mark.parametrize(("words", "cmd"), [(w, c) for w, c in ALL if w], ids=lambda v: " ".join(v) if
+                         isinstance(v, tuple) else "")
+def test_every_command_summary_fits_without_a_cut(words, cmd):
+    # Click cuts a summary longer than its limit with "..." (plain help); Typer's rich help lists the whole first
+    # paragraph, broken where the source line broke: each command needs a one-line summary that fits
+    summary = cmd.get_short_help_str(limit=60)
+    assert not summary.endswith("...") and "\n" not in summary and summary.endswith("."), summary
+
+
+@pytest.mark.parametrize("group", [(), ("bench",)])
+def test_command_listing_gives_each_command_one_line(group):
+    r = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "100", "TERMINAL_WIDTH": "100"})
+    listing = r.output[r.output.index("Commands"):]
+    rows = [line.strip("│ ") for line in listing.splitlines()[1:] if line.strip().startswith("│")]
+    names = set(dict(ALL)[group].commands)
+    assert rows and all(row.split()[0] in names for row in rows), rows  # no row continues a cut description
+    assert "..." not in "".join(rows)
+
+
+def test_bench_help_shows_how_to_bench_artifacts():
+    r = runner.invoke(app, ["bench", "--help"], env=WIDE)
+    text = " ".join(r.output.split())
+    assert "snndeploy bench ARTIFACTS..." in text and "snndeploy bench " in text.split("ARTIFACTS...", 1)[1]
+
+
+def test_infer_says_it_does_not_search_sub_folders():
+    r = runner.invoke(app, ["infer", "--help"], env=WIDE)
+    assert "sub-folders" in " ".join(r.output.split())
+
+
+def test_every_pip_install_hint_quotes_its_brackets():
+    # a shell expands an unquoted snndeploy[gpu] as a glob (zsh: "no matches found")
+    import pathlib
+
+    import snndeploy
+
+    unquoted = re.compile(r"pip install (?:-e )?[^'\"\s]+\[")
+    found = [f"{p.name}: {m.group(0)}" for p in pathlib.Path(snndeploy.__file__).parent.rglob("*.py")
+             for m in unquoted.finditer(p.read_text())]
+    assert not found, found

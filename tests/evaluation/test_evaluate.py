@@ -61,7 +61,7 @@ def test_frozen_graph_is_evaluated_once_and_says_why(graphs, passes):
     assert passes == [0]
     assert row.repeats == 1 and row.accuracy_std == 0.0 and row.noise == "frozen"
     assert row.repeats_note == ("frozen noise: the artifact has no randomness, every pass gives the same "
-                                   "accuracy (3 asked)")
+                                   "accuracy; one pass, not --repeats 3")
 
 
 def test_graph_with_fed_noise_is_evaluated_per_repeat(graphs, passes):
@@ -94,7 +94,8 @@ def test_eval_cli_reports_one_pass_for_a_frozen_graph(graphs, tmp_path, passes):
     (row,) = json.loads((tmp_path / "e.json").read_text())["results"]
     assert row["repeats"] == 1 and row["repeats_note"].startswith("frozen noise") and passes == [0]
     assert "T=2 alpha=4:" in r.output and "(1 pass)" in r.output  # a line per result where no bar is drawn
-    assert "repeats: 1 (frozen noise: the artifact has no randomness, every pass gives the same accuracy (3 asked))" \
+    assert ("repeats: 1 (frozen noise: the artifact has no randomness, every pass gives the same accuracy; one "
+            "pass, not --repeats 3)") \
         in r.output
 
 

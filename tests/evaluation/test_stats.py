@@ -145,7 +145,8 @@ def test_cli_writes_tables_json_and_png(ck, tmp_path):
     assert r.exit_code == 0, r.output
     assert "firing rate" in r.output and "SNN/ANN" in r.output and "counted once" in r.output
     # the layers by position in both tables, the synaptic layers with the spikes that feed them
-    assert "conv1 (body.0)" in r.output and "conv2 (body.2.op)" in r.output and "conv1 spikes" in r.output
+    assert "conv1 spikes (body.0)" in r.output and "conv2 (body.2.op)" in r.output and "conv1 spikes" in r.output
+    assert "conv1 (body.0)" not in r.output  # conv1 is the conv layer only, in both tables
     totals = r.output[r.output.index("totals per image"):]
     assert "firing rate %" in totals
     energies = [cell for line in totals.splitlines() for cell in line.split("│")[6:8] if cell.strip()]
@@ -229,7 +230,9 @@ PLAIN = (["body.0", "body.3", "body.7"],
 def test_layers_are_named_by_position_and_by_what_feeds_them():
     report = synthetic_report(*PLAIN, [(1, [0.1, 0.2, 0.3])])
     assert stats.layer_names(report) == {"stem": "conv1", "body.2.op": "conv2", "body.6.op": "fc1",
-                                         "head": "readout", "body.0": "conv1", "body.3": "conv2", "body.7": "fc1"}
+                                         "head": "readout", "body.0": "conv1 spikes", "body.3": "conv2 spikes",
+                                         "body.7": "fc1 spikes"}
+    assert len(set(stats.layer_names(report).values())) == 7  # one name per layer, one layer per name
     assert stats.layer_inputs(report) == {"stem": "image", "body.2.op": "conv1 spikes", "body.6.op": "conv2 spikes",
                                           "head": "fc1 spikes"}
     # with shortcuts (more synaptic layers than a plain stack has) spiking layers are not paired by position
@@ -262,7 +265,8 @@ def test_plot_tells_nearly_equal_T_apart_and_names_layers_readably(tmp_path, mon
     assert len({(line.get_marker(), line.get_linestyle()) for line in lines}) == 3
     assert len({round(line.get_xdata()[0], 6) for line in lines}) == 3
     labels = ax_rate.get_xticklabels()
-    assert [t.get_text() for t in labels] == ["conv1\n(body.0)", "conv2\n(body.3)", "fc1\n(body.7)"]
+    assert [t.get_text() for t in labels] == ["conv1 spikes\n(body.0)", "conv2 spikes\n(body.3)",
+                                                "fc1 spikes\n(body.7)"]
     renderer = seen[0].canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in labels]
     assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))  # readable side by side

@@ -173,3 +173,14 @@ def test_first_epoch_says_it_compiles_before_its_first_batch(tmp_path, monkeypat
     train_module.train(TrainConfig(epochs=1, limit_train=64, limit_test=32, out=str(tmp_path / "r")),
                        show_progress=True)
     assert statuses[0].startswith("compiling the neuron kernels") and statuses[1].startswith("loss ")
+
+
+def test_resume_refusal_says_an_option_was_not_given_rather_than_none():
+    from snndeploy.core.config import TrainConfig
+    from snndeploy.core.errors import SnnDeployError
+    from snndeploy.training.train import _resume_config
+
+    with pytest.raises(SnnDeployError) as err:
+        _resume_config(TrainConfig(limit_train=10), TrainConfig(limit_train=None))
+    assert str(err.value) == ("cannot resume with a different --limit-train: the run was trained with no "
+                              "--limit-train, this command gives --limit-train 10")

@@ -84,3 +84,76 @@ def test_eval_plot_without_a_spread_draws_plain_lines(tmp_path, axes):
     (ax,) = axes
     assert not [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "stage 2"
+
+
+def test_training_curves_tick_whole_epochs(tmp_path, axes):
+    plots.training_curves(HISTORY, tmp_path / "curves.png")
+    for ax in axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def _front_axes(tmp_path, monkeypatch, rows):
+    from snndeploy.bench import output
+
+    seen = {}
+    real = output.finish
+
+    def keep(fig, ax, path, **kw):
+        renderer = fig.canvas.get_renderer()  # before the figure is saved and closed
+        seen["ax"], seen["boxes"] = ax, [t.get_window_extent(renderer) for t in ax.texts]
+        return real(fig, ax, path, **kw)
+
+    monkeypatch.setattr(output, "finish", keep)
+    output.plot_front(tmp_path / "bench.png", rows)
+    return seen["ax"], seen["boxes"]
+
+
+def _front_row(backend, T, p50, acc):
+    return {"artifact": "a.onnx", "backend": backend, "precision": "fp32", "status": "ok", "T": T, "batch": 1,
+            "p10_ms": 0.9 * p50, "p50_ms": p50, "p90_ms": 1.2 * p50, "accuracy": acc}
+
+
+def test_front_plot_latency_is_log_and_its_T_labels_do_not_overlap(tmp_path, monkeypatch):
+    # ONNX Runtime at a fraction of a millisecond, PyTorch at tens; two backends with the same point at T=5
+    rows = [_front_row("onnxruntime-cpu", T, 0.05 * T, acc) for T, acc in ((1, 0.9), (5, 0.95))]
+    rows += [_front_row("pytorch-cpu", T, 10.0 * T, acc) for T, acc in ((1, 0.9), (5, 0.95))]
+    rows += [_front_row("onnxruntime-cuda", 5, 0.25, 0.95)]
+    ax, boxes = _front_axes(tmp_path, monkeypatch, rows)
+    assert ax.get_xscale() == "log"
+    assert len(boxes) == 5
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two T labels overlap"
+
+
+def test_each_method_has_one_colour_in_every_bench_train_figure():
+    from snndeploy.bench.train_study.report import method_colour
+
+    assert method_colour("bptt T=5") == method_colour("bptt T=10") == method_colour("bptt T=5 (trained)")
+    assert method_colour("noise") == method_colour("noise, stage 1 (T=1)")
+    assert method_colour("ann") == method_colour("ann (trained)")
+    names = ["noise", "noise (uniform)", "ann", "bptt T=5", "spikingjelly bptt T=5", "conversion"]
+    assert len({method_colour(n) for n in names}) == len(names)
+
+
+def test_time_and_target_figures_colour_a_method_alike(tmp_path, monkeypatch):
+    from matplotlib.colors import to_hex
+
+    from snndeploy.bench.train_study import report
+
+    hist = [{"accuracy": 0.5, "accuracy_stage1": 0.4, "train_s_cum": 1.0}, {"accuracy": 0.9, "accuracy_stage1": 0.8,
+                                                                             "train_s_cum": 2.0}]
+    rows = {label: {"history": hist, "time_to_target": {"reached": True, "train_s": 2.0}}
+            for label in ("ann", "bptt T=5", "noise")}  # an order other than the colour table's
+    result = {"config": {"T": 5, "target": 0.8}, "rows": rows}
+    figs = []
+    monkeypatch.setattr(report, "save_png", lambda fig, path: figs.append(fig) or path)
+    monkeypatch.setattr(report, "finish", lambda fig, ax, path, **kw: figs.append(fig) or path)
+    report.plot_accuracy_vs_time(result, tmp_path / "time.png")
+    report.plot_time_to_target(result, tmp_path / "target.png")
+    lines = {line.get_label(): to_hex(line.get_color()) for line in figs[0].axes[0].get_lines()}
+    bars = {t.get_text(): to_hex(p.get_facecolor()) for t, p in zip(figs[1].axes[0].get_xticklabels(),
+                                                                     figs[1].axes[0].patches, strict=True)}
+    assert lines["ann"] == bars["ann"] and lines["bptt T=5"] == bars["bptt T=5"]
+    assert lines["noise, stage 3 (T=5)"] == bars["noise"]

@@ -84,7 +84,7 @@ class SpikingJellyRunner(TorchRunner):
     def __init__(self, path: str | Path, T: int = 5, lif_backend: str = "torch") -> None:
         backends = spikingjelly_backends()
         if not backends:
-            raise BackendUnavailable("spikingjelly is not installed (pip install snndeploy[peers])")
+            raise BackendUnavailable("spikingjelly is not installed (pip install 'snndeploy[peers]')")
         if lif_backend not in backends:
             raise SnnDeployError(f"unknown SpikingJelly LIF backend '{lif_backend}'; choose one of: "
                                  f"{', '.join(backends)}")

@@ -47,6 +47,18 @@ def reference_lines(ax: Any, lines: list[tuple[float, str, str]]) -> list[float]
     return [y for y, _, _ in lines]
 
 
+# One colour per method in every figure of a report, by the start of its label ("bptt T=5", "noise (uniform)"):
+# the longest matching name wins; a method missing here is grey.
+METHOD_COLOURS = {"noise": "C0", "noise (uniform)": "C9", "ann": "C1", "bptt": "C2", "conversion": "C3",
+                  "spikingjelly": "C4"}
+
+
+def method_colour(label: str) -> str:
+    """The colour of the method a row, line or bar label names ('noise', 'bptt T=5', 'ann (trained)')."""
+    names = [name for name in METHOD_COLOURS if label == name or label.startswith((f"{name} ", f"{name},"))]
+    return METHOD_COLOURS[max(names, key=len)] if names else "C7"
+
+
 def _final(row: dict[str, Any]) -> float | None:
     accs = [h["accuracy"] for h in row["history"] if h.get("accuracy") is not None]
     return accs[-1] if accs else None
@@ -62,10 +74,10 @@ def plot_accuracy_vs_time(result: dict[str, Any], path: Path) -> Path:
             continue
         xs = [h["train_s_cum"] for h in hist]
         name = f"noise, stage 3 (T={T})" if label == "noise" else label
-        ax.plot(xs, [100 * h["accuracy"] for h in hist], marker="o", label=name)
+        ax.plot(xs, [100 * h["accuracy"] for h in hist], marker="o", label=name, color=method_colour(label))
         if label == "noise":
             ax.plot(xs, [100 * h["accuracy_stage1"] for h in hist], marker=".", linestyle="--",
-                    label="noise, stage 1 (T=1)")
+                    label="noise, stage 1 (T=1)", color=method_colour(label), alpha=0.6)
     ax.axhline(100 * result["config"]["target"], color="grey", linestyle=":", label="target")
     keep_inside(ax, [100 * result["config"]["target"]])
     return finish(fig, ax, path, xlabel="training time (s, evaluation excluded)", ylabel="test accuracy (%)",
@@ -84,7 +96,7 @@ def plot_time_to_target(result: dict[str, Any], path: Path) -> Path:
         heights.append(tt["train_s"] if tt["reached"] else (tt.get("trained_s") or 0.0))
         hatches.append("" if tt["reached"] else "//")
         notes.append(f"{heights[-1]:.3g} s" if tt["reached"] else f"not reached\nin {heights[-1]:.3g} s")
-    bars = ax.bar(labels, heights, color=[f"C{i}" for i in range(len(labels))])
+    bars = ax.bar(labels, heights, color=[method_colour(label) for label in labels])
     for bar, hatch, note in zip(bars, hatches, notes, strict=True):
         bar.set_hatch(hatch)
         ax.annotate(note, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=8)
@@ -98,10 +110,11 @@ def plot_accuracy_vs_T(result: dict[str, Any], path: Path) -> Path:
     """Fig. 3 and 7: stage-3 accuracy against T for Gaussian and uniform noise, baselines as lines."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for kind, accs in result["figures"].get("noise_types", {}).items():
-        ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=f"noise ({kind}), stage 3")
+        ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], marker="o", label=f"noise ({kind}), stage 3",
+                color=method_colour("noise" if kind == "gaussian" else f"noise ({kind})"))
     trained = [(k, v) for k, v in result["rows"].items() if k in ("ann", result["bptt_label"])]
-    keep_inside(ax, reference_lines(ax, [(100 * _final(row), f"C{i + 3}", f"{label} (trained)")
-                                         for i, (label, row) in enumerate(trained) if _final(row) is not None]))
+    keep_inside(ax, reference_lines(ax, [(100 * _final(row), method_colour(label), f"{label} (trained)")
+                                         for label, row in trained if _final(row) is not None]))
     return finish(fig, ax, path, xlabel="T (time steps)", ylabel="test accuracy (%)",
                   title="accuracy against T, alpha = 4 (paper Figs. 3, 7)", legend_size=8, legend_outside=True)
 
@@ -125,12 +138,14 @@ def plot_conversion(result: dict[str, Any], path: Path) -> Path:
     conv = result["conversion"]
     fig, ax = plt.subplots(figsize=(6, 4))
     accs = conv["accuracy_by_T"]
-    ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], label="ANN-to-SNN conversion (IF, reset by subtraction)")
-    ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o", color="C0",
+    ax.plot(range(1, len(accs) + 1), [100 * a for a in accs], label="ANN-to-SNN conversion (IF, reset by subtraction)",
+            color=method_colour("conversion"))
+    ax.plot([r["T"] for r in conv["table"]], [100 * r["accuracy"] for r in conv["table"]], "o",
+            color=method_colour("conversion"),
             label="conversion, T in the report's table")
-    references = [(100 * conv["ann_accuracy"], "C1", "ANN")]
+    references = [(100 * conv["ann_accuracy"], method_colour("ann"), "ANN")]
     if conv["reference"] is not None:
-        references.append((100 * conv["reference"], "C2", f"noise, stage 3, T={conv['reference_T']}"))
+        references.append((100 * conv["reference"], method_colour("noise"), f"noise, stage 3, T={conv['reference_T']}"))
     keep_inside(ax, reference_lines(ax, references))
     if conv["first_T_reaching_reference"] is not None:
         ax.axvline(conv["first_T_reaching_reference"], color="grey", linestyle=":",

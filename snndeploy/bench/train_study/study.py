@@ -72,7 +72,7 @@ def _peer_job(cfg: TrainCostConfig, data: Dataset, log: Log) -> Job | None:
     if not cfg.peer:
         return None
     if not spikingjelly_available():
-        log("peer skipped: spikingjelly is not installed (pip install snndeploy[peers])")
+        log("peer skipped: spikingjelly is not installed (pip install 'snndeploy[peers]')")
         return None
     try:
         spikingjelly_net(build_model(cfg.model, data.spec.input_shape, data.spec.num_classes))

@@ -197,6 +197,16 @@ def die_with_parent(parent: int) -> None:
         os._exit(ORPHANED)
 
 
+def exit_on_sigterm() -> None:
+    """End this process on SIGTERM (the parent ending it after a Ctrl-C, or the parent's death) by SystemExit,
+    so that multiprocessing's exit handlers run: killed outright, the process left the semaphores that libraries
+    made in it registered, and the resource tracker printed "leaked semaphore objects" at the parent's exit."""
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _child(job: Job, conn: Any, parent: int) -> None:
     """Entry point of the fresh process: load data, take the memory baseline, train, report."""
     def send(kind: str, payload: Any) -> None:
@@ -205,6 +215,7 @@ def _child(job: Job, conn: Any, parent: int) -> None:
         except (OSError, EOFError):  # the parent has gone: nobody to report to, nothing to print
             os._exit(ORPHANED)
 
+    exit_on_sigterm()
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _sigint(signal.SIG_UNBLOCK)  # blocked by the parent while it started this process
@@ -230,6 +241,8 @@ def _child(job: Job, conn: Any, parent: int) -> None:
         send("done", result)
     except SnnDeployError as exc:
         send("error", str(exc))
+    except SystemExit:  # ended by the parent (exit_on_sigterm): nothing to report
+        raise
     except BaseException:  # noqa: BLE001 - a bug: hand the whole traceback to the parent
         send("crash", traceback.format_exc())
     finally:

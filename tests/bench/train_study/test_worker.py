@@ -96,3 +96,33 @@ def test_die_with_parent(tmp_path):
     """A process that asked to die with its parent ends when the parent does, though it never writes anything."""
     _, err = _orphaned_pid(PARENT_OF_ORPHAN.format(code=ORPHAN), tmp_path)
     assert "Traceback" not in err, err
+
+
+CHILD_HOLDING_A_LOCK = """
+import multiprocessing as mp, time
+from snndeploy.bench.train_study.worker import exit_on_sigterm
+
+def child(conn):
+    exit_on_sigterm()
+    lock = mp.get_context("spawn").Lock()  # a semaphore made in the child, as libraries make them
+    conn.send("ready")
+    time.sleep(60)
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=child, args=(send,))
+    proc.start()
+    receive.recv()
+    proc.terminate()  # what run_isolated does after a Ctrl-C
+    proc.join()
+"""
+
+
+def test_a_child_ended_by_its_parent_leaks_no_semaphore(tmp_path):
+    script = tmp_path / "child_holding_a_lock.py"
+    script.write_text(CHILD_HOLDING_A_LOCK)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "leaked semaphore" not in r.stderr

@@ -54,6 +54,7 @@ class BenchConfig:
     precisions: tuple[str, ...] = ()
     device: str = "cpu"
     limit_test: int | None = None
+    data_dir: str | None = None  # where the test data lives now, if not where the model was trained on it
     iters: int = 20
     warmup: int = 3
     work: str = "runs/bench"
@@ -232,7 +233,7 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
     try:
         runner, file = plan.make(bar)
         with runner:
-            split, spec = test_split_for(runner.facts, limit_test=cfg.limit_test)
+            split, spec = test_split_for(runner.facts, cfg.data_dir, cfg.limit_test)
             task = bar.start(f"accuracy {label} ({len(split)} images)", batches_of(split, ACCURACY_BATCH))
             runner.reseed(cfg.seed)  # noise the runner draws itself; fed draws come from the seed below
             acc = runner_accuracy(runner, split, spec, batch_size=ACCURACY_BATCH, seed=cfg.seed,
@@ -288,7 +289,8 @@ def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> stats.Report | None:
     if not kind_of(artifact).network:
         return None
     task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
-    counted = stats.checkpoint_stats(artifact, cfg.Ts, limit_test=cfg.limit_test, seed=cfg.seed,
+    counted = stats.checkpoint_stats(artifact, cfg.Ts, data_dir=cfg.data_dir, limit_test=cfg.limit_test,
+                                     seed=cfg.seed,
                                      device="cpu" if cfg.device in ("cpu", "tensorrt") else cfg.device)
     bar.finish(task, "done")
     return counted

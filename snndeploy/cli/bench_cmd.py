@@ -56,6 +56,7 @@ def bench_run_command(
                                                "checkpoints; a graph or engine at its own]"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, or tensorrt (ONNX Runtime's TensorRT provider)."),
     limit_test: int | None = typer.Option(None, "--limit-test", help="accuracy on the first N test images."),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="where the test data lives, if not as trained."),
     iters: int = typer.Option(20, "--iters", help="timed runs per row (after warm-up)."),
     json_path: str | None = typer.Option(None, "--json", help="write the rows as JSON here, with the environment "
                                          "(host, CPU, threads, versions, GPU, noise, device, artifact sha256)."),
@@ -79,7 +80,8 @@ def bench_run_command(
                       batches=tuple(parse_values(batch, int, "--batch")) or BenchConfig.batches,
                       Ts=tuple(parse_values(T, int, "--T")) or BenchConfig.Ts,
                       precisions=tuple(parse_values(precision, str, "--precision")) or BenchConfig.precisions,
-                      device=device, limit_test=limit_test, iters=iters, work=work, stats=with_stats, seed=seed)
+                      device=device, limit_test=limit_test, data_dir=data_dir, iters=iters, work=work,
+                      stats=with_stats, seed=seed)
     # a terminal gets a progress bar (a task per export, build, accuracy pass and timed batch); a log gets a line
     # per row instead, as it is measured
     bar = console.is_terminal

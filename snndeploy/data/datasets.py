@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -12,13 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import SnnDeployError, first_line
-from ..core.files import check_regular
+from ..core.files import check_regular, limit, read_bytes
 from ..core.images import read_image, to_array
 from ..core.lazy import lazy_import
 from ..core.spec import DataSpec
 from ..core.validate import option_name
 
-# Training batches, augmentation, torchvision datasets and folder splits need PyTorch; the numpy path does not.
+# Training batches and augmentation need PyTorch; loading every dataset except CIFAR-10 does not (folder splits,
+# the sample and MNIST / Fashion-MNIST's raw files are read with numpy and Pillow alone: the install without PyTorch
+# evaluates and benchmarks on them).
 torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
 
 DATASETS = ("sample", "mnist", "fashion-mnist", "cifar10", "folder")
@@ -28,6 +31,11 @@ SAMPLE_TRAIN = 4000  # the bundled npz holds 4000 train images followed by 1000 
 SPLIT_SEED = 0  # seed of every split/shuffle this module makes itself
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _MNIST_FILES = [f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
+_MNIST_CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
+                  "8 - eight", "9 - nine")  # torchvision's MNIST.classes
+_FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                    "Ankle boot")  # torchvision's FashionMNIST.classes
+_IDX_CLASSES = {"mnist": _MNIST_CLASSES, "fashion-mnist": _FASHION_CLASSES}
 _CIFAR_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
 # dataset name -> (torchvision class, folder under torchvision's root holding the files, files, mean, std)
 _TORCHVISION = {
@@ -100,6 +108,8 @@ def load_dataset(
             raise SnnDeployError(f"the folder dataset needs {option_name('data_dir')}: a folder holding one "
                                  "subfolder per class")
         ds = _load_folder(Path(data_dir).expanduser(), image_size)
+    elif name in _IDX_CLASSES:
+        ds = _load_idx(name, data_dir)
     else:
         ds = _load_torchvision(name, data_dir)
     train = Split(ds.train.images[:limit_train], ds.train.labels[:limit_train])
@@ -203,41 +213,115 @@ def _load_sample() -> Dataset:
     return Dataset(spec, Split(images[:n], labels[:n]), Split(images[n:], labels[n:]))
 
 
-def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
-    """MNIST, Fashion-MNIST or CIFAR-10 through torchvision, from data_dir or downloaded into the cache."""
-    datasets = lazy_import("torchvision.datasets", "pip install 'snndeploy[train]' (torchvision)").load()
-    cls_name, folder, files, mean, std = _TORCHVISION[name]
-    expected = f"{folder}/{{{','.join(files)}}}"
+def _data_root(name: str, data_dir: str | Path | None) -> Path:
+    """torchvision's root folder for ``name``: SNNDEPLOY_DATA's (or the cache) without ``data_dir``, else the
+    given folder or, leniently, the root above it when it is the dataset folder itself (ROOT/FashionMNIST,
+    ROOT/FashionMNIST/raw)."""
     if data_dir is None:
-        root = Path(os.environ.get("SNNDEPLOY_DATA") or "~/.cache/snndeploy/data").expanduser()
+        return Path(os.environ.get("SNNDEPLOY_DATA") or "~/.cache/snndeploy/data").expanduser()
+    folder, files = _TORCHVISION[name][1:3]
+    given = Path(data_dir).expanduser().resolve()
+    if not given.is_dir():
+        raise SnnDeployError(f"{name}: {option_name('data_dir')} {given} does not exist or is not a folder; it "
+                             f"must hold {_expected(folder, files)}")
+    parts = Path(folder).parts
+    depth = next((k for k in range(len(parts), 0, -1) if given.parts[-k:] == parts[:k]), 0)
+    return given.parents[depth - 1] if depth else given
+
+
+def _expected(folder: str, files: list[str]) -> str:
+    return f"{folder}/{{{','.join(files)}}}"
+
+
+def _download(name: str, root: Path) -> None:
+    """Download ``name`` into ``root`` through torchvision (the only step of MNIST / Fashion-MNIST that needs it)."""
+    datasets = lazy_import("torchvision.datasets", "pip install 'snndeploy[train]' (torchvision)").load()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for train in (True, False):
+            getattr(datasets, _TORCHVISION[name][0])(str(root), train=train, download=True)
+    except Exception as e:  # torchvision raises assorted errors when offline
+        why = f"could not download {name} into {root} ({first_line(e)})"
+        raise SnnDeployError(f"{why}; pass --data-dir DIR holding torchvision's files") from None
+
+
+def _load_idx(name: str, data_dir: str | Path | None) -> Dataset:
+    """MNIST or Fashion-MNIST from torchvision's raw files (``ROOT/MNIST/raw/train-images-idx3-ubyte``, or the
+    same name + ``.gz``), read with numpy alone: the arrays, order and class names torchvision's datasets give.
+    Without ``data_dir`` files missing from the cache are downloaded first (through torchvision)."""
+    folder, files, mean, std = _TORCHVISION[name][1:]
+    root = _data_root(name, data_dir)
+    raw = root / folder
+
+    def found(f: str) -> Path | None:
+        return next((raw / g for g in (f, f + ".gz") if os.path.lexists(raw / g)), None)
+
+    if data_dir is None and any(found(f) is None for f in files):
+        _download(name, root)
+    if missing := [f for f in files if found(f) is None]:
+        where = f"missing {', '.join(missing)} in {raw}"
+        raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {_expected(folder, files)}")
+    paths = [found(f) for f in files]
+    for path in paths:  # check all before reading any: a FIFO among them is refused up front
+        check_regular(path, f"{name} file", "tensors")
+    arrays = [read_idx(path, f"{name} file", ndim=3 if "images" in path.name else 1) for path in paths]
+    splits = []
+    for images, labels in (arrays[0:2], arrays[2:4]):
+        if images.shape[0] != labels.shape[0]:
+            raise SnnDeployError(f"{name}: {images.shape[0]} images but {labels.shape[0]} labels in {raw}")
+        if labels.size and labels.max() >= len(_IDX_CLASSES[name]):
+            raise SnnDeployError(f"{name}: a label in {raw} is {labels.max()}; labels run from 0 to 9")
+        splits.append(Split(np.array(images[:, None]), labels.astype(np.int64)))  # a writable copy
+    c, h, w = splits[0].images.shape[1:]
+    return Dataset(DataSpec(name, c, h, w, _IDX_CLASSES[name], mean, std), *splits)
+
+
+def read_idx(path: Path, what: str, ndim: int) -> np.ndarray:
+    """A uint8 IDX array (LeCun's MNIST format, optionally gzipped) with ``ndim`` dimensions, read bounded."""
+    data = read_bytes(path, what, "tensors")
+    if path.name.endswith(".gz"):
+        cap = limit("tensors")
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            train, test = (getattr(datasets, cls_name)(str(root), train=t, download=True) for t in (True, False))
-        except Exception as e:  # torchvision raises assorted errors when offline
-            why = f"could not download {name} into {root} ({first_line(e)})"
-            raise SnnDeployError(f"{why}; pass --data-dir DIR holding torchvision's files") from None
+            unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = unzip.decompress(data, cap + 1)
+        except zlib.error as e:
+            raise SnnDeployError(f"{what} {path} is not a valid gzip file ({first_line(e)})") from None
+        if len(data) > cap or not unzip.eof:
+            why = "unpacks past the size limit" if len(data) > cap else "is truncated"
+            raise SnnDeployError(f"{what} {path} {why}")
+    head = 4 + 4 * ndim
+    if len(data) < head or data[:4] != bytes((0, 0, 8, ndim)):
+        raise SnnDeployError(f"{what} {path} is not a uint8 IDX file of {ndim} dimension(s)")
+    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
+    if len(data) != head + math.prod(shape):
+        raise SnnDeployError(f"{what} {path} holds {len(data) - head} bytes of data, its header says {shape}")
+    return np.frombuffer(data, np.uint8, offset=head).reshape(shape)
+
+
+def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
+    """CIFAR-10 through torchvision, from data_dir or downloaded into the cache. Its files
+    (``cifar-10-batches-py``) are Python pickles: nothing reads them without unpickling them (which runs code
+    chosen by whoever wrote the file), so snndeploy does not read them itself: they stay torchvision's to read,
+    and the install without PyTorch refuses CIFAR-10 in one line."""
+    datasets = lazy_import("torchvision.datasets", "CIFAR-10's files are pickles, read through torchvision: "
+                           "pip install 'snndeploy[train]'").load()
+    cls_name, folder, files, mean, std = _TORCHVISION[name]
+    root = _data_root(name, data_dir)
+    if data_dir is None:
+        _download(name, root)
     else:
-        given = Path(data_dir).expanduser().resolve()
-        if not given.is_dir():
-            raise SnnDeployError(f"{name}: {option_name('data_dir')} {given} does not exist or is not a folder; it "
-                                 f"must hold {expected}")
-        # accept torchvision's root or, leniently, the dataset folder itself (ROOT/FashionMNIST, ROOT/FashionMNIST/raw)
-        parts = Path(folder).parts
-        depth = next((k for k in range(len(parts), 0, -1) if given.parts[-k:] == parts[:k]), 0)
-        root = given.parents[depth - 1] if depth else given
         if missing := [f for f in files if not os.path.lexists(root / folder / f)]:
             where = f"missing {', '.join(missing)} in {root / folder}"
-            raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {expected}")
+            raise SnnDeployError(f"{name}: {where}; {option_name('data_dir')} must hold {_expected(folder, files)}")
         for f in files:  # torchvision opens them by path: a FIFO would block it, /dev/zero never end
             check_regular(root / folder / f, f"{name} file", "tensors")
-        try:
-            train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
-        except Exception as e:  # corrupt or foreign files
-            raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({first_line(e)})") from None
+    try:
+        train, test = (getattr(datasets, cls_name)(str(root), train=t, download=False) for t in (True, False))
+    except Exception as e:  # corrupt or foreign files
+        raise SnnDeployError(f"{name}: could not read torchvision's files under {root} ({first_line(e)})") from None
     splits = []
     for ds in (train, test):
-        data = np.asarray(ds.data)
-        images = data.transpose(0, 3, 1, 2) if data.ndim == 4 else data[:, None]  # CIFAR is NHWC
+        images = np.asarray(ds.data).transpose(0, 3, 1, 2)  # CIFAR is NHWC
         splits.append(Split(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(ds.targets, dtype=np.int64)))
     c, h, w = splits[0].images.shape[1:]
     return Dataset(DataSpec(name, c, h, w, tuple(train.classes), mean, std), *splits)
@@ -257,11 +341,11 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     else:
         class_names, items = _scan_classes(root, None)
         _check_classes(root, class_names)
-        g = torch.Generator().manual_seed(SPLIT_SEED)
+        g = split_generator()
         train_items, test_items = [], []
         for k in range(len(class_names)):
             mine = [it for it in items if it[1] == k]
-            perm = torch.randperm(len(mine), generator=g).tolist()
+            perm = randperm(len(mine), g).tolist()
             n_test = round(0.2 * len(mine))
             test_items += [mine[i] for i in perm[:n_test]]
             train_items += [mine[i] for i in perm[n_test:]]
@@ -286,13 +370,35 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
         arrays = [np.dstack([a] * 3) if a.ndim == 2 else a for a in arrays]
         images = np.stack(arrays).transpose(0, 3, 1, 2)
     labels = np.asarray([k for _, k in train_items + test_items], dtype=np.int64)
-    g, n = torch.Generator().manual_seed(SPLIT_SEED), len(train_items)
-    train_idx = torch.randperm(n, generator=g).numpy()
-    test_idx = n + torch.randperm(len(test_items), generator=g).numpy()
+    g, n = split_generator(), len(train_items)
+    train_idx = randperm(n, g)
+    test_idx = n + randperm(len(test_items), g)
     train = Split(np.ascontiguousarray(images[train_idx]), labels[train_idx])
     test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
     spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
     return Dataset(spec, train, test)
+
+
+def split_generator(seed: int = SPLIT_SEED) -> np.random.MT19937:
+    """The Mersenne Twister that ``torch.Generator().manual_seed(seed)`` holds on the CPU (both seed MT19937 with
+    the reference init_genrand), for ``randperm``."""
+    bits = np.random.MT19937()
+    bits.state = np.random.RandomState(seed).get_state(legacy=False)  # RandomState seeds by init_genrand
+    return bits
+
+
+def randperm(n: int, bits: np.random.MT19937) -> np.ndarray:
+    """``torch.randperm(n, generator=g)`` on the CPU, bit for bit, in numpy: PyTorch's Fisher-Yates swaps
+    position i with i + (next 32-bit draw % (n - i)) for n below 2**32 / 20 (a folder is far smaller), so folder
+    splits and orders are the ones the PyTorch versions of snndeploy made, with or without PyTorch installed
+    (tests/data compares the two)."""
+    if n >= (1 << 32) // 20:  # PyTorch draws 64-bit numbers from there on
+        raise SnnDeployError(f"a folder of {n} images is too large to split")
+    order = list(range(n))
+    for i, draw in enumerate(bits.random_raw(max(n - 1, 0)).tolist()):
+        z = i + draw % (n - i)
+        order[i], order[z] = order[z], order[i]
+    return np.asarray(order, dtype=np.int64)
 
 
 def _check_classes(root: Path, class_names: tuple[str, ...]) -> None:

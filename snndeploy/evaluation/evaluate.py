@@ -9,11 +9,12 @@ import dataclasses
 import statistics
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, short
 from ..core.facts import ArtifactFacts
 from ..core.spec import DataSpec
 from ..data.datasets import Split, batches_of, iterate_arrays, load_dataset
@@ -81,7 +82,11 @@ def test_split_for(facts: ArtifactFacts, data_dir: str | None = None,
                    limit_test: int | None = None) -> tuple[Split, DataSpec]:
     """Reload the test split a model was trained on, checking it still fits the model."""
     spec, training = facts.data, facts.training
-    data = load_dataset(spec.name, data_dir or (training.data_dir if training else None), limit_test=limit_test,
+    saved = training.data_dir if training else None
+    if data_dir is None and saved is not None and not Path(saved).expanduser().is_dir():
+        raise SnnDeployError(f"the test data of this model was in {short(saved)}, no folder now; pass --data-dir DIR "
+                             "(where it lives now)")
+    data = load_dataset(spec.name, data_dir or saved, limit_test=limit_test,
                         image_size=training.image_size if training else None)
     if data.spec.input_shape != spec.input_shape or data.spec.num_classes != spec.num_classes:
         raise SnnDeployError(f"dataset '{spec.name}' gives inputs {data.spec.input_shape} with {data.spec.num_classes} "

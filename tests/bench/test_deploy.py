@@ -163,3 +163,27 @@ def test_a_seeded_bench_repeats_its_accuracy(tmp_path, two_runs):
     first, again = (run_bench([str(two_runs[0])], cfg)[0].accuracy for _ in range(2))
     other = [run_bench([str(two_runs[0])], dataclasses.replace(cfg, seed=s))[0].accuracy for s in (1, 2, 3)]
     assert first == again and any(a != first for a in other)  # the seed, not the run, decides the noise
+
+
+def test_bench_finds_moved_data_through_data_dir(tmp_path):
+    """A model trained on a folder whose data then moved: bench with data_dir measures it; without, one line
+    naming --data-dir (not the folder loader's 'does not exist')."""
+    from PIL import Image
+
+    from snndeploy.core.config import TrainConfig
+    from snndeploy.training.train import train
+
+    data = tmp_path / "shapes"
+    for k, name in enumerate(("dark", "light")):
+        (data / name).mkdir(parents=True)
+        for i in range(10):
+            Image.new("L", (28, 28), 40 + 150 * k + i).save(data / name / f"{i}.png")
+    trained = train(TrainConfig(dataset="folder", data_dir=str(data), epochs=1, out=str(tmp_path / "run")),
+                    show_progress=False)
+    moved = data.rename(tmp_path / "moved")
+    cfg = {"backends": ("pytorch",), "work": str(tmp_path / "w"), **FAST}
+    with pytest.raises(SnnDeployError, match=r"pass --data-dir DIR") as err:
+        run_bench([str(trained.path)], BenchConfig(**cfg))
+    assert str(data) in str(err.value) and "\n" not in str(err.value)
+    (row,) = run_bench([str(trained.path)], BenchConfig(data_dir=str(moved), **cfg))
+    assert row.status == OK and row.accuracy is not None

@@ -351,3 +351,11 @@ def test_export_adds_an_engine_to_triton_through_its_kinds_producer(tiny_run, tm
     assert (model / "1" / "model_sm87.plan").read_bytes() == b"plan bytes"
     out = bad("export", plan, "--format", "onnx")
     assert "a TensorRT engine can only be exported with --format triton" in " ".join(out.split())
+
+
+def test_bench_takes_data_dir(tiny_run, tmp_path):
+    """bench ARTIFACTS --data-dir reaches the accuracy pass (the sample takes none: its one-line refusal)."""
+    assert "--data-dir" in invoke("bench", "run", "--help").output
+    out = bad("bench", tiny_run.path, "--backend", "pytorch", "--T", 1, "--batch", 1, "--iters", 1,
+              "--limit-test", 8, "--work", tmp_path, "--data-dir", tmp_path)
+    assert "the sample dataset is bundled and takes no --data-dir" in out

@@ -210,7 +210,9 @@ def test_resume_and_overwrite_from_the_command_line(tmp_path):
     out = tmp_path / "run"
     small = ("--limit-train", 128, "--limit-test", 64, "--lr", 1e-3, "-q")
     assert invoke("train", "--epochs", 1, "-o", out, *small).exit_code == 0
-    assert "already holds a trained run" in bad("train", "--epochs", 1, "-o", out, *small)
+    assert "already holds a finished run of these options: --overwrite replaces it" in \
+        bad("train", "--epochs", 1, "-o", out, *small)
+    assert "--resume" not in bad("train", "--epochs", 1, "--method", "ann", "-o", out, *small)
     assert "give one" in bad("train", "--resume", "--overwrite", "-o", out)
     # only the options given are checked against the run's: --limit-train etc. come from the run itself
     r = invoke("train", "--resume", "--epochs", 2, "-o", out, "-q")

@@ -8,12 +8,20 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import SnnDeployError, short
+from .errors import SnnDeployError
+
+_PATH_LIMIT = 150
+
+
+def path_text(path: str | Path) -> str:
+    """A path as a message names it: as written, its tail only when it is longer than a line allows."""
+    text = str(path)
+    return text if len(text) <= _PATH_LIMIT else "..." + text[-_PATH_LIMIT:]
 
 
 def existing_line(path: str | Path, option: str = "-o") -> str:
     """The one line refusing an output path that already holds something."""
-    return f"{short(str(path), 150)} already exists: --overwrite replaces it, or give {option} another path"
+    return f"{path_text(path)} already exists: --overwrite replaces it, or give {option} another path"
 
 
 def refuse_existing(path: str | Path, overwrite: bool, ours: Callable[[Path], bool], option: str = "-o") -> None:
@@ -26,5 +34,5 @@ def refuse_existing(path: str | Path, overwrite: bool, ours: Callable[[Path], bo
     if not overwrite:
         raise SnnDeployError(existing_line(path, option))
     if path.is_symlink() or not ours(path):
-        raise SnnDeployError(f"{short(str(path), 150)} was not written by snndeploy and is never replaced: give "
+        raise SnnDeployError(f"{path_text(path)} was not written by snndeploy and is never replaced: give "
                              f"{option} another path")

@@ -29,6 +29,7 @@ from ..core.config import LR_MAX, TrainConfig
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError, first_line, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
+from ..core.outputs import path_text
 from ..core.spec import DataSpec
 from ..core.validate import flag_name
 from ..data.datasets import Dataset, iterate_batches, load_dataset
@@ -228,7 +229,7 @@ def _check_out_free(cfg: TrainConfig, overwrite: bool) -> None:
     meta = Path(cfg.out) / ckpt.META
     if not os.path.lexists(meta):
         return
-    where = short(str(meta))
+    where = path_text(meta)
     try:
         _, facts, extra = ckpt.read_meta(meta)
     except SnnDeployError:

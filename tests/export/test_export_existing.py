@@ -4,6 +4,7 @@ sidecar), never a foreign file (docs/commands.md, "Existing outputs")."""
 
 import pytest
 from cli_helpers import bad, invoke
+from conftest import make_checkpoint
 
 from snndeploy.artifacts.naming import graph_name
 from snndeploy.core.errors import SnnDeployError
@@ -13,13 +14,14 @@ from snndeploy.export.quantize import quantize_onnx
 
 
 def test_export_refuses_an_existing_graph_and_overwrite_replaces_only_its_own(tiny_run, tmp_path):
+    other = make_checkpoint(tmp_path / "other", "small-cnn").path  # another model of the same name and options
     (first,) = export(tiny_run.path, ExportConfig(out=str(tmp_path)))
     before = first.path.read_bytes()
     with pytest.raises(SnnDeployError) as caught:
-        export(tiny_run.path, ExportConfig(out=str(tmp_path), seed=3))  # same name, other draws
+        export(other, ExportConfig(out=str(tmp_path)))
     assert str(caught.value) == f"{first.path} already exists: --overwrite replaces it, or give -o another path"
     assert first.path.read_bytes() == before
-    (again,) = export(tiny_run.path, ExportConfig(out=str(tmp_path), seed=3, overwrite=True))
+    (again,) = export(other, ExportConfig(out=str(tmp_path), overwrite=True))
     assert again.path == first.path and again.path.read_bytes() != before
     first.path.write_bytes(b"someone's file under the same name")
     with pytest.raises(SnnDeployError, match="was not written by snndeploy and is never replaced: give -o"):
@@ -45,10 +47,11 @@ def test_the_export_command_refuses_and_overwrites(tiny_run, tmp_path):
     assert invoke("export", tiny_run.path.parent, "-o", out).exit_code == 0
     (graph,) = out.glob("*.onnx")
     before = graph.read_bytes()
-    err = bad("export", tiny_run.path.parent, "-o", out, "--seed", 4)
+    other = make_checkpoint(tmp_path / "other", "small-cnn").path.parent
+    err = bad("export", other, "-o", out)
     assert "already exists: --overwrite replaces it, or give -o another path" in " ".join(err.split())
     assert len(err.strip().splitlines()) == 1 and graph.read_bytes() == before
-    r = invoke("export", tiny_run.path.parent, "-o", out, "--seed", 4, "--overwrite")
+    r = invoke("export", other, "-o", out, "--overwrite")
     assert r.exit_code == 0, r.output
     assert graph.read_bytes() != before
 

@@ -24,7 +24,8 @@ def test_train_then_eval(tmp_path):
         assert round(x["accuracy"] * 200, 9).is_integer()
         assert f"{100 * x['accuracy']:.2f}" in r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50, "--json", js)
+    assert "already exists: --overwrite replaces it" in bad("eval", out, "--T", 2, "--json", js)
+    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50, "--json", js, "--overwrite")
     assert r.exit_code == 0 and "accuracy %" in r.output
     (row,) = json.loads(js.read_text())["results"]
     assert (row["T"], row["stage"], row["alpha"]) == (2, 2, None)  # stage 2 ran: no potential normalisation

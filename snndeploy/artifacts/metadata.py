@@ -245,3 +245,12 @@ def load_any(path: str | Path) -> tuple[onnx.ModelProto, ArtifactFacts | None]:
     """Load any ONNX file and, where it carries snndeploy metadata, its facts (checked as ``load`` does); else None."""
     model = _load_model(Path(path))
     return model, read(model, path) if any(p.key == KEY for p in model.metadata_props) else None
+
+
+def is_ours(path: str | Path) -> bool:
+    """Whether ``path`` is an ONNX file carrying snndeploy's facts (what --overwrite may replace)."""
+    try:
+        load(path)
+    except SnnDeployError:  # not ONNX, no facts, unreadable, too large: not proven ours
+        return False
+    return True

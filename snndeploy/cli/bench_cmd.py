@@ -14,7 +14,17 @@ from ..bench.rows import BenchRow
 from ..core.errors import SnnDeployError
 from .bench_serve_cmd import bench_serve_command
 from .bench_train_cmd import bench_train_command
-from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import (
+    OVERWRITE,
+    THREADS,
+    check_output_file,
+    check_work_folder,
+    console,
+    json_safe,
+    one_line_errors,
+    parse_values,
+    table,
+)
 
 
 class BenchGroup(TyperGroup):
@@ -64,16 +74,19 @@ def bench_run_command(
                                         "'# key: value' lines (pandas.read_csv(path, comment='#'))."),
     md_path: str | None = typer.Option(None, "--md", help="write the environment and the rows as Markdown here."),
     plot: str | None = typer.Option(None, "--plot", help="PNG of accuracy against latency across T."),
-    work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go."),
+    work: str = typer.Option("runs/bench", "--work", help="where graphs exported for checkpoints go (a used "
+                              "folder is refused without --overwrite)."),
     seed: int = typer.Option(0, "--seed", help="seed of the accuracy pass's noise (PyTorch's generator, fed draws, "
                              "ONNX Runtime's random ops): repeated runs give the same accuracy."),
     with_stats: bool = typer.Option(False, "--stats", help="add each checkpoint's firing rate, accumulates per "
                                     "image and energy estimate at each T (as `snndeploy stats`, default constants)."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Accuracy, latency p50/p90/p99, throughput and size for every backend, precision, T and batch."""
     for path, option in ((json_path, "--json"), (csv_path, "--csv"), (md_path, "--md"), (plot, "--plot")):
-        check_output_file(path, option)
+        check_output_file(path, option, overwrite)
+    check_work_folder(work, "--work", overwrite)  # its graphs are replaced below only with --overwrite
     if iters < 1:
         raise SnnDeployError(f"--iters must be >= 1, got {iters}")
     cfg = BenchConfig(backends=tuple(parse_values(backend, str, "--backend")) or BenchConfig.backends,

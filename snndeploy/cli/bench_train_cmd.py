@@ -6,6 +6,7 @@ import typer
 
 from ..bench.train_study.config import QUICK, TrainCostConfig, config_from_options
 from ..bench.train_study.report import STATE, verdict
+from ..core.errors import SnnDeployError
 from .common import THREADS, console, one_line_errors, parse_values, table
 
 
@@ -76,6 +77,8 @@ def bench_train_command(
                                "(options given explicitly win)."),
     resume: bool = typer.Option(False, "--resume", help="carry on an interrupted run in --out (same options): "
                                 "finished phases are kept."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run in --out: its report and PNGs are "
+                                   "replaced as the new ones are written (foreign files are kept)."),
     out: str = typer.Option(D.out, "--out", "-o", help="folder for the report, the PNGs, the "
                             f"checkpoints and {STATE} (the finished phases)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars or per-epoch lines."),
@@ -86,6 +89,8 @@ def bench_train_command(
     from ..bench.environment import environment, summary
     from ..bench.train_study.study import run_train_cost
 
+    if resume and overwrite:
+        raise SnnDeployError("--resume continues a run and --overwrite replaces it: give one")
     chosen = tuple(parse_values(methods, str, "--methods")) or None
     cfg = config_from_options(quick, model=model, dataset=dataset, data_dir=data_dir, T=T, epochs=epochs,
                               target=target, stop_at_target=stop_at_target, batch_size=batch_size, lr=lr,
@@ -95,7 +100,7 @@ def bench_train_command(
     env = environment(device=cfg.device)
     console.print(summary(env), highlight=False)
     log = None if quiet else (lambda msg: console.print(msg, highlight=False))
-    result = run_train_cost(cfg, log, resume=resume, show_progress=not quiet, env=env)
+    result = run_train_cost(cfg, log, resume=resume, overwrite=overwrite, show_progress=not quiet, env=env)
     _summary(result)
     files = [STATE, "train_cost.json", "train_cost.md", *result["plots"]]
     console.print(f"results in {out}: {', '.join(files)}", highlight=False)

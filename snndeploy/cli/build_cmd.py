@@ -9,7 +9,7 @@ import typer
 from ..engine.build import BuildConfig, parse_batch
 from ..runners.produce import EngineFromGraph
 from ..ui.progress import Bar
-from .common import THREADS, console, one_line_errors
+from .common import OVERWRITE, THREADS, console, one_line_errors
 
 
 @one_line_errors
@@ -29,13 +29,15 @@ def build_command(
                                         ">= 11.4.1; fp16 or int8 graphs, fixed batch), unsupported layers on the GPU."),
     frozen_noise: bool = typer.Option(False, "--frozen-noise", help="build a --noise graph export anyway: TensorRT "
                                       "fixes its random draws at build time, so the engine is labelled frozen noise."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Build a TensorRT engine (TensorRT 10/11, strongly typed) and its sidecar JSON; prints the equivalent
     trtexec command line, for devices with TensorRT but not snndeploy. On JetPack 5 (TensorRT 8.5): export with
     --inline --trt 8.5 and build on the device with trtexec (the error message gives the line)."""
     cfg = BuildConfig(precision=precision, batch=parse_batch(batch), workspace_gb=workspace,
-                      timing_cache=timing_cache, out=out, dla_core=dla_core, frozen_noise=frozen_noise)
+                      timing_cache=timing_cache, out=out, dla_core=dla_core, frozen_noise=frozen_noise,
+                      overwrite=overwrite)
     producer = EngineFromGraph(model, cfg)  # the producer bench builds its engines with
     with Bar(enabled=console.is_terminal) as bar:  # a TensorRT build takes seconds to many minutes
         producer(bar)

@@ -25,7 +25,9 @@ from rich.text import Text
 
 from ..core import threads as _threads
 from ..core import validate
+from ..core.atomic import TEMP_SUFFIX
 from ..core.errors import SnnDeployError
+from ..core.outputs import existing_line
 from ..runners.table import install_hints
 
 # Wide enough for the benchmark table when output is piped or captured (rich defaults to 80). No markup: messages
@@ -127,21 +129,38 @@ def check_option_values(values: dict[str, Any]) -> None:
         validate.option_value(value, _option_label(name), name)
 
 
-def check_output_file(path: str | None, option: str) -> None:
-    """Refuse an output file path that cannot become a file (a folder, a FIFO, a path under a file) before any
+# `--overwrite` on every command that writes an output file: an existing one is refused without it (docs/commands.md,
+# "Existing outputs")
+OVERWRITE = typer.Option(False, "--overwrite", help="replace output files that already exist; without it they "
+                         "are refused.")
+
+
+def check_output_file(path: str | None, option: str, overwrite: bool = False) -> None:
+    """Refuse an output file path that cannot become a file (a folder, a FIFO, a path under a file) or that
+    already holds a file (unless ``overwrite``: the user named this file and asked to replace it) before any
     work; '-' (stdout) and None pass."""
     if path is None or path == "-":
         return
     p = Path(path).expanduser()
     if path.endswith(("/", "\\")) or p.is_dir():
         raise SnnDeployError(f"{option} {path} is a folder; give a file path")
-    if p.exists() and not p.is_file():
+    if p.is_symlink() or (p.exists() and not p.is_file()):
         raise SnnDeployError(f"{option} {path} is not a regular file")
+    if p.exists() and not overwrite:
+        raise SnnDeployError(existing_line(path, option))
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise SnnDeployError(f"cannot write {option} {path}: {parent} is not a folder")
             break
+
+
+def check_work_folder(folder: str, option: str, overwrite: bool) -> None:
+    """Refuse a folder a command fills with its own files (bench's exported graphs and engines) that already
+    holds something, unless ``overwrite`` (it then replaces only the files snndeploy wrote there)."""
+    p = Path(folder).expanduser()
+    if p.is_dir() and not overwrite and any(not e.name.endswith(TEMP_SUFFIX) for e in p.iterdir()):
+        raise SnnDeployError(existing_line(folder, option))
 
 
 # `--threads N` on every command that computes: declare `threads: int | None = THREADS`; one_line_errors applies it

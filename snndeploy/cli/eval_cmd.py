@@ -11,7 +11,7 @@ from ..core.neuron_config import parse_alpha
 from ..evaluation.evaluate import AccuracyRow, evaluate
 from ..runners import kind_of
 from ..ui import plots
-from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import OVERWRITE, THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 def result_line(r: AccuracyRow) -> str:
@@ -62,11 +62,12 @@ def eval_command(
                                        "faster once PyTorch has cached the kernels; the first run compiles)."),
     json_path: str | None = typer.Option(None, "--json", help="write the results as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write accuracy against T as a PNG here."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Test accuracy of a trained network at several T (stage 2 or 3, any alpha)."""
-    check_output_file(json_path, "--json")
-    check_output_file(plot, "--plot")
+    check_output_file(json_path, "--json", overwrite)
+    check_output_file(plot, "--plot", overwrite)
     Ts = parse_values(T, int, "--T")
     alphas = [parse_alpha(a) for a in parse_values(alpha, str, "--alpha")] or None
     # a terminal gets a progress bar per (T, alpha), advancing per batch of every repeat; a log gets a line per

@@ -49,6 +49,8 @@ def export_command(
                                          show_default="64; for an engine, its profile's maximum"),
     out: str | None = typer.Option(None, "--out", "-o", metavar="DIR", help="output folder.",
                                    show_default="exports; with a preset, exports/PRESET"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a file (or Triton model folder) of the "
+                                   "same name that snndeploy wrote; without it an existing one is refused."),
     threads: int | None = THREADS,
 ) -> None:
     """Export a trained network, unrolled over T, to ONNX (custom ops as local functions) or Triton."""
@@ -78,7 +80,8 @@ def export_command(
     Ts = parse_values(T, int, "--T")
     changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
-               "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch}
+               "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch,
+               "overwrite": overwrite or None}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
     check_export(checkpoint, cfg)  # every T's graph and memory, before the first file is written
     producers = GraphFromCheckpoint.each_T(checkpoint, cfg)  # the producers bench exports with, one per T

@@ -14,7 +14,7 @@ from ..core.readout import confidence, trained_loss
 from ..data.inputs import load_inputs
 from ..runners import open_runner
 from ..ui.progress import Bar
-from .common import THREADS, check_output_file, console, json_safe, one_line_errors, table
+from .common import OVERWRITE, THREADS, check_output_file, console, json_safe, one_line_errors, table
 
 
 @one_line_errors
@@ -33,6 +33,7 @@ def infer_command(
                              "Runtime version); TensorRT engines draw no noise of their own."),
     json_path: str | None = typer.Option(None, "--json", help="write the predictions as JSON here ('-' for stdout)."),
     resize: bool = typer.Option(False, "--resize", help="resize images and convert their channels to fit."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Predicted class and confidence for each input, preprocessed as the artifact's metadata says.
@@ -50,7 +51,7 @@ def infer_command(
     one input at a time, each random node seeded from --seed (same results for the same ONNX Runtime version).
     TensorRT engines draw no noise of their own (`build` refuses random ops, which TensorRT fixes at build time,
     unless --frozen-noise accepts them as frozen)."""
-    check_output_file(json_path, "--json")
+    check_output_file(json_path, "--json", overwrite)
     if T is not None:
         check_T(T, "--T")  # 0 too: not taken for "not given"
     runner = open_runner(artifact, T=5 if T is None else T, device=device, seed=seed)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..ui.progress import Bar
-from .common import THREADS, console, one_line_errors
+from .common import OVERWRITE, THREADS, console, one_line_errors
 
 
 @one_line_errors
@@ -19,13 +19,14 @@ def quantize_command(
                                         help="training data, if not where the checkpoint was trained on it."),
     out: str | None = typer.Option(None, "--out", "-o", metavar="FILE", help="output path.",
                                    show_default="beside MODEL, named as its int8 export"),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """INT8 Q/DQ graph with NVIDIA ModelOpt's ONNX post-training quantization."""
     # the producer bench quantizes with (ModelOpt brings PyTorch: imported here, not for the other commands)
     from ..runners.produce_graph import Int8Graph
 
-    producer = Int8Graph(model, calib, out, method=method, data_dir=data_dir)
+    producer = Int8Graph(model, calib, out, method=method, data_dir=data_dir, overwrite=overwrite)
     with Bar(enabled=console.is_terminal) as bar:
         producer(bar)
     q = producer.result

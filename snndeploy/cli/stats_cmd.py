@@ -8,7 +8,7 @@ import typer
 
 from ..core import atomic
 from ..evaluation import stats
-from .common import THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
+from .common import OVERWRITE, THREADS, check_output_file, console, json_safe, one_line_errors, parse_values, table
 
 
 def _ops(n: float) -> str:
@@ -87,6 +87,7 @@ def stats_command(
                                          "the checkpoint's facts and sha256) as JSON here."),
     plot: str | None = typer.Option(None, "--plot", help="write firing rate per layer and energy against T as a PNG."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Firing rates per layer, synaptic operations (ACs against the ANN's MACs) and an energy estimate at several T.
@@ -95,8 +96,8 @@ def stats_command(
     The first layer, fed the image, counts as MACs once (the image is the same at every step); the ANN runs every
     layer once, densely.
     """
-    check_output_file(json_path, "--json")
-    check_output_file(plot, "--plot")
+    check_output_file(json_path, "--json", overwrite)
+    check_output_file(plot, "--plot", overwrite)
     energy = stats.EnergyModel(e_ac, e_mac)
     Ts = stats.check_Ts(parse_values(T, int, "--T") or None)
     report = stats.checkpoint_stats(artifact, Ts, stage=stage, data_dir=data_dir, limit_test=limit_test,

@@ -64,7 +64,8 @@ def train_command(
                                    show_default=_default("out")),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --out from its last epoch; only "
                                 "--epochs (and -q) may differ from the run's own options."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="replace a finished run in --out."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run in --out (the files snndeploy "
+                                   "wrote there; others are kept)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar."),
     threads: int | None = THREADS,
 ) -> None:

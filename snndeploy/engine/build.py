@@ -17,6 +17,7 @@ from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
+from ..core.outputs import refuse_existing
 from . import cuda
 from .check import random_nodes
 from .trt_logger import share_with_polygraphy
@@ -59,6 +60,8 @@ class BuildConfig:
     # accept that TensorRT fixes a graph's random draws at build time (a --noise graph export): the engine's facts
     # then say noise "frozen"
     frozen_noise: bool = False
+    # replace an existing engine that snndeploy built (its sidecar proves it); off: refuse an existing one
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -216,12 +219,23 @@ def _use_dla(trt: Any, core: int) -> Any:
     return apply
 
 
+def _our_engine(path: Path) -> bool:
+    """Whether ``path`` is an engine snndeploy built: its sidecar JSON reads back."""
+    try:
+        sidecar.read(path)
+    except SnnDeployError:
+        return False
+    return True
+
+
 def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[str, Any]]:
     """Build, then write the plan and its sidecar atomically; returns the plan's path and the sidecar's
     engine-only keys (``trtexec`` holds the equivalent trtexec command line)."""
     onnx_path = Path(onnx_path)
     model, facts = metadata.load(onnx_path)
     check_precision(facts, cfg.precision, onnx_path)
+    engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
+    refuse_existing(engine, cfg.overwrite, _our_engine)  # before minutes of TensorRT
     if cfg.timing_cache and os.path.lexists(cfg.timing_cache):  # Polygraphy reads it by path: a FIFO would block
         files.check_regular(cfg.timing_cache, "timing cache", "engine")
     shapes = plan_shapes(facts, cfg)
@@ -252,7 +266,6 @@ def build_engine(onnx_path: str | Path, cfg: BuildConfig) -> tuple[Path, dict[st
     logger = share_with_polygraphy(trt)  # one TensorRT logger per process, the runners' too
     mark = logger.count
     network = NetworkFromOnnxPath(str(onnx_path), strongly_typed=True)
-    engine = Path(cfg.out) if cfg.out else onnx_path.with_suffix(".plan")
     command = trtexec_command(onnx_path, engine, shapes, cfg, dynamic=facts.batch == "dynamic")
     t0 = time.perf_counter()
     try:

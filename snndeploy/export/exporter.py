@@ -21,6 +21,7 @@ from ..core.config import from_mapping
 from ..core.errors import SnnDeployError, short
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.neuron_config import NeuronConfig, check_alpha, check_noise_mode, check_stage, check_T
+from ..core.outputs import refuse_existing
 from ..core.validate import option_name
 from ..engine.check import Finding, trt_check, trt_version, validate
 from ..training import checkpoint as ckpt
@@ -49,6 +50,8 @@ class ExportConfig:
     # the largest batch of a dynamic-batch graph: Triton's max_batch_size, and what a --noise graph bank holds
     max_batch: int = DEFAULT_MAX_BATCH
     out: str = "exports"
+    # replace an existing file (or Triton model folder) of the same name that snndeploy wrote; off: refuse it
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         if not self.T:
@@ -186,11 +189,19 @@ def graph_facts(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int, neuron: 
                                max_batch=cfg.max_batch if cfg.noise == "graph" and cfg.static_batch is None else None)
 
 
+def _our_model_folder(path: Path) -> bool:
+    """Whether ``path`` is a Triton model folder (its config.pbtxt a regular file): snndeploy replaces only
+    the files it writes there and keeps the others (snndeploy.artifacts.triton)."""
+    config = path / "config.pbtxt"
+    return path.is_dir() and config.is_file() and not config.is_symlink()
+
+
 def export_onnx(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exported:
     """Write one ONNX file atomically and run the TensorRT static check on it."""
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
     path = Path(cfg.out) / f"{graph_name(metadata.read(model))}.onnx"
+    refuse_existing(path, cfg.overwrite, metadata.is_ours)
     atomic.write_bytes(path, model.SerializeToString())
     return Exported(path, T, time.perf_counter() - t0, trt_check(model, cfg.trt))
 
@@ -199,6 +210,7 @@ def export_triton(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> Exp
     """Write a Triton model (ONNX Runtime platform) into the repository ``cfg.out``."""
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
+    refuse_existing(Path(cfg.out) / graph_name(metadata.read(model)), cfg.overwrite, _our_model_folder)
     folder = write_model(cfg.out, metadata.read(model), "onnxruntime_onnx", {"model.onnx": model.SerializeToString()},
                          max_batch=cfg.max_batch)
     return Exported(folder / "1" / "model.onnx", T, time.perf_counter() - t0, trt_check(model, cfg.trt))
@@ -211,6 +223,7 @@ def export_triton_python(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int)
     t0 = time.perf_counter()
     model = onnx_model(checkpoint, cfg, T)
     facts = metadata.read(model)
+    refuse_existing(Path(cfg.out) / (graph_name(facts) + "_py"), cfg.overwrite, _our_model_folder)
     files = {"model.py": python_model_file(), "model.onnx": model.SerializeToString()}
     params = {"artifact": "model.onnx", "device": "cpu", "seed": str(cfg.seed)}
     folder = write_python_model(cfg.out, graph_name(facts) + "_py", facts, dict(facts.noise_inputs), files,

@@ -17,6 +17,7 @@ from ..artifacts import metadata
 from ..artifacts.naming import graph_name
 from ..core import atomic, files
 from ..core.errors import SnnDeployError
+from ..core.outputs import refuse_existing
 from ..data.datasets import iterate_batches, load_dataset
 
 
@@ -47,8 +48,9 @@ def _work_folder(target: Path) -> Path:
 
 
 def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = None, *,
-                  method: str = "entropy", data_dir: str | None = None) -> Quantized:
-    """Quantize one of our fp32 graphs (standard ops; export with --inline) to INT8 Q/DQ."""
+                  method: str = "entropy", data_dir: str | None = None, overwrite: bool = False) -> Quantized:
+    """Quantize one of our fp32 graphs (standard ops; export with --inline) to INT8 Q/DQ. An existing output is
+    refused unless ``overwrite`` (and then replaced only if it is an snndeploy graph)."""
     path = Path(path)
     model, facts = metadata.load(path)
     if calib < 1:
@@ -61,13 +63,14 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
         raise SnnDeployError(f"{path} takes its noise as inputs; quantize a --noise frozen or graph export")
     if method not in ("entropy", "max"):
         raise SnnDeployError(f"calibration method must be entropy or max, got '{method}'")
+    int8 = dataclasses.replace(facts, precision="int8")
+    # named by the one naming rule, so that the file and a Triton model of it carry the same name
+    target = Path(out) if out else path.with_name(graph_name(int8) + ".onnx")
+    refuse_existing(target, overwrite, metadata.is_ours)
     quantize = _modelopt_quantize()
     data = load_dataset(facts.data.name, data_dir or (facts.training.data_dir if facts.training else None),
                         limit_train=calib)
     images = next(iterate_batches(data.train, data.spec, calib, shuffle=False))[0].numpy()
-    int8 = dataclasses.replace(facts, precision="int8")
-    # named by the one naming rule, so that the file and a Triton model of it carry the same name
-    target = Path(out) if out else path.with_name(graph_name(int8) + ".onnx")
     t0 = time.perf_counter()
     # ModelOpt's input and output, and whatever it writes beside either, live in a private temp folder beside the
     # target, named with this process's id: a killed quantize leaves a folder the next write there removes

@@ -96,7 +96,8 @@ class EngineFromGraph(Producer):
         batches = self.batches or (1, 64)
         batch = None if facts.batch != "dynamic" else (min(batches), max(batches), max(batches))
         out = (self.folder or graph.parent) / f"{graph.stem}.plan"
-        return BuildConfig(precision=facts.precision, batch=batch, out=str(out))
+        # bench's own work folder (the CLI refuses a used one without --overwrite): its engines are replaced
+        return BuildConfig(precision=facts.precision, batch=batch, out=str(out), overwrite=self.folder is not None)
 
     def make(self, source: Path, bar: Bar) -> Path:
         cfg = self.config(source)

@@ -42,11 +42,13 @@ class GraphFromCheckpoint(Producer):
 
     @classmethod
     def planned(cls, source: Path | Producer, request: Request) -> Producer:
-        """The graph bench runs at the request's T and precision (int8: an inlined fp32 export, quantized)."""
+        """The graph bench runs at the request's T and precision (int8: an inlined fp32 export, quantized). Bench
+        owns its work folder (the CLI refuses a used one without --overwrite), so its exports replace the graphs
+        snndeploy wrote there, and never a foreign file."""
         p = request.precision
         graph = cls(source, ExportConfig(T=(request.T,), fp16=p == "fp16", inline=p == "int8", noise=EXPORT_NOISE,
-                                         out=str(request.work / p)))
-        return Int8Graph(graph) if p == "int8" else graph
+                                         out=str(request.work / p), overwrite=True))
+        return Int8Graph(graph, overwrite=True) if p == "int8" else graph
 
 
 class Int8Graph(Producer):
@@ -54,13 +56,14 @@ class Int8Graph(Producer):
     Without ``out``: beside the fp32 graph, under the graph's int8 name."""
 
     def __init__(self, source: Path | str | Producer, calib: int = 256, out: str | Path | None = None, *,
-                 method: str = "entropy", data_dir: str | None = None) -> None:
+                 method: str = "entropy", data_dir: str | None = None, overwrite: bool = False) -> None:
         super().__init__(source)
         self.calib, self.out, self.method, self.data_dir = calib, out, method, data_dir
+        self.overwrite = overwrite
 
     def make(self, source: Path, bar: Bar) -> Path:
         self.result = bar.step(f"quantize {source.name} ({self.method} calibration on {self.calib} images)",
                                lambda: quantize.quantize_onnx(source, self.calib, self.out, method=self.method,
-                                                              data_dir=self.data_dir),
+                                                              data_dir=self.data_dir, overwrite=self.overwrite),
                                lambda q: f"{q.path.name}, {q.qdq_nodes} Q/DQ nodes")
         return self.result.path

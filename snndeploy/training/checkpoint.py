@@ -44,9 +44,10 @@ def _read_v1(obj: dict[str, Any], where: str) -> tuple[ArtifactFacts, dict[str, 
     return ArtifactFacts.from_dict(record, where), extra
 
 
-# "previous": the tensor files the checkpoint before this one named (kept one more generation for readers that
-# have just read the older JSON); the next save removes them. Only files a manifest of the folder named are ever
-# removed: a foreign model.safetensors in an -o folder is never ours.
+# "previous": the tensor files the checkpoint before this one named, removed right after this JSON is committed;
+# listed so that a kill between the commit and the removal is cleaned at the next save (readers re-read the JSON
+# when a named file has vanished). Only files a manifest of the folder named are ever removed: a foreign
+# model.safetensors in an -o folder is never ours.
 CONTAINER = Container(FORMAT, "a snndeploy checkpoint", required=("weights",),
                       optional=("history", "train_state", "previous"),
                       redo="train it again with `snndeploy train`", checkpoint=True, v1=_read_v1)
@@ -131,11 +132,12 @@ def save(folder: str | Path, model: SpikingNet, facts: ArtifactFacts, extra: dic
          train_state: dict[str, torch.Tensor] | None = None) -> Path:
     """Commit a checkpoint as one unit: the tensor files under new names (from their hashes), then the JSON,
     which names them with their hashes, replaced atomically — the commit point. Until then the previous
-    JSON and the files it names stay whole, so a kill at any moment leaves a loadable checkpoint. The files
-    of the previous checkpoint are kept one more generation (a reader that has just read the old JSON can
-    still open them): the new JSON lists them as 'previous', and the save after it removes them. Only files a
-    checkpoint JSON of this folder named are ever removed, and dead writers' temp folders; a tensor that is
-    not finite is refused before any file is written."""
+    JSON and the files it names stay whole, so a kill at any moment leaves a loadable checkpoint. Once the new
+    JSON is committed, the files the previous one named are removed (one generation on disk, not two); the new
+    JSON lists them as 'previous' so that a kill before their removal is cleaned at the next save (a reader
+    that has just read the old JSON reads the new one when a file vanished). Only files a checkpoint JSON of
+    this folder named are ever removed, and dead writers' temp folders; a tensor that is not finite is refused
+    before any file is written."""
     folder = Path(folder)
     extra = dict(extra or {})
     if not facts.is_checkpoint:
@@ -158,7 +160,7 @@ def save(folder: str | Path, model: SpikingNet, facts: ArtifactFacts, extra: dic
         now.add(state_name)
     extra["previous"] = sorted(named - now)
     path = atomic.write_json(folder / META, envelope(CONTAINER, facts, extra))
-    _remove_ours(folder, previous - now - named)
+    _remove_ours(folder, (named | previous) - now)
     return path
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from ..core.config import LR_MAX, TrainConfig
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError, first_line, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
+from ..core.outputs import path_text
 from ..core.spec import DataSpec
 from ..core.validate import flag_name
 from ..data.datasets import Dataset, iterate_batches, load_dataset
@@ -222,6 +224,31 @@ def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:
 Evaluate = Callable[[SpikingNet, int], dict[str, Any]]
 
 
+def _check_out_free(cfg: TrainConfig, overwrite: bool) -> None:
+    """Refuse a run folder that already holds a checkpoint JSON unless ``overwrite``, in one line that offers
+    only what fits: --resume for an unfinished run of the same options, --overwrite for a snndeploy run, -o
+    always. A model.json that is not a snndeploy checkpoint is never replaced, --overwrite or not."""
+    meta = Path(cfg.out) / ckpt.META
+    if not os.path.lexists(meta):
+        return
+    where = path_text(meta)
+    try:
+        _, facts, extra = ckpt.read_meta(meta)
+    except SnnDeployError:
+        raise SnnDeployError(f"{where} is not a snndeploy checkpoint and is never replaced: give -o another "
+                             "folder") from None
+    if overwrite:
+        return
+    saved, done = facts.training, extra.get("train_state", {}).get("epoch")
+    same = saved is not None and all(getattr(saved, f.name) == getattr(cfg, f.name)
+                                     for f in dataclasses.fields(TrainConfig) if f.name not in RESUMABLE)
+    if same and isinstance(done, int) and done < cfg.epochs:
+        raise SnnDeployError(f"{where} already holds an unfinished run of these options ({done}/{cfg.epochs} epochs): "
+                             "--resume continues it, --overwrite replaces it, or give -o another folder")
+    what = "a finished run of these options" if same else "a run of other options"
+    raise SnnDeployError(f"{where} already holds {what}: --overwrite replaces it, or give -o another folder")
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, show_progress: bool = True,
           log: Any = None) -> TrainResult:
     """`snndeploy train`: ``fit`` per ``cfg`` under torchrun when launched by it, with a progress bar, committing
@@ -231,9 +258,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
     try:
         lock = atomic.RunLock(cfg.out, "-o") if job.main else contextlib.nullcontext()
         with lock:
-            if job.main and not resume and not overwrite and (Path(cfg.out) / ckpt.META).exists():
-                raise SnnDeployError(f"{cfg.out} already holds a trained run; --resume continues it, --overwrite "
-                                     "replaces it")
+            if job.main and not resume:
+                _check_out_free(cfg, overwrite)
             device = pick_device(cfg.device, job.local_rank)
             with Bar(enabled=show_progress and job.main) as bar:
                 tasks: list[int] = []

@@ -26,7 +26,7 @@ from snndeploy.export.exporter import ExportConfig, export
 # A non-default value for every ExportConfig option that changes the graph; the others change no graph.
 GRAPH_OPTIONS = {"T": (3,), "stage": 2, "alpha": 3.0, "beta": 0.25, "noise": "graph", "inline": True, "opset": 18,
                  "batch": "4", "fp16": True, "seed": 1}
-NOT_GRAPH = {"trt", "format", "max_batch", "out"}
+NOT_GRAPH = {"trt", "format", "max_batch", "out", "overwrite"}
 
 
 @pytest.fixture(scope="module")

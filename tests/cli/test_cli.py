@@ -24,7 +24,8 @@ def test_train_then_eval(tmp_path):
         assert round(x["accuracy"] * 200, 9).is_integer()
         assert f"{100 * x['accuracy']:.2f}" in r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50, "--json", js)
+    assert "already exists: --overwrite replaces it" in bad("eval", out, "--T", 2, "--json", js)
+    r = invoke("eval", out, "--T", 2, "--stage", 2, "--limit-test", 50, "--json", js, "--overwrite")
     assert r.exit_code == 0 and "accuracy %" in r.output
     (row,) = json.loads(js.read_text())["results"]
     assert (row["T"], row["stage"], row["alpha"]) == (2, 2, None)  # stage 2 ran: no potential normalisation
@@ -210,7 +211,9 @@ def test_resume_and_overwrite_from_the_command_line(tmp_path):
     out = tmp_path / "run"
     small = ("--limit-train", 128, "--limit-test", 64, "--lr", 1e-3, "-q")
     assert invoke("train", "--epochs", 1, "-o", out, *small).exit_code == 0
-    assert "already holds a trained run" in bad("train", "--epochs", 1, "-o", out, *small)
+    assert "already holds a finished run of these options: --overwrite replaces it" in \
+        bad("train", "--epochs", 1, "-o", out, *small)
+    assert "--resume" not in bad("train", "--epochs", 1, "--method", "ann", "-o", out, *small)
     assert "give one" in bad("train", "--resume", "--overwrite", "-o", out)
     # only the options given are checked against the run's: --limit-train etc. come from the run itself
     r = invoke("train", "--resume", "--epochs", 2, "-o", out, "-q")

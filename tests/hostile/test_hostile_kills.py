@@ -100,11 +100,11 @@ def test_killed_inside_an_onnx_write_leaves_the_last_graph_and_the_next_export_c
     out.mkdir()
     shutil.copy(tiny.onnx, out / tiny.onnx.name)
     sha = _sha(out / tiny.onnx.name)
-    killed = run_python(KILLER, 1, out, "export", tiny.run, "--T", 2, "-o", out)
+    killed = run_python(KILLER, 1, out, "export", tiny.run, "--T", 2, "-o", out, "--overwrite")
     assert killed.returncode == 137, killed.stderr[-3000:]
     assert _sha(out / tiny.onnx.name) == sha and onnx.load(out / tiny.onnx.name)  # the previous graph, whole
     assert _everything(out) != [tiny.onnx.name]  # the killed write left its part
-    done = snndeploy("export", tiny.run, "--T", 2, "-o", out)
+    done = snndeploy("export", tiny.run, "--T", 2, "-o", out, "--overwrite")
     assert done.returncode == 0, done.stderr[-3000:]
     assert _everything(out) == [tiny.onnx.name]
     onnx.checker.check_model(onnx.load(out / tiny.onnx.name))

@@ -171,11 +171,37 @@ def test_a_finished_run_is_not_overwritten_silently(tmp_path):
     out = tmp_path / "run"
     first = train(TrainConfig(epochs=1, out=str(out), **SMALL), show_progress=False)
     before = json.loads((out / "model.json").read_text())["weights"]["sha256"]
-    with pytest.raises(SnnDeployError, match="already holds a trained run; --resume continues it, --overwrite"):
+    with pytest.raises(SnnDeployError, match="model.json already holds a run of other options: --overwrite "
+                                             "replaces it, or give -o another folder") as info:
         train(TrainConfig(epochs=1, seed=3, out=str(out), **SMALL), show_progress=False)
+    assert "--resume" not in str(info.value)  # resuming does not fit a run of another seed
     assert json.loads((out / "model.json").read_text())["weights"]["sha256"] == before
     again = train(TrainConfig(epochs=1, seed=3, out=str(out), **SMALL), overwrite=True, show_progress=False)
     assert ckpt.load(out).facts.training.seed == 3 and again.path == first.path
+
+
+def test_the_refusal_offers_only_what_fits(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(epochs=1, out=str(out), **SMALL), show_progress=False)
+    cases = [(dict(method="ann"), "a run of other options: --overwrite replaces it, or give -o another folder"),
+             (dict(), "a finished run of these options: --overwrite replaces it, or give -o another folder"),
+             (dict(epochs=2), "an unfinished run of these options (1/2 epochs): --resume continues it, "
+                              "--overwrite replaces it, or give -o another folder")]
+    for change, message in cases:
+        with pytest.raises(SnnDeployError) as info:
+            train(TrainConfig(**{"epochs": 1, "out": str(out), **SMALL, **change}), show_progress=False)
+        assert str(info.value) == f"{out / 'model.json'} already holds {message}"
+        assert ("--resume" in str(info.value)) == ("epochs" in change)
+
+
+def test_a_foreign_model_json_is_never_replaced(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.json").write_text('{"someone": "else"}')
+    for overwrite in (False, True):
+        with pytest.raises(SnnDeployError, match="is not a snndeploy checkpoint and is never replaced: give -o"):
+            train(TrainConfig(epochs=1, out=str(out), **SMALL), overwrite=overwrite, show_progress=False)
+    assert (out / "model.json").read_text() == '{"someone": "else"}'
 
 
 def test_resume_keeps_the_runs_settings(tmp_path):

@@ -68,7 +68,7 @@ def test_foreign_tensor_files_in_a_folder_without_a_manifest_are_left_alone(tiny
     assert all((folder / n).read_text() == t for n, t in foreign.items())
 
 
-def test_old_generations_are_removed_and_only_the_last_two_kept(tiny_run, tmp_path):
+def test_old_generations_are_removed_once_the_new_manifest_is_committed(tiny_run, tmp_path):
     loaded = ckpt.load(tiny_run.path)
     folder = tmp_path / "ck"
     names = []
@@ -76,9 +76,25 @@ def test_old_generations_are_removed_and_only_the_last_two_kept(tiny_run, tmp_pa
         ckpt.save(folder, scaled(tiny_run.path, factor), loaded.facts)
         names.append(meta(folder)["weights"]["file"])
         assert ckpt.load(folder)
-    present = sorted(p.name for p in folder.iterdir() if p.suffix == ".safetensors")
-    assert present == sorted(names[-2:])
-    assert meta(folder)["previous"] == [names[-2]]
+        present = sorted(p.name for p in folder.iterdir() if p.suffix == ".safetensors")
+        assert present == [names[-1]]  # one generation on disk, not two
+    assert meta(folder)["previous"] == [names[-2]]  # recorded, so a kill before the removal is cleaned later
+
+
+def test_a_kill_between_commit_and_removal_is_cleaned_at_the_next_save(tiny_run, tmp_path):
+    loaded = ckpt.load(tiny_run.path)
+    folder = tmp_path / "ck"
+    ckpt.save(folder, scaled(tiny_run.path, 1.0), loaded.facts)
+    first = meta(folder)["weights"]["file"]
+    stranded = folder / first
+    ckpt.save(folder, scaled(tiny_run.path, 2.0), loaded.facts)
+    shutil.copy(tiny_run.path.parent / meta(tiny_run.path.parent)["weights"]["file"], stranded)  # not removed
+    ckpt.save(folder, scaled(tiny_run.path, 3.0), loaded.facts)
+    assert not stranded.exists()  # named by 'previous' of the manifest the last save replaced
+    foreign = folder / "model.fedcba9876543210.safetensors"  # no manifest named it: never removed
+    foreign.write_text("someone's")
+    ckpt.save(folder, scaled(tiny_run.path, 4.0), loaded.facts)
+    assert foreign.read_text() == "someone's"
 
 
 def test_previous_must_name_bare_tensor_files(copy):

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -247,28 +248,42 @@ def _plan(cfg: TrainCostConfig) -> state_file.Plan:
         conversion_max_T=cfg.conversion_max_T, reference_T=REFERENCE_T)
 
 
-def _earlier_done(path: Path) -> list[Any] | None:
-    """The phases the run whose state is at ``path`` finished; None if unreadable (a new run replaces it)."""
+REPORT = ("train_cost.json", "train_cost.md")  # the text report beside STATE and the PNGs (report.py)
+
+
+def _earlier(path: Path) -> dict[str, Any] | None:
+    """The state of the run at ``path`` as plain JSON; None if unreadable."""
     try:
         obj = state_file.load(path)
     except SnnDeployError:
         return None
-    done = obj.get("done") if isinstance(obj, dict) else None
-    return done if isinstance(done, list) else None
+    return obj if isinstance(obj, dict) else None
 
 
-def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]:
+def _refuse_used(out: Path, cfg: TrainCostConfig, there: bool) -> None:
+    """Refuse a folder an earlier run used (its STATE, or a report or plot of ours beside none) in one line that
+    offers only what fits: --resume for an unfinished run of the same options, --overwrite, another -o."""
+    earlier = _earlier(out / STATE) if there else None
+    done = earlier.get("done") if earlier is not None else None
+    if isinstance(done, list) and "plots" not in done and \
+            not differing_options(earlier.get("config", {}), config_record(cfg)):
+        n = len(done)
+        raise SnnDeployError(f"{out} holds an unfinished run of these options ({n} phase{'s' * (n != 1)} done): "
+                             "--resume continues it, --overwrite replaces it, or give -o another folder")
+    if there or any(os.path.lexists(out / name) for name in (*REPORT, *PLOTS.values())):
+        what = "a finished run" if isinstance(done, list) and "plots" in done else "an earlier run"
+        raise SnnDeployError(f"{out} already holds {what}: --overwrite replaces it, or give -o another folder")
+
+
+def _open_state(out: Path, cfg: TrainCostConfig, resume: bool, overwrite: bool = False) -> dict[str, Any]:
     """The earlier run's state to carry on (``resume``), checked like user input, else a fresh one; refuses a
-    resume whose options differ and a fresh start over an unfinished run."""
+    resume whose options differ and, without ``overwrite``, a fresh start in a folder an earlier run used."""
     path = out / STATE
     record = config_record(cfg)
     there = state_file.exists(path)  # one line for a link, a FIFO or a folder in its place
     if not resume:
-        done = _earlier_done(path) if there else None
-        if done is not None and "plots" not in done:
-            n = len(done)
-            raise SnnDeployError(f"{out} holds an unfinished run ({n} phase{'s' * (n != 1)} done); continue it with "
-                                 "--resume, or choose another --out (or delete that folder)")
+        if not overwrite:
+            _refuse_used(out, cfg, there)
         return {"config": record, "done": [], "rows": {}, "figures": {}, "conversion": None, "plots": []}
     if not there:
         raise SnnDeployError(f"nothing to resume in {out}: no {STATE} there; run without --resume")
@@ -277,9 +292,16 @@ def _open_state(out: Path, cfg: TrainCostConfig, resume: bool) -> dict[str, Any]
     diff = differing_options(earlier["config"], record)
     if diff:
         raise SnnDeployError(f"cannot resume {out}: options differ from the earlier run's: {', '.join(diff)}; "
-                             "give the same options, or choose another --out")
+                             "give the same options, --overwrite, or another -o")
     state_file.check(plan, earlier)
     return {**earlier, "config": record}
+
+
+def _earlier_plots(out: Path) -> set[str]:
+    """The PNGs the STATE in ``out`` says its run wrote (ours to remove once a new run has replaced the rest)."""
+    earlier = _earlier(out / STATE)
+    plots = earlier.get("plots") if earlier is not None else None
+    return {p for p in plots if p in PLOTS.values()} if isinstance(plots, list) else set()
 
 
 def _result(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, env: dict[str, Any],
@@ -298,11 +320,14 @@ def _result(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, env: dic
             "plots": [name for name in PLOTS.values() if name in state["plots"]]}
 
 
-def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool = False,
+def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool = False, overwrite: bool = False,
                    show_progress: bool = False, env: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train every method in its own process, then the figures' sweeps and the report; the result as a JSON-able
     dict. Each finished phase is saved in ``cfg.out``/STATE and the report there rewritten; ``resume`` skips
-    the phases an earlier run with the same configuration finished. ``env``: the environment record (else
+    the phases an earlier run with the same configuration finished. A folder an earlier run used is refused
+    unless ``resume`` or ``overwrite``; ``overwrite`` deletes nothing at start: the new STATE and report are
+    written at once (they never describe the old run), each old PNG is replaced as the new one is committed,
+    and the old PNGs the new run does not draw are removed at its end. ``env``: the environment record (else
     taken now)."""
     say: Log = log or (lambda _msg: None)
     out = Path(cfg.out)
@@ -311,13 +336,11 @@ def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool
     env = env if env is not None else environment(device=cfg.device)
     with atomic.RunLock(out, "bench folder"):
         check_writable(out)
-        state = _open_state(out, cfg, resume)
+        stale = _earlier_plots(out) if overwrite and not resume else set()
+        state = _open_state(out, cfg, resume, overwrite)
         atomic.remove_stale_temps(out)
-        if not state["done"]:  # an earlier run's plots would pass for this one's
-            for name in PLOTS.values():
-                (out / name).unlink(missing_ok=True)
         try:
-            return _run(cfg, state, data, device, env, say, show_progress)
+            return _run(cfg, state, data, device, env, say, show_progress, stale)
         except KeyboardInterrupt:
             done = len(state["done"])
             say(f"stopped: {done} finished phase{'s' * (done != 1)} kept in {out}; carry on with the same options "
@@ -326,7 +349,9 @@ def run_train_cost(cfg: TrainCostConfig, log: Log | None = None, *, resume: bool
 
 
 def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: torch.device, env: dict[str, Any],
-         say: Log, show_progress: bool) -> dict[str, Any]:
+         say: Log, show_progress: bool, stale: Collection[str] = ()) -> dict[str, Any]:
+    """The phases ``state`` has not finished; ``stale``: PNGs of a replaced run, removed at the end unless
+    this run drew them again."""
     out = Path(cfg.out)
     jobs = _jobs(cfg)
     peer = _peer_job(cfg, data, say)
@@ -348,6 +373,8 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
             f"{row['train_s']:.1f} s{acc}")
 
     atomic.write_json(out / STATE, state)
+    if not state["done"] and any(os.path.lexists(out / name) for name in REPORT):  # a replaced run's report
+        write_text_report(_result(cfg, state, data, env, phases), out)  # must not stand beside this state
     with Bar(enabled=show_progress) as bar:
         for job in jobs:
             phase = f"train {job.label}"
@@ -435,4 +462,6 @@ def _run(cfg: TrainCostConfig, state: dict[str, Any], data: Dataset, device: tor
             finished("plots")
     result = _result(cfg, state, data, env, [])
     write_text_report(result, out)
+    for name in sorted(set(stale) - set(state["plots"])):  # the replaced run's, not drawn by this one
+        (out / name).unlink(missing_ok=True)
     return result

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from snndeploy.bench.train_study import study as train_cost
 from snndeploy.bench.train_study.config import TrainCostConfig
-from snndeploy.bench.train_study.report import STATE
+from snndeploy.bench.train_study.report import PLOTS, STATE
 from snndeploy.bench.train_study.study import run_train_cost
 from snndeploy.bench.train_study.worker import train_ours
 from snndeploy.cli.bench_train_cmd import bench_train_command
@@ -201,3 +201,70 @@ def test_the_command_says_one_line(finished, tmp_path):
     assert lines[-1].startswith(f"error: bench state {out / STATE}: 'rows.ann.checkpoint' must be"), r.output
     assert "'/etc/passwd'" in " ".join(r.output.split()) and "Traceback" not in r.output
     assert sum(line.startswith("error:") for line in lines) == 1
+
+
+# -- a used folder: refused unless --resume or --overwrite; --overwrite deletes nothing at start ----------------
+
+def _state(out: Path) -> dict:
+    return json.loads((out / STATE).read_text())
+
+
+def test_a_used_folder_is_refused_with_only_what_fits_and_nothing_changes(finished, tmp_path):
+    out, cfg = _copy(finished, tmp_path)
+    before = _snapshot(out)
+    tail = "--overwrite replaces it, or give -o another folder"
+    longer = TrainCostConfig(**{**SMALL, "epochs": 2}, out=str(out))
+    for config in (cfg, longer):  # a finished run: resuming does not fit
+        with pytest.raises(SnnDeployError) as caught:
+            run_train_cost(config)
+        assert str(caught.value) == f"{out} already holds a finished run: {tail}"
+    state = _state(out)
+    (out / STATE).write_text(json.dumps({**state, "done": [p for p in state["done"] if p != "plots"]}))
+    before = _snapshot(out)
+    with pytest.raises(SnnDeployError) as caught:
+        run_train_cost(cfg)
+    assert str(caught.value).startswith(f"{out} holds an unfinished run of these options (")
+    assert str(caught.value).endswith(": --resume continues it, --overwrite replaces it, or give -o another folder")
+    with pytest.raises(SnnDeployError) as caught:  # other options: --resume would be refused, so not offered
+        run_train_cost(longer)
+    assert str(caught.value) == f"{out} already holds an earlier run: {tail}"
+    assert _snapshot(out) == before
+    (out / STATE).unlink()  # a report or plot of ours without a state: still a used folder
+    with pytest.raises(SnnDeployError, match="already holds an earlier run: --overwrite replaces it"):
+        run_train_cost(cfg)
+
+
+def test_overwrite_replaces_plots_as_new_ones_are_committed_and_keeps_foreign_files(finished, tmp_path,
+                                                                                     monkeypatch):
+    out, cfg = _copy(finished, tmp_path)
+    (out / "notes.txt").write_text("mine")
+    old = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    inodes = {p.name: p.stat().st_ino for p in out.glob("*.png")}
+    assert old and set(old) == set(_state(out)["plots"])
+    gone, foreign = [name for name in PLOTS.values() if name not in old][:2]  # kinds this run does not draw
+    monkeypatch.setattr(train_cost, "run_isolated", _train_here)
+    real = train_cost.conversion_study
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_cost, "conversion_study", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_train_cost(cfg, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.glob("*.png")} == old  # nothing deleted at start
+    assert _state(out)["done"] == ["train ann"] and _state(out)["plots"] == []
+    # the report beside the reset state is the new run's, not the old finished one
+    assert json.loads((out / "train_cost.json").read_text())["pending"] == ["conversion", "plots"]
+    assert "**Unfinished run**" in (out / "train_cost.md").read_text()
+
+    monkeypatch.setattr(train_cost, "conversion_study", real)
+    state = _state(out)  # a plot the replaced run named and this one does not draw goes at its end
+    (out / gone).write_bytes(b"an earlier run's")
+    (out / STATE).write_text(json.dumps({**state, "done": [*state["done"], "conversion", "plots"],
+                                         "plots": [gone]}))
+    (out / foreign).write_bytes(b"no record names it")
+    result = run_train_cost(cfg, overwrite=True)
+    assert sorted(p.name for p in out.glob("*.png")) == sorted([*result["plots"], foreign])
+    assert sorted(result["plots"]) == sorted(old)
+    assert all((out / name).stat().st_ino != inodes[name] for name in old)  # each one replaced, atomically
+    assert (out / "notes.txt").read_text() == "mine" and (out / foreign).read_bytes() == b"no record names it"

@@ -304,7 +304,8 @@ def test_resume_refuses_changed_options(tmp_path):
             ([*small[2:], "--model", "paper-cnn", "--epochs", 2, "--resume"],
              "cannot resume {out}: options differ from the earlier run's: --model (was small-cnn, now paper-cnn), "
              "--epochs (was 1, now 2); give the same options"),
-            ([*small], "{out} holds an unfinished run (1 phase done); continue it with --resume"),
+            ([*small], "{out} holds an unfinished run of these options (1 phase done): --resume continues it, "
+                       "--overwrite replaces it, or give -o another folder"),
             ([*small, "--resume", "-o", tmp_path / "empty"], "nothing to resume in {empty}")):
         r = invoke(*args)
         assert r.exit_code == 2, r.output

@@ -220,8 +220,8 @@ def test_resume_and_overwrite_from_the_command_line(tmp_path):
     assert r.exit_code == 0, r.output
     saved = json.loads((out / "model.json").read_text())
     assert saved["facts"]["training"]["limit_train"] == 128 and saved["train_state"]["epoch"] == 2
-    assert "cannot resume with a different --seed: the run has 0" in bad("train", "--resume", "--epochs", 3,
-                                                                         "--seed", 5, "-o", out)
+    assert "cannot resume with a different --seed: the run was trained with --seed 0, this command gives --seed 5" \
+        in bad("train", "--resume", "--epochs", 3, "--seed", 5, "-o", out)
     assert invoke("train", "--overwrite", "--epochs", 1, "--seed", 2, "-o", out, *small).exit_code == 0
     assert json.loads((out / "model.json").read_text())["facts"]["training"]["seed"] == 2
 

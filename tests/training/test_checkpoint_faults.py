@@ -211,7 +211,7 @@ def test_resume_keeps_the_runs_settings(tmp_path):
     assert cfg.limit_train == 128 and cfg.lr == 1e-3 and cfg.epochs == 2
     for given, name in [({"seed": 5}, "--seed"), ({"lr": 0.5}, "--lr"), ({"limit_train": 1000}, "--limit-train"),
                         ({"noise_draws": "fresh"}, "--noise-draws"), ({"model": "paper-cnn"}, "--model")]:
-        with pytest.raises(SnnDeployError, match=f"cannot resume with a different {name}: the run has"):
+        with pytest.raises(SnnDeployError, match=f"cannot resume with a different {name}: the run was trained with "):
             resume_config(out, {"epochs": 2, **given})
     assert resume_config(out, {"epochs": 3, "seed": 0, "lr": 1e-3}).epochs == 3  # equal values are fine
 

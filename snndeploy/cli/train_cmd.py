@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from .. import presets
 from ..core.config import TrainConfig, from_mapping, load_yaml
 from ..core.errors import SnnDeployError
 from ..core.outputs import path_text
@@ -88,8 +89,8 @@ def data_summary(cfg: TrainConfig, data: Dataset, lr_given: bool) -> list[str]:
 
 @one_line_errors
 def train_command(
-    config: Path | None = typer.Option(None, "--config", metavar="FILE",
-                                       help="YAML file of train options (CLI flags override it)."),
+    config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names('train'))}: the "
+                                      "paper's runs) or a YAML file of train options; the flags below override it."),
     model: str | None = typer.Option(None, help="small-cnn, paper-cnn, vgg16, resnet18.",
                                      show_default=_default("model")),
     dataset: str | None = typer.Option(None, help="sample (bundled), mnist, fashion-mnist, cifar10, folder.",
@@ -134,7 +135,9 @@ def train_command(
 
     if resume and overwrite:
         raise SnnDeployError("--resume continues a run and --overwrite replaces it: give one")
-    yaml = load_yaml(config) if config else {}
+    path = presets.resolve(config, "train") if config else None
+    where = presets.where(config, path) if config and path else ""  # how messages name the file
+    yaml = load_yaml(path) if path else {}
     lo, hi = _noise_range(noise_range)
     flags = {"model": model, "dataset": dataset, "data_dir": data_dir, "method": method, "T": T, "epochs": epochs,
              "batch_size": batch_size, "lr": lr, "t0_epochs": t0_epochs, "loss": loss, "noise": noise,
@@ -142,12 +145,12 @@ def train_command(
              "limit_train": limit_train, "limit_test": limit_test, "image_size": image_size, "augment": augment,
              "out": out}
     if resume:  # the run's own options, with only those the user gave (file or flags) checked against them
-        if config:
-            from_mapping(TrainConfig, yaml, "train", str(config))  # unknown keys and bad values: one line
+        if path:
+            from_mapping(TrainConfig, yaml, "train", where)  # unknown keys and bad values: one line
         given = {**yaml, **{k: v for k, v in flags.items() if v is not None}}
         cfg = resume_config(given.pop("out", TrainConfig.out), given)
     else:
-        base = from_mapping(TrainConfig, yaml, "train", str(config)) if config else TrainConfig()
+        base = from_mapping(TrainConfig, yaml, "train", where) if path else TrainConfig()
         cfg = base.replace(**flags)
     lr_given = lr is not None or "lr" in yaml or resume
 

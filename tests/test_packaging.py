@@ -25,7 +25,8 @@ import importlib, json, sys
 import snndeploy.data.datasets, snndeploy.presets
 files = {name: importlib.import_module(name).__file__ for name in json.loads(sys.argv[1])}
 files["sample data"] = str(snndeploy.data.datasets.sample_path())
-files.update({f"preset {n}": str(snndeploy.presets.resolve(n)) for n in snndeploy.presets.names()})
+files.update({f"preset {n}": str(snndeploy.presets.resolve(n, c)) for c in snndeploy.presets.COMMANDS
+              for n in snndeploy.presets.names(c)})
 print(json.dumps(files))
 """
 

@@ -20,8 +20,8 @@ from .common import THREADS, console, one_line_errors, parse_values, table
 def export_command(
     checkpoint: str = typer.Argument(..., help="checkpoint (run folder, .json or .safetensors), or a TensorRT engine "
                                      "(.plan, with its sidecar) to add to a Triton repository."),
-    config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names())}) or a YAML "
-                                      "file of export options; the flags below override it."),
+    config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names('export'))}) or "
+                                      "a YAML file of export options; the flags below override it."),
     # what --help shows as the defaults of options that default to None: ExportConfig's (tests/cli/test_help.py)
     T: list[str] | None = typer.Option(None, "--T", help="time steps to unroll; one file per T.", show_default="5"),
     stage: int | None = typer.Option(None, "--stage", help="3 or 2.", show_default="3"),
@@ -73,8 +73,8 @@ def export_command(
     from ..runners.produce_graph import GraphFromCheckpoint
 
     if config:
-        path = presets.resolve(config)
-        cfg = ExportConfig.from_dict(load_yaml(path), config if path.parent == presets.FOLDER else str(path))
+        path = presets.resolve(config, "export")
+        cfg = ExportConfig.from_dict(load_yaml(path), presets.where(config, path))
     else:
         cfg = ExportConfig()
     Ts = parse_values(T, int, "--T")

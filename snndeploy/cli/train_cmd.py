@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from .. import presets
 from ..core.config import TrainConfig, from_mapping, load_yaml
 from ..core.errors import SnnDeployError
+from ..core.outputs import path_text
+from ..core.validate import flag_name
 from ..ui import plots
 from .common import THREADS, config_default, console, err_console, one_line_errors, table
+
+if TYPE_CHECKING:
+    from ..data.datasets import Dataset
 
 
 def _default(name: str, flags: tuple[str, str] | None = None) -> str | bool:
@@ -27,10 +35,62 @@ def _noise_range(text: str | None) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+# Adam moves each weight by about lr per step, so lr x steps bounds how far a run can take its initial weights. An
+# easy 3-class folder of 240 training images (4 batches x 30 epochs) reached 65 % at 1e-4 (0.012) and 95 % by
+# epoch 13 at 1e-3 (0.052); the bundled sample's default run has 0.126. Below this, `train` suggests --lr 1e-3.
+LR_STEPS_LOW = 0.05
+SMALL_LR = 1e-3
+CLASSES_SHOWN = 8
+
+
+def _number(x: float) -> str:
+    """A learning rate as one writes it: 1e-4, 2.5e-4."""
+    mantissa, exponent = f"{x:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def _count(n: int, noun: str, plural: str = "") -> str:
+    """'1 epoch', '4 epochs'; '1 batch', '4 batches' (``plural`` given)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
+def _classes(names: tuple[str, ...]) -> str:
+    """The class names for the data summary, each cut short, at most CLASSES_SHOWN of them."""
+    shown = [n if len(n) <= 24 else n[:21] + "..." for n in names[:CLASSES_SHOWN]]
+    more = f", ... ({len(names) - CLASSES_SHOWN} more)" if len(names) > CLASSES_SHOWN else ""
+    return ", ".join(shown) + more
+
+
+def data_summary(cfg: TrainConfig, data: Dataset, lr_given: bool) -> list[str]:
+    """The lines `train` prints before its first epoch: the classes, images per split and how the split was made,
+    image size and channels (and resizing), and a hint when an lr that was not given moves the weights little."""
+    spec = data.spec
+    where = f" {path_text(cfg.data_dir)}" if cfg.data_dir else ""
+    limits = [f"{flag_name(k)} {getattr(cfg, k)}" for k in ("limit_train", "limit_test") if getattr(cfg, k)]
+    lines = [f"data: {cfg.dataset}{where}: {len(spec.class_names)} classes ({_classes(spec.class_names)})",
+             f"split: {len(data.train)} train / {len(data.test)} test images"
+             + (f" ({', '.join(limits)})" if limits else "") + f" from {data.split}"]
+    kind = {1: "gray", 3: "RGB"}.get(spec.channels, f"{spec.channels} channels")
+    size = f"images: {spec.channels} x {spec.height} x {spec.width} ({kind})"
+    if cfg.dataset == "folder":
+        to = "--image-size" if cfg.image_size else "the first image's size"
+        total = len(data.train) + len(data.test)
+        size += f"; {data.resized} of {total} resized to {spec.height} x {spec.width} ({to})" if data.resized else \
+            "; none resized"
+    lines.append(size)
+    batches = math.ceil(len(data.train) / cfg.batch_size)
+    steps = batches * cfg.epochs
+    if not lr_given and cfg.lr * steps < LR_STEPS_LOW and cfg.lr < SMALL_LR:
+        per = f"{_count(batches, 'batch', 'batches')} x {_count(cfg.epochs, 'epoch')}"
+        lines.append(f"hint: --lr {_number(cfg.lr)} for {_count(steps, 'step')} ({per}) barely moves the weights: "
+                     f"try --lr {_number(SMALL_LR)} (small datasets) or more --epochs")
+    return lines
+
+
 @one_line_errors
 def train_command(
-    config: Path | None = typer.Option(None, "--config", metavar="FILE",
-                                       help="YAML file of train options (CLI flags override it)."),
+    config: str | None = typer.Option(None, "--config", help=f"a preset ({', '.join(presets.names('train'))}: the "
+                                      "paper's runs) or a YAML file of train options; the flags below override it."),
     model: str | None = typer.Option(None, help="small-cnn, paper-cnn, vgg16, resnet18.",
                                      show_default=_default("model")),
     dataset: str | None = typer.Option(None, help="sample (bundled), mnist, fashion-mnist, cifar10, folder.",
@@ -75,7 +135,9 @@ def train_command(
 
     if resume and overwrite:
         raise SnnDeployError("--resume continues a run and --overwrite replaces it: give one")
-    yaml = load_yaml(config) if config else {}
+    path = presets.resolve(config, "train") if config else None
+    where = presets.where(config, path) if config and path else ""  # how messages name the file
+    yaml = load_yaml(path) if path else {}
     lo, hi = _noise_range(noise_range)
     flags = {"model": model, "dataset": dataset, "data_dir": data_dir, "method": method, "T": T, "epochs": epochs,
              "batch_size": batch_size, "lr": lr, "t0_epochs": t0_epochs, "loss": loss, "noise": noise,
@@ -83,15 +145,21 @@ def train_command(
              "limit_train": limit_train, "limit_test": limit_test, "image_size": image_size, "augment": augment,
              "out": out}
     if resume:  # the run's own options, with only those the user gave (file or flags) checked against them
-        if config:
-            from_mapping(TrainConfig, yaml, "train", str(config))  # unknown keys and bad values: one line
+        if path:
+            from_mapping(TrainConfig, yaml, "train", where)  # unknown keys and bad values: one line
         given = {**yaml, **{k: v for k, v in flags.items() if v is not None}}
         cfg = resume_config(given.pop("out", TrainConfig.out), given)
     else:
-        base = from_mapping(TrainConfig, yaml, "train", str(config)) if config else TrainConfig()
+        base = from_mapping(TrainConfig, yaml, "train", where) if path else TrainConfig()
         cfg = base.replace(**flags)
+    lr_given = lr is not None or "lr" in yaml or resume
+
+    def describe(data: Dataset) -> None:
+        console.print("\n".join(data_summary(cfg, data, lr_given)), highlight=False, soft_wrap=True)
+
     try:
-        result = train(cfg, resume=resume, overwrite=overwrite, show_progress=not quiet)
+        result = train(cfg, resume=resume, overwrite=overwrite, show_progress=not quiet,
+                       on_data=None if quiet else describe)
     except KeyboardInterrupt:  # say what is kept and how to go on; one_line_errors ends it ("interrupted", 130)
         kept = (Path(cfg.out) / "model.json").is_file()
         err_console.print(f"stopped: the last finished epoch is kept in {cfg.out}; carry on with snndeploy train "

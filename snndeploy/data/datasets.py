@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import zlib
@@ -67,11 +68,13 @@ class Split:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A spec with its train and test splits."""
+    """A spec with its train and test splits, and how they were made (what `snndeploy train` reports)."""
 
     spec: DataSpec
     train: Split
     test: Split
+    split: str = "the dataset's own train and test sets"  # where train and test come from
+    resized: int = 0  # images resized on loading to the spec's height x width (folder datasets)
 
 
 def sample_path() -> Path:
@@ -114,7 +117,7 @@ def load_dataset(
         ds = _load_torchvision(name, data_dir)
     train = Split(ds.train.images[:limit_train], ds.train.labels[:limit_train])
     test = Split(ds.test.images[:limit_test], ds.test.labels[:limit_test])
-    return Dataset(ds.spec, train, test)
+    return dataclasses.replace(ds, train=train, test=test)
 
 
 def normalize_array(images_uint8: np.ndarray, spec: DataSpec) -> np.ndarray:
@@ -335,12 +338,14 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
         raise SnnDeployError(f"folder dataset: {root} does not exist or is not a folder")
     test_dir = next((root / t for t in ("test", "val") if (root / t).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
+        split = f"the folder's train/ and {test_dir.name}/ sub-folders"
         class_names, train_items = _scan_classes(root / "train", None)
         _check_classes(root / "train", class_names)
         test_items = _scan_classes(test_dir, class_names)[1]
     else:
         class_names, items = _scan_classes(root, None)
         _check_classes(root, class_names)
+        split = f"a random 80/20 split per class (seed {SPLIT_SEED}; no train/ and test/ sub-folders)"
         g = split_generator()
         train_items, test_items = [], []
         for k in range(len(class_names)):
@@ -352,7 +357,7 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
         if not test_items:
             raise SnnDeployError(f"folder dataset: {root} has too few images for an 80/20 split; add train/ and test/")
     size = (image_size, image_size) if image_size else None  # PIL sizes are (W, H)
-    arrays = []
+    arrays, resized = [], 0
     for path, _ in train_items + test_items:
         try:
             im = read_image(path)  # size limit, 16-bit and float gray scaled to [0, 1]: snndeploy.core.images
@@ -361,6 +366,7 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
         size = size or im.size
         if im.size != size:
             im = im.resize(size, Image.Resampling.BILINEAR)
+            resized += 1
         if im.mode == "F":  # the dataset is kept as uint8
             im = Image.fromarray(np.round(to_array(im) * 255).astype(np.uint8))
         arrays.append(np.asarray(im))
@@ -376,7 +382,7 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     train = Split(np.ascontiguousarray(images[train_idx]), labels[train_idx])
     test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
     spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
-    return Dataset(spec, train, test)
+    return Dataset(spec, train, test, split, resized)
 
 
 def split_generator(seed: int = SPLIT_SEED) -> np.random.MT19937:

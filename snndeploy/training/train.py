@@ -250,10 +250,11 @@ def _check_out_free(cfg: TrainConfig, overwrite: bool) -> None:
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, show_progress: bool = True,
-          log: Any = None) -> TrainResult:
+          log: Any = None, on_data: Callable[[Dataset], None] | None = None) -> TrainResult:
     """`snndeploy train`: ``fit`` per ``cfg`` under torchrun when launched by it, with a progress bar, committing
     a checkpoint to ``cfg.out`` after every epoch. The run folder is locked for the run; a folder that already
-    holds a checkpoint is refused unless ``resume`` or ``overwrite``. ``log(row)``: each epoch's row (main process)."""
+    holds a checkpoint is refused unless ``resume`` or ``overwrite``. ``log(row)``: each epoch's row (main process);
+    ``on_data(data)``: the loaded dataset, before the first epoch (main process)."""
     job = distributed.setup(cfg.device)
     try:
         lock = atomic.RunLock(cfg.out, "-o") if job.main else contextlib.nullcontext()
@@ -261,6 +262,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
             if job.main and not resume:
                 _check_out_free(cfg, overwrite)
             device = pick_device(cfg.device, job.local_rank)
+            data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
+                                image_size=cfg.image_size)
+            if on_data is not None and job.main:
+                on_data(data)
             with Bar(enabled=show_progress and job.main) as bar:
                 tasks: list[int] = []
 
@@ -280,7 +285,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
                     if log is not None and job.main:
                         log(row)
 
-                return fit(cfg, epoch_done, device=device, dist=job, resume=resume, on_start=start, on_batch=batch)
+                return fit(cfg, epoch_done, data=data, device=device, dist=job, resume=resume, on_start=start,
+                           on_batch=batch)
     finally:
         distributed.teardown(job)
 

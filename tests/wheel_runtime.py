@@ -1,17 +1,23 @@
-"""Helpers of the packaging tests: the source tree, commands run in a clean environment, the installed runtime."""
+"""Helpers of the packaging tests (tests/packaging): a wheel built from the source tree, commands run in a clean
+environment, and the runtime: a fresh virtual environment holding the wheel with ONNX Runtime and without PyTorch
+(what a Jetson or a CPU server installs). The fixtures ``wheel`` and ``runtime`` (tests/conftest.py) build each
+once per session."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import subprocess
+import sys
+import venv
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 # what a copy of the source tree for the build leaves out: VCS data, caches, build outputs, run folders
 JUNK = (".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", "runs", ".pytest_cache",
         ".ruff_cache", ".benchmarks")
@@ -78,3 +84,30 @@ class Runtime:
         """Run the installed command (no check of its exit code)."""
         return subprocess.run([str(self.cli), *map(str, args)], cwd=cwd, env=self.env, capture_output=True,
                               text=True, timeout=600)
+
+
+def build_wheel(tmp: Path) -> Path:
+    """A wheel of the source tree, built offline in ``tmp`` from a copy (the build's egg-info and build/ never
+    land in the checkout)."""
+    build_preconditions()
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(*JUNK))
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", tmp / "wheels", src], tmp,
+        clean_env(PIP_NO_INDEX="1"))
+    (built,) = (tmp / "wheels").glob("snndeploy-*.whl")
+    return built
+
+
+def install_runtime(prefix: Path, wheel: Path) -> Runtime:
+    """``pip install 'WHEEL[cpu]'`` into a fresh virtual environment at ``prefix`` (no system site-packages); the
+    dependencies come from the package index or pip's cache: where neither has them, the test is skipped."""
+    venv.create(prefix, system_site_packages=False, with_pip=True, symlinks=os.name != "nt")
+    rt = Runtime(prefix, clean_env())
+    r = subprocess.run([str(rt.python), "-m", "pip", "install", "-q", f"{wheel}[cpu]"], env=rt.env,
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode:
+        pytest.skip(f"cannot install the runtime's dependencies: {r.stderr.strip().splitlines()[-1:]}")
+    no_torch = subprocess.run([str(rt.python), "-c", "import torch"], env=rt.env, capture_output=True, text=True)
+    assert no_torch.returncode != 0, "PyTorch is installed in the runtime's environment"
+    assert rt.cli.is_file(), "the wheel installed no snndeploy command"
+    return rt

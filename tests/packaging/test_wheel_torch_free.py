@@ -53,13 +53,17 @@ def make_folder(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
 
 
 def make_mnist(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
-    """torchvision's raw MNIST files (``ROOT/MNIST/raw``), from the sample's train and test images."""
+    """torchvision's raw MNIST files (``ROOT/MNIST/raw``), from the sample's train and test images, and the
+    first test digits as PNGs (``ROOT/pngs``, to infer)."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     parts = {"train": slice(0, MNIST_TRAIN), "t10k": slice(SAMPLE_TRAIN, SAMPLE_TRAIN + MNIST_TEST)}
     for prefix, rows in parts.items():
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images[rows, 0])
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels[rows])
+    (root / "pngs").mkdir()
+    for i, img in enumerate(images[SAMPLE_TRAIN:SAMPLE_TRAIN + 12]):
+        Image.fromarray(img[0]).save(root / "pngs" / f"{i:02d}.png")
     return root
 
 
@@ -77,7 +81,7 @@ def cases(tmp_path_factory) -> dict[str, Case]:
         images, labels = npz["images"], npz["labels"].astype(np.int64)
     made = {"folder": make_folder(tmp / "shapes", images[:SAMPLE_TRAIN], labels[:SAMPLE_TRAIN]),
             "mnist": make_mnist(tmp / "mnist", images, labels)}
-    infer_dirs = {"folder": Path("seven"), "mnist": None}
+    infer_dirs = {"folder": "seven", "mnist": "pngs"}  # PNGs to infer, inside each dataset
     out = {}
     for name, data in made.items():
         main_cli("train", "--dataset", name, "--data-dir", data, "--epochs", "2", "--lr", "1e-3", "--batch-size",
@@ -88,11 +92,6 @@ def cases(tmp_path_factory) -> dict[str, Case]:
         (row,) = json.loads((tmp / f"eval-{name}.json").read_text())["results"]
         # a model that learnt something: equal accuracies of a constant guess would prove little
         assert row["accuracy"] > 0.6, (name, row["accuracy"])
-        if infer_dirs[name] is None:  # PNGs of MNIST's test digits, beside its raw files
-            infer_dirs[name] = Path("pngs")
-            (data / "pngs").mkdir()
-            for i, img in enumerate(images[SAMPLE_TRAIN:SAMPLE_TRAIN + 12]):
-                Image.fromarray(img[0]).save(data / "pngs" / f"{i:02d}.png")
         predictions = infer_predictions(main_cli("infer", graph, data / infer_dirs[name], "--json", "-", cwd=tmp))
         moved = tmp / "moved" / f"{name}-data"
         moved.parent.mkdir(exist_ok=True)

@@ -37,6 +37,22 @@ def tiny_run(tmp_path_factory):
     return train(cfg, show_progress=False)
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """A wheel of the source tree, built offline (tests/wheel_runtime.py)."""
+    from wheel_runtime import build_wheel
+
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory, wheel):
+    """The wheel with its [cpu] extra and without PyTorch in a fresh virtual environment (tests/wheel_runtime.py)."""
+    from wheel_runtime import install_runtime
+
+    return install_runtime(tmp_path_factory.mktemp("runtime") / "venv", wheel)
+
+
 @pytest.fixture
 def engine_with_sidecar(tmp_path, tiny_run):
     """A stand-in plan file with a real sidecar (TensorRT 10.3, Orin, sm 8.7) from a real export."""

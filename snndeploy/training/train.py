@@ -291,6 +291,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
         distributed.teardown(job)
 
 
+def with_absolute_data_dir(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with its data folder made absolute (``~`` expanded, links kept): the checkpoint saves it, and a
+    relative one would name whatever folder of that name is beside the command that reads the checkpoint."""
+    if cfg.data_dir is None:
+        return cfg
+    return cfg.replace(data_dir=os.path.abspath(os.path.expanduser(cfg.data_dir)))
+
+
 def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | None = None, *,
         data: Dataset | None = None, device: torch.device | None = None, dist: distributed.Dist | None = None,
         resume: bool = False, evaluate: Evaluate | None = None, commit: bool = True,
@@ -313,6 +321,7 @@ def fit(cfg: TrainConfig, on_epoch: Callable[[dict[str, Any]], bool | None] | No
     each batch: progress. A run stopped by ``on_epoch`` records the epochs it trained as its ``epochs``.
     """
     dist = dist or distributed.Dist()
+    cfg = with_absolute_data_dir(cfg)
     check_lr(cfg.lr)
     device = device or pick_device(cfg.device, dist.local_rank)
     distributed.check_batch(cfg.batch_size, dist)

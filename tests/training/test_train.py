@@ -184,3 +184,14 @@ def test_resume_refusal_says_an_option_was_not_given_rather_than_none():
         _resume_config(TrainConfig(limit_train=10), TrainConfig(limit_train=None))
     assert str(err.value) == ("cannot resume with a different --limit-train: the run was trained with no "
                               "--limit-train, this command gives --limit-train 10")
+
+
+def test_the_run_saves_where_its_data_is_as_an_absolute_path(tmp_path, monkeypatch):
+    """A relative --data-dir is saved as an absolute path: `eval` from another folder must never read a different folder of
+    the same name there (it finds the data where it was, or says to pass --data-dir)."""
+    from fakes import fake_mnist
+
+    fake_mnist(tmp_path / "data", "MNIST", n_train=16, n_test=8)
+    monkeypatch.chdir(tmp_path)
+    train(TrainConfig(dataset="mnist", data_dir="data", epochs=1, out="run"), show_progress=False)
+    assert ckpt.load(tmp_path / "run").facts.training.data_dir == str(tmp_path / "data")

@@ -357,6 +357,9 @@ def test_export_adds_an_engine_to_triton_through_its_kinds_producer(tiny_run, tm
     (model,) = (tmp_path / "repo").iterdir()
     assert f"triton model: {model}" in " ".join(r.output.split())
     assert (model / "1" / "model_sm87.plan").read_bytes() == b"plan bytes"
+    out = " ".join(bad("export", plan, "-o", tmp_path / "repo").split())  # a rebuilt plan of the same graph and GPU
+    assert f"{model / '1' / 'model_sm87.plan'} already exists: --overwrite replaces it, or give -o another path" in out
+    assert invoke("export", plan, "-o", tmp_path / "repo", "--overwrite").exit_code == 0
     out = bad("export", plan, "--format", "onnx")
     assert "a TensorRT engine can only be exported with --format triton" in " ".join(out.split())
 

@@ -3,6 +3,7 @@ as written, in order, on the bundled sample; the command-line synopsis names eve
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shlex
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -55,14 +57,134 @@ def test_readme_has_a_runnable_walkthrough_of_every_main_command():
         assert re.search(rf"\bsnndeploy {name}\b", run), f"no runnable `snndeploy {name}` in the README"
 
 
+# --- what the walkthrough needs installed ------------------------------------------------------------------------
+
+# the extras a walkthrough command needs, beside the runtime every install has: by command, and by what it reads
+# (a run folder or checkpoint needs PyTorch; an .onnx graph run by eval/infer/bench needs ONNX Runtime)
+COMMAND_EXTRAS = {"train": {"train"}, "export": {"train"}, "stats": {"train"}, "quantize": {"int8"}}
+RUNS_ARTIFACTS = {"eval", "infer", "bench"}
+PIP_EXTRAS = re.compile(r"^(?:-e\s*)?\.\[([\w,-]+)\]$")
+
+
+def pip_extras(cmd: str) -> set[str] | None:
+    """The snndeploy extras a `pip install -e '.[a,b]'` command (or one part of an `&&` chain) installs; None when
+    ``cmd`` is no pip install of this repository."""
+    found = None
+    for part in cmd.split("&&"):
+        words = shlex.split(part)
+        if words[:2] != ["pip", "install"]:
+            continue
+        for word in words[2:]:
+            if m := PIP_EXTRAS.match(word):
+                found = (found or set()) | set(m.group(1).split(","))
+            elif word == ".":
+                found = found or set()
+    return found
+
+
+def needed_extras(cmd: str) -> set[str]:
+    """The extras one `snndeploy ...` command needs (COMMAND_EXTRAS, RUNS_ARTIFACTS); empty for anything else."""
+    words = shlex.split(cmd)
+    if words[:1] != ["snndeploy"] or len(words) < 2:
+        return set()
+    name, args = words[1], [w for w in words[2:] if not w.startswith("-")]
+    needs = set(COMMAND_EXTRAS.get(name, ()))
+    if name in RUNS_ARTIFACTS:
+        if any(a.endswith(".onnx") for a in args):
+            needs.add("cpu")
+        if any(a.startswith("runs/") or a.endswith(".safetensors") for a in args):
+            needs.add("train")
+    return needs
+
+
+def quick_start_extras(text: str) -> set[str]:
+    """The extras quick-start command 1 (the first command of the Quick start section's block) installs."""
+    section = re.search(r"^## Quick start\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
+    first = next(commands(body) for lang, _, body in blocks(section) if lang == "bash")[0]
+    extras = pip_extras(first)
+    assert extras is not None, f"quick-start command 1 installs nothing: {first}"
+    return extras
+
+
+def missing_extras(text: str) -> list[str]:
+    """The runnable commands of ``text`` that need an extra neither quick-start command 1 nor an earlier pip line of
+    the runnable blocks installs, each as 'command (needs x)'."""
+    have, out = quick_start_extras(text), []
+    for cmd in (c for lang, info, body in blocks(text) if lang == "bash" and "runnable" in info.split()
+                for c in commands(body)):
+        have |= pip_extras(cmd) or set()
+        if lacking := needed_extras(cmd) - have:
+            out.append(f"{cmd} (needs {', '.join(sorted(lacking))})")
+    return out
+
+
+def not_installed(extras: set[str]) -> list[str]:
+    """The requirements of snndeploy's ``extras`` that are not installed here (an unknown extra is one entry)."""
+    known = importlib.metadata.metadata("snndeploy").get_all("Provides-Extra") or []
+    out = [f"extra {e} (snndeploy has no such extra)" for e in sorted(extras - set(known))]
+    for line in importlib.metadata.requires("snndeploy") or []:
+        req = Requirement(line)
+        if req.marker is None or not any(req.marker.evaluate({"extra": e}) for e in extras):
+            continue
+        try:
+            version = importlib.metadata.version(req.name)
+        except importlib.metadata.PackageNotFoundError:
+            out.append(line)
+            continue
+        if not req.specifier.contains(version, prereleases=True):
+            out.append(f"{line} (installed: {version})")
+    return out
+
+
+def test_extras_parser_reads_pip_lines_and_commands():
+    assert pip_extras("pip install -e '.[train,cpu]' && snndeploy train") == {"train", "cpu"}
+    assert pip_extras("pip install -e .[int8]") == {"int8"}
+    assert pip_extras("pip install -e .") == set()
+    assert pip_extras("pip install --no-deps 'nvidia-pytriton==0.7.0'") is None
+    assert pip_extras("snndeploy train") is None
+    assert needed_extras("snndeploy quantize a.onnx --calib 64 -o b.onnx") == {"int8"}
+    assert needed_extras("snndeploy eval runs/walk --T 1,5") == {"train"}
+    assert needed_extras("snndeploy bench runs/walk exports/x.onnx --T 1") == {"train", "cpu"}
+    assert needed_extras("snndeploy check exports/x.onnx --trt 10.3") == set()
+
+
+def test_missing_extras_finds_a_command_no_install_covers():
+    quick = "## Quick start\n```bash\npip install -e '.[train,cpu]' && snndeploy train\n```\n## Walkthrough\n"
+    walk = "```bash runnable\nsnndeploy train\nsnndeploy quantize x.onnx\n```\n"
+    assert missing_extras(quick + walk) == ["snndeploy quantize x.onnx (needs int8)"]
+    assert missing_extras(quick + walk.replace("runnable\n", "runnable\npip install -e '.[int8]'\n")) == []
+    late = walk.replace("x.onnx\n", "x.onnx\npip install -e '.[int8]'\n")  # installed only after it is needed
+    assert missing_extras(quick + late) == ["snndeploy quantize x.onnx (needs int8)"]
+
+
+def test_walkthrough_runs_from_the_quick_start_install():
+    """Every extra a walkthrough command needs is installed by quick-start command 1 or by a pip line of the
+    walkthrough before it (issue 21: `quantize` needs [int8], which command 1 does not install)."""
+    assert not missing_extras(README.read_text()), "README walkthrough needs extras nothing installs: " + \
+        "; ".join(missing_extras(README.read_text()))
+
+
+def test_walkthrough_installs_are_installed_here():
+    """The test suite does not pip-install: what a runnable block's pip lines install must already be installed in
+    the test environment, so that running the rest of the block tests the install it asks for."""
+    extras = set().union(*(pip_extras(c) or set() for c in runnable()))
+    assert not not_installed(extras), "installed by the README walkthrough, missing here: " + \
+        "; ".join(not_installed(extras))
+
+
 @pytest.mark.slow
 def test_readme_runnable_commands_run_as_written(tmp_path):
-    """Each command, in order, in a fresh folder that sees the repository's samples/ (as a clone's root would)."""
+    """Each command, in order, in a fresh folder that sees the repository's samples/ (as a clone's root would); a
+    pip line of this repository is checked (its extras are installed here), not run."""
     (tmp_path / "samples").symlink_to(ROOT / "samples")
     env = {**os.environ, "COLUMNS": "140"}
     bin_dir = str(Path(sys.executable).parent)  # the snndeploy script installed next to this interpreter
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     for cmd in runnable():
+        if (extras := pip_extras(cmd)) is not None and cmd.startswith("pip "):
+            assert " && " not in cmd, f"a pip line of the walkthrough installs and nothing more: {cmd}"
+            assert not not_installed(extras), f"not installed here: {not_installed(extras)} ({cmd})"
+            continue
         assert not cmd.startswith(("pip ", "git ")), f"installs are not runnable here: {cmd}"
         proc = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=900)

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core import atomic
+from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.lazy import lazy_import
+from ..core.outputs import refuse_existing
 from ..runners import open_runner
 from ..serve.install import INSTALL
 from ..serve.server import ServeConfig, serving
@@ -291,10 +292,34 @@ COLUMNS = ["protocol", "concurrency", "requests", "errors", "images/s", "p50 ms"
            "client cores"]
 
 
-def write_report(report: LoadReport, out: str | Path) -> list[Path]:
-    """serve_load.json, serve_load.md and serve_load.png in ``out``."""
+REPORT_FILES = ("serve_load.json", "serve_load.md", "serve_load.png")  # what write_report writes, the record first
+REPORT_KEYS = {"environment", "model", "artifact", "baseline", "rows", "rss_mb", "checks"}  # LoadReport.to_dict's
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` is a serve_load.json this benchmark wrote (a bounded JSON object of LoadReport's keys)."""
+    try:
+        data = files.read_json(path, "serving report")
+    except SnnDeployError:
+        return False
+    return isinstance(data, dict) and set(data) == REPORT_KEYS
+
+
+def check_report_folder(out: str | Path, overwrite: bool) -> None:
+    """Refuse the report files already in ``out`` before any work (the one rule, snndeploy.core.outputs): any of
+    them without ``overwrite``; with it, all of them unless the folder's serve_load.json is this benchmark's
+    report, the record that it wrote the other two. Other files in ``out`` are never touched."""
     out = Path(out)
-    paths = [atomic.write_json(out / "serve_load.json", report.to_dict())]
+    record = out / REPORT_FILES[0]
+    for name in REPORT_FILES:
+        refuse_existing(out / name, overwrite, lambda p: p.is_file() and _is_report(record))
+
+
+def write_report(report: LoadReport, out: str | Path) -> list[Path]:
+    """serve_load.json, serve_load.md and serve_load.png (REPORT_FILES) in ``out``."""
+    out = Path(out)
+    json_name, md_name, png_name = REPORT_FILES
+    paths = [atomic.write_json(out / json_name, report.to_dict())]
     lines = [f"# Serving load: {report.model}", "", f"Artifact: `{report.artifact}`", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
@@ -303,8 +328,8 @@ def write_report(report: LoadReport, out: str | Path) -> list[Path]:
     env = report.environment
     lines += ["", f"Measured on {env['host']}: {env['cpu']}, {env['cores']} cores, {env['threads']} threads; "
               f"command `{env['command']}`."]
-    paths.append(atomic.write_text(out / "serve_load.md", "\n".join(lines) + "\n"))
-    paths.append(plot(report, out / "serve_load.png"))
+    paths.append(atomic.write_text(out / md_name, "\n".join(lines) + "\n"))
+    paths.append(plot(report, out / png_name))
     return paths
 
 

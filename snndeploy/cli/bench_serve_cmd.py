@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 
 from ..bench.environment import summary
-from ..bench.serve_load import COLUMNS, LoadConfig, run_load, table_rows, write_report
+from ..bench.serve_load import COLUMNS, LoadConfig, check_report_folder, run_load, table_rows, write_report
 from ..serve.server import LOOPBACK, ServeConfig, free_port
 from ..ui.progress import Bar
-from .common import THREADS, console, one_line_errors, parse_values, table
+from .common import OVERWRITE, THREADS, console, one_line_errors, parse_values, table
 
 
 @one_line_errors
@@ -32,6 +32,7 @@ def bench_serve_command(
     device: str = typer.Option("cpu", "--device", help="as for serve."),
     T: int = typer.Option(5, "--T", help="time steps of a checkpoint (graphs and engines run at their own)."),
     out: str = typer.Option("runs/bench-serve", "--out", "-o", help="folder for serve_load.json, .md and .png."),
+    overwrite: bool = OVERWRITE,
     threads: int | None = THREADS,
 ) -> None:
     """Serve one artifact on a real Triton server on free loopback ports and load it with tritonclient (HTTP and
@@ -42,6 +43,7 @@ def bench_serve_command(
     cfg = LoadConfig(concurrency=tuple(parse_values(concurrency, int, "--concurrency")) or LoadConfig.concurrency,
                      protocols=tuple(parse_values(protocols, str, "--protocol")) or LoadConfig.protocols,
                      requests=requests, max_seconds=max_seconds, settle=settle, serve=serve, out=out)
+    check_report_folder(out, overwrite)  # before minutes of load
     work = Path(tempfile.mkdtemp(prefix="snndeploy-bench-serve-"))
     with Bar(enabled=console.is_terminal) as bar:
         report = run_load(artifact, cfg, work, bar)

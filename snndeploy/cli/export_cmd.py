@@ -59,7 +59,7 @@ def export_command(
         if (fmt or "triton") != "triton":
             raise SnnDeployError(f"{kind.what.split(' (')[0]} can only be exported with --format triton")
         with Bar(enabled=console.is_terminal) as bar:
-            folder = load(kind.to_triton)(checkpoint, out or "exports", max_batch)(bar)
+            folder = load(kind.to_triton)(checkpoint, out or "exports", max_batch, overwrite=overwrite)(bar)
         console.print(f"triton model: {folder}", highlight=False)
         return
     if kind is not None and not kind.network:

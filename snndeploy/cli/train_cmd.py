@@ -131,7 +131,7 @@ def train_command(
 ) -> None:
     """Train an SNN: by default the paper's noisy single-step (T=1) network on the bundled MNIST sample."""
     # PyTorch: the other commands run without it
-    from ..training.train import resume_config, train
+    from ..training.train import curves_target, resume_config, train
 
     if resume and overwrite:
         raise SnnDeployError("--resume continues a run and --overwrite replaces it: give one")
@@ -172,6 +172,6 @@ def train_command(
              f"{h['epoch_s']:.1f}"] for h in result.history]
     console.print(table(f"{cfg.method} training of {cfg.model} on {cfg.dataset}",
                         ["epoch", "loss", "train %", f"test % (T={cfg.T})", "time s"], rows[-10:]))
-    curves = plots.training_curves(result.history, Path(cfg.out) / "curves.png", f"{cfg.model} on {cfg.dataset}",
-                                   loss=cfg.loss, T=cfg.T)
+    curves = plots.training_curves(result.history, curves_target(cfg.out, result.curves_found),
+                                   f"{cfg.model} on {cfg.dataset}", loss=cfg.loss, T=cfg.T)
     console.print(f"checkpoint: {result.path}\ncurves: {curves}", highlight=False)

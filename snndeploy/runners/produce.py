@@ -112,12 +112,14 @@ class EngineFromGraph(Producer):
 
 class TritonFromEngine(Producer):
     """A Triton model (TensorRT platform) of an engine and its sidecar, in the repository ``out``; its path is
-    the model's folder."""
+    the model's folder. ``overwrite``: replace this GPU's plan of the same graph (write_engine)."""
 
-    def __init__(self, source: Path | str | Producer, out: str | Path, max_batch: int | None = None) -> None:
+    def __init__(self, source: Path | str | Producer, out: str | Path, max_batch: int | None = None, *,
+                 overwrite: bool = False) -> None:
         super().__init__(source)
-        self.out, self.max_batch = out, max_batch
+        self.out, self.max_batch, self.overwrite = out, max_batch, overwrite
 
     def make(self, source: Path, bar: Bar) -> Path:
         return bar.step(f"add {source.name} to the Triton repository {self.out}",
-                        lambda: write_engine(self.out, source, self.max_batch), lambda p: p.name)
+                        lambda: write_engine(self.out, source, self.max_batch, overwrite=self.overwrite),
+                        lambda p: p.name)

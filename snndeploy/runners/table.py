@@ -68,7 +68,9 @@ class ArtifactKind:
     network: bool = False
     made_from: tuple[Recipe, ...] = ()
     evaluator: str = GRAPH_EVALUATOR  # "module:function" giving the accuracy rows of `snndeploy eval`
-    to_triton: str | None = None  # "module:Class" of the producer of a Triton model from this kind (`export`)
+    # "module:Class" of the producer of a Triton model from this kind (`export`): (source, repository, max batch,
+    # overwrite=)
+    to_triton: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.suffixes or self.folders or self.made_from):

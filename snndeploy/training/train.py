@@ -29,7 +29,7 @@ from ..core.config import LR_MAX, TrainConfig
 from ..core.device import pick_device
 from ..core.errors import SnnDeployError, first_line, short
 from ..core.neuron_config import TRAIN_MODE, NeuronConfig
-from ..core.outputs import path_text
+from ..core.outputs import path_text, refuse_existing
 from ..core.spec import DataSpec
 from ..core.validate import flag_name
 from ..data.datasets import Dataset, iterate_batches, load_dataset
@@ -50,6 +50,8 @@ class TrainResult:
     dataset: Dataset
     model: SpikingNet
     main: bool = True  # False on the other processes of a torchrun job, which write nothing
+    # what stood at curves.png when the run started and was approved for replacing (curves_target); None: nothing
+    curves_found: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -222,6 +224,36 @@ def resume_config(out: str | Path, given: dict[str, Any]) -> TrainConfig:
 
 
 Evaluate = Callable[[SpikingNet, int], dict[str, Any]]
+CURVES = "curves.png"  # the training curves `snndeploy train` draws beside the checkpoint
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """Which file stands at ``path`` (not following a link), as its metadata tells; None when nothing does."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _check_curves(out: Path) -> tuple[int, ...] | None:
+    """Refuse a curves.png in the run folder that the run could not replace: one with no snndeploy checkpoint
+    beside it (the record that a run drew it), or a link; what stands there (None: nothing). Called once the
+    folder's model.json, if any, is known to be a snndeploy checkpoint the run may replace or resume."""
+    curves = out / CURVES
+    refuse_existing(curves, True, lambda p: p.is_file() and os.path.lexists(out / ckpt.META))
+    return _identity(curves)
+
+
+def curves_target(out: str | Path, found: tuple[int, ...] | None) -> Path:
+    """Where the run's training curves go, once it has trained: ``out``/curves.png, refused (one line) if what
+    stands there now is not what the start of the run found and approved (``found``, TrainResult.curves_found):
+    a file that appeared during the run was not written by it."""
+    curves = Path(out) / CURVES
+    if os.path.lexists(curves) and _identity(curves) != found:
+        raise SnnDeployError(f"{path_text(curves)} appeared during the run and is never replaced: the checkpoint is "
+                             "written, the curves are not drawn")
+    return curves
 
 
 def _check_out_free(cfg: TrainConfig, overwrite: bool) -> None:
@@ -261,6 +293,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
         with lock:
             if job.main and not resume:
                 _check_out_free(cfg, overwrite)
+            found = _check_curves(Path(cfg.out)) if job.main else None
             device = pick_device(cfg.device, job.local_rank)
             data = load_dataset(cfg.dataset, cfg.data_dir, limit_train=cfg.limit_train, limit_test=cfg.limit_test,
                                 image_size=cfg.image_size)
@@ -285,8 +318,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, sh
                     if log is not None and job.main:
                         log(row)
 
-                return fit(cfg, epoch_done, data=data, device=device, dist=job, resume=resume, on_start=start,
-                           on_batch=batch)
+                result = fit(cfg, epoch_done, data=data, device=device, dist=job, resume=resume, on_start=start,
+                             on_batch=batch)
+            return dataclasses.replace(result, curves_found=found)
     finally:
         distributed.teardown(job)
 

@@ -88,6 +88,18 @@ def write_plan(folder, facts, plan_bytes=b"plan bytes"):
     return plan
 
 
+def planted_plans(graph, tmp_path, makers=(fifo, dev_zero, None)):
+    """(maker, name, folder, plan) per maker: a folder of its own under ``tmp_path`` (named after the maker,
+    "deep" for None, the deep-JSON case) holding a real plan and sidecar of ``graph``, for the case to make
+    hostile."""
+    facts = metadata.load(graph)[1]
+    for make in makers:
+        name = make.__name__ if make else "deep"
+        folder = tmp_path / name
+        folder.mkdir()
+        yield make, name, folder, write_plan(folder, facts)
+
+
 def test_onnx_graph_fifo_dev_zero_and_oversize(graph, tmp_path):
     cases = []
     for make in (fifo, dev_zero):
@@ -110,12 +122,8 @@ def test_onnx_graph_over_the_size_limit(graph, tmp_path, monkeypatch):
 
 
 def test_engine_plan_fifo_and_dev_zero(graph, tmp_path):
-    facts = metadata.load(graph)[1]
     cases = []
-    for make in (fifo, dev_zero):
-        folder = tmp_path / make.__name__
-        folder.mkdir()
-        plan = write_plan(folder, facts)
+    for make, _, _, plan in planted_plans(graph, tmp_path, (fifo, dev_zero)):
         info = json.loads(sidecar.path_for(plan).read_text())
         make(plan)  # the sidecar stays: only the plan is hostile
         cases += [(f"read {make.__name__}", f"sidecar.read({str(plan)!r})"),
@@ -128,13 +136,8 @@ def test_engine_plan_fifo_and_dev_zero(graph, tmp_path):
 
 
 def test_sidecar_fifo_dev_zero_and_deep_json(graph, tmp_path):
-    facts = metadata.load(graph)[1]
     cases = []
-    for make in (fifo, dev_zero, None):
-        name = make.__name__ if make else "deep"
-        folder = tmp_path / name
-        folder.mkdir()
-        plan = write_plan(folder, facts)
+    for make, name, _, plan in planted_plans(graph, tmp_path):
         side = sidecar.path_for(plan)
         if make:
             make(side)
@@ -149,13 +152,8 @@ def test_sidecar_fifo_dev_zero_and_deep_json(graph, tmp_path):
 
 def test_triton_config_fifo_dev_zero_and_deep_record(graph, tmp_path):
     pytest.importorskip("tritonclient.grpc.model_config_pb2", reason="tritonclient not installed")
-    facts = metadata.load(graph)[1]
     cases = []
-    for make in (fifo, dev_zero, None):
-        name = make.__name__ if make else "deep"
-        folder = tmp_path / name
-        folder.mkdir()
-        plan = write_plan(folder, facts)
+    for make, name, folder, plan in planted_plans(graph, tmp_path):
         model = triton_engine_folder(folder / "repo", plan)  # a real engine model, then its config made hostile
         config = model / "config.pbtxt"
         if make:

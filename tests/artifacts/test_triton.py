@@ -189,7 +189,7 @@ def test_engine_folder_holds_only_this_graphs_plans(pb, graph_facts, tmp_path):
     second = tmp_path / "repo2" / folder.name
     write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "9.0"))
     (second / "1" / "model_sm87.plan").unlink()
-    write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "9.0"))
+    write_engine(tmp_path / "repo2", write_plan(tmp_path, graph_facts, "9.0"), overwrite=True)
     assert dict(parse(pb, second / "config.pbtxt").cc_model_filenames) == {"9.0": "model_sm90.plan"}
 
 

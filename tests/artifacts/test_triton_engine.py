@@ -4,6 +4,7 @@ config.pbtxt, the plan must be the one its sidecar describes, and a failed write
 import errno
 import json
 import os
+import re
 
 import pytest
 
@@ -126,11 +127,11 @@ def test_failed_engine_write_keeps_the_plans_already_there(tmp_path, monkeypatch
 
     monkeypatch.setattr(triton.atomic, "write_bytes", full_disk_after_the_plan)
     with pytest.raises(SnnDeployError, match=f"cannot write .*{MODEL}: No space left on device"):
-        write_engine(repo, make_engine(tmp_path, "8.7", plan=b"plan 8.7 new"))
+        write_engine(repo, make_engine(tmp_path, "8.7", plan=b"plan 8.7 new"), overwrite=True)
     assert calls == ["config.pbtxt", "labels.txt", "model_sm87.plan"]
     assert tree(repo) == before
     monkeypatch.undo()
-    write_engine(repo, make_engine(tmp_path, "8.7", plan=b"plan 8.7 new"))
+    write_engine(repo, make_engine(tmp_path, "8.7", plan=b"plan 8.7 new"), overwrite=True)
     assert (folder / "1" / "model_sm87.plan").read_bytes() == b"plan 8.7 new"
     assert (folder / "1" / "model_sm90.plan").read_bytes() == b"plan 9.0"
     assert dict(parse(folder / "config.pbtxt").cc_model_filenames) == {"9.0": "model_sm90.plan",
@@ -149,3 +150,40 @@ def test_kept_plan_entries_must_be_plain(tmp_path):
                                              "not a plan file of its version folder"):
         write_engine(repo, make_engine(tmp_path, "8.7"))
     assert tree(repo) == before
+
+
+def test_a_rebuilt_plan_for_the_same_gpu_replaces_the_old_one_only_with_overwrite(tmp_path):
+    """The one rule for existing outputs: a plan of the same graph and GPU is refused in one line naming it,
+    --overwrite and -o; another GPU's plan is added beside it without replacing anything."""
+    repo = tmp_path / "repo"
+    folder = write_engine(repo, make_engine(tmp_path, "8.7", plan=b"old plan"))
+    write_engine(repo, make_engine(tmp_path, "9.0", plan=b"another GPU's plan"))
+    before = tree(repo)
+    rebuilt = make_engine(tmp_path, "8.7", plan=b"rebuilt plan")
+    old = folder / "1" / "model_sm87.plan"
+    with pytest.raises(SnnDeployError, match=f"^{re.escape(str(old))} already exists: --overwrite replaces it, or "
+                                             "give -o another path$"):
+        write_engine(repo, rebuilt)
+    assert tree(repo) == before
+    write_engine(repo, rebuilt, overwrite=True)
+    assert old.read_bytes() == b"rebuilt plan"
+    assert (folder / "1" / "model_sm90.plan").read_bytes() == b"another GPU's plan"
+
+
+def test_overwrite_replaces_only_a_plan_the_config_record_lists(tmp_path):
+    """A plan file no snndeploy config of this graph lists (dropped in by hand, or listed by a config without
+    snndeploy's record) is never replaced, --overwrite or not."""
+    repo = tmp_path / "repo"
+    folder = write_engine(repo, make_engine(tmp_path, "9.0"))
+    (folder / "1" / "model_sm87.plan").write_bytes(b"someone's plan")
+    before = tree(repo)
+    for overwrite, message in ((False, "already exists: --overwrite replaces it"),
+                               (True, "model_sm87.plan was not written by snndeploy and is never replaced: give -o")):
+        with pytest.raises(SnnDeployError, match=message):
+            write_engine(repo, make_engine(tmp_path, "8.7"), overwrite=overwrite)
+        assert tree(repo) == before
+    (folder / "config.pbtxt").write_text('name: "small-cnn_T5_trt"\nplatform: "tensorrt_plan"\n'
+                                         'cc_model_filenames { key: "8.7" value: "model_sm87.plan" }\n')
+    with pytest.raises(SnnDeployError, match="model_sm87.plan was not written by snndeploy and is never replaced"):
+        write_engine(repo, make_engine(tmp_path, "8.7"), overwrite=True)
+    assert (folder / "1" / "model_sm87.plan").read_bytes() == b"someone's plan"

@@ -11,8 +11,19 @@ import sys
 import time
 
 import pytest
+from cli_helpers import bad
 
-from snndeploy.bench.serve_load import Check, LoadConfig, LoadRow, checks, drive, process_tree_rss_mb
+from snndeploy.bench.serve_load import (
+    Check,
+    LoadConfig,
+    LoadReport,
+    LoadRow,
+    check_report_folder,
+    checks,
+    drive,
+    process_tree_rss_mb,
+)
+from snndeploy.core import atomic
 from snndeploy.core.errors import SnnDeployError
 
 BASE = {"images_per_s": 1000.0, "p50_ms": 60.0, "p90_ms": 61.0, "p99_ms": 62.0}
@@ -83,6 +94,47 @@ def test_rss_sums_the_process_tree():
 def test_bad_options(options, message):
     with pytest.raises(SnnDeployError, match=message):
         LoadConfig(**options)
+
+
+def _a_report(out):
+    """serve_load.json as a run writes it: the record that this benchmark wrote the folder's report files."""
+    report = LoadReport("m", "m.onnx", BASE, (row(),), ((0, 1.0),), (), {"host": "h"})
+    atomic.write_json(out / "serve_load.json", report.to_dict())
+
+
+def test_existing_report_files_are_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "report"
+    check_report_folder(out, False)  # no folder yet
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")  # not a file the benchmark writes
+    check_report_folder(out, False)
+    (out / "serve_load.md").write_text("someone's table")
+    with pytest.raises(SnnDeployError) as refused:
+        check_report_folder(out, False)
+    assert str(refused.value) == f"{out / 'serve_load.md'} already exists: --overwrite replaces it, or give -o " \
+                                 "another path"
+    for record in ("none", '{"rows": []}', "not json"):  # nothing proves the benchmark wrote the table
+        if record != "none":
+            (out / "serve_load.json").write_text(record)
+        with pytest.raises(SnnDeployError, match="was not written by snndeploy and is never replaced: give -o"):
+            check_report_folder(out, True)
+    _a_report(out)
+    check_report_folder(out, True)  # the benchmark's own report: replaced
+    (out / "serve_load.md").unlink()
+    (out / "serve_load.md").symlink_to(out / "notes.txt")
+    with pytest.raises(SnnDeployError, match="serve_load.md was not written by snndeploy and is never replaced"):
+        check_report_folder(out, True)
+
+
+def test_bench_serve_refuses_a_used_report_folder_before_any_work(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "serve_load.json").write_text("kept")
+    err = " ".join(bad("bench", "serve", tmp_path / "none.onnx", "-o", out).split())
+    assert "serve_load.json already exists: --overwrite replaces it, or give -o another path" in err
+    err = " ".join(bad("bench", "serve", tmp_path / "none.onnx", "-o", out, "--overwrite").split())
+    assert "serve_load.json was not written by snndeploy and is never replaced" in err
+    assert (out / "serve_load.json").read_text() == "kept"
 
 
 @pytest.mark.slow

@@ -226,6 +226,23 @@ def test_resume_and_overwrite_from_the_command_line(tmp_path):
     assert json.loads((out / "model.json").read_text())["facts"]["training"]["seed"] == 2
 
 
+def test_train_never_draws_over_a_curves_png_planted_during_the_run(tmp_path, monkeypatch):
+    from snndeploy.training import train as training
+
+    real_fit = training.fit
+
+    def fit_then_plant(cfg, *args, **kwargs):
+        result = real_fit(cfg, *args, **kwargs)
+        (tmp_path / "run" / "curves.png").write_text("someone's plot")
+        return result
+
+    monkeypatch.setattr(training, "fit", fit_then_plant)
+    err = bad("train", "--epochs", 1, "-o", tmp_path / "run", "--limit-train", 128, "--limit-test", 64, "-q")
+    assert "curves.png appeared during the run and is never replaced" in " ".join(err.split())
+    assert (tmp_path / "run" / "curves.png").read_text() == "someone's plot"
+    assert (tmp_path / "run" / "model.json").is_file()
+
+
 @pytest.mark.parametrize("finished", [True, False])
 def test_ctrl_c_in_train_says_what_is_kept_and_how_to_resume(tmp_path, monkeypatch, finished):
     out = tmp_path / "run"

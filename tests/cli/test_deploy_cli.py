@@ -216,6 +216,14 @@ def test_bench_bad_input(tiny_run, tmp_path):
     assert "ONNX file not found" in bad("bench", tmp_path / "nothing.onnx", "--work", tmp_path / "w")
 
 
+def test_a_missing_quantize_output_is_one_line_naming_it(tmp_path):
+    """The walkthrough's `check`/`bench` of a graph `quantize` did not write (no ModelOpt): one line that names the
+    file, not a vague "file not found"."""
+    int8 = tmp_path / "small-cnn_T5_int8.onnx"
+    for args in (("check", int8, "--trt", "10.3"), ("bench", int8, "--T", "1", "--work", tmp_path / "w")):
+        assert bad(*args) == f"error: ONNX file not found: {int8}\n"
+
+
 @pytest.mark.skipif(importlib.util.find_spec("modelopt") is None, reason="needs NVIDIA ModelOpt (snndeploy[int8])")
 def test_quantize_int8_keeps_accuracy(tiny_run, tmp_path):
     assert invoke("export", tiny_run.path.parent, "--inline", "-o", tmp_path).exit_code == 0
@@ -349,6 +357,9 @@ def test_export_adds_an_engine_to_triton_through_its_kinds_producer(tiny_run, tm
     (model,) = (tmp_path / "repo").iterdir()
     assert f"triton model: {model}" in " ".join(r.output.split())
     assert (model / "1" / "model_sm87.plan").read_bytes() == b"plan bytes"
+    out = " ".join(bad("export", plan, "-o", tmp_path / "repo").split())  # a rebuilt plan of the same graph and GPU
+    assert f"{model / '1' / 'model_sm87.plan'} already exists: --overwrite replaces it, or give -o another path" in out
+    assert invoke("export", plan, "-o", tmp_path / "repo", "--overwrite").exit_code == 0
     out = bad("export", plan, "--format", "onnx")
     assert "a TensorRT engine can only be exported with --format triton" in " ".join(out.split())
 

@@ -20,37 +20,22 @@ def dead_pid() -> int:
 
 
 @posix
-def test_a_planted_lock_link_is_refused_and_its_target_untouched(tmp_path):
+@pytest.mark.parametrize("plant, contents, message", [
+    (lambda victim, lock: lock.symlink_to(victim), "precious", "symbolic link"),
+    (os.link, "123", "not a snndeploy lock file"),  # a hard link to digits, like a pid: only the link count tells
+    (lambda victim, lock: lock.write_text(victim.read_text()), "someone's notes\n", "not a snndeploy lock file"),
+], ids=["symbolic link", "hard link", "foreign contents"])
+def test_a_planted_lock_is_refused_and_never_truncated(tmp_path, plant, contents, message):
+    """A .lock the run did not write (a link to another file, or a file of other contents) is refused; neither it
+    nor what it links to is truncated."""
     victim = tmp_path / "victim.txt"
-    victim.write_text("precious")
+    victim.write_text(contents)
     run = tmp_path / "run"
     run.mkdir()
-    (run / ".lock").symlink_to(victim)
-    with pytest.raises(SnnDeployError, match="symbolic link"), atomic.RunLock(run):
+    plant(victim, run / ".lock")
+    with pytest.raises(SnnDeployError, match=message), atomic.RunLock(run):
         pass
-    assert victim.read_text() == "precious"
-
-
-@posix
-def test_a_lock_file_with_foreign_contents_is_not_truncated(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / ".lock").write_text("someone's notes\n")
-    with pytest.raises(SnnDeployError, match="not a snndeploy lock file"), atomic.RunLock(run):
-        pass
-    assert (run / ".lock").read_text() == "someone's notes\n"
-
-
-@posix
-def test_a_hard_link_as_lock_is_refused(tmp_path):
-    victim = tmp_path / "victim"
-    victim.write_text("123")  # digits, like a pid: only the link count tells
-    run = tmp_path / "run"
-    run.mkdir()
-    os.link(victim, run / ".lock")
-    with pytest.raises(SnnDeployError, match="not a snndeploy lock file"), atomic.RunLock(run):
-        pass
-    assert victim.read_text() == "123"
+    assert victim.read_text() == (run / ".lock").read_text() == contents
 
 
 @posix

@@ -15,7 +15,7 @@ from snndeploy.core import atomic
 from snndeploy.core.config import TrainConfig
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.training import checkpoint as ckpt
-from snndeploy.training.train import resume_config, train
+from snndeploy.training.train import curves_target, resume_config, train
 
 SMALL = dict(limit_train=128, limit_test=64, lr=1e-3, batch_size=64)
 
@@ -259,3 +259,41 @@ def test_atomic_writes_refuse_a_folder_as_target(tmp_path):
     with pytest.raises(SnnDeployError, match="it is a folder"):
         atomic.write_json(tmp_path, {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_foreign_curves_png_is_never_replaced(tmp_path):
+    """A used folder with no checkpoint beside its curves.png: the run is refused before any work, --overwrite or
+    not (nothing proves snndeploy drew it); a link in its place beside a run of ours is refused too."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "curves.png").write_text("someone's plot")
+    for overwrite in (False, True):
+        with pytest.raises(SnnDeployError, match="curves.png was not written by snndeploy and is never replaced: "
+                                                 "give -o another path"):
+            train(TrainConfig(epochs=1, out=str(out), **SMALL), overwrite=overwrite, show_progress=False)
+    assert (out / "curves.png").read_text() == "someone's plot" and not (out / "model.json").exists()
+    (out / "curves.png").unlink()
+    train(TrainConfig(epochs=1, out=str(out), **SMALL), show_progress=False)
+    (tmp_path / "elsewhere.png").write_text("kept")
+    (out / "curves.png").symlink_to(tmp_path / "elsewhere.png")
+    for resume in (False, True):
+        with pytest.raises(SnnDeployError, match="curves.png was not written by snndeploy and is never replaced"):
+            train(TrainConfig(epochs=2, out=str(out), **SMALL), overwrite=not resume, resume=resume,
+                  show_progress=False)
+    assert (tmp_path / "elsewhere.png").read_text() == "kept" and (out / "curves.png").is_symlink()
+
+
+def test_only_the_curves_png_the_run_started_with_is_replaced(tmp_path):
+    """What the start of a run approved (the replaced run's own curves.png) is replaced at its end; one that
+    appeared during the run is not."""
+    out = tmp_path / "run"
+    first = train(TrainConfig(epochs=1, out=str(out), **SMALL), show_progress=False)
+    assert curves_target(out, first.curves_found) == out / "curves.png"  # nothing there: drawn
+    (out / "curves.png").write_text("drawn by the first run")
+    again = train(TrainConfig(epochs=1, seed=1, out=str(out), **SMALL), overwrite=True, show_progress=False)
+    assert curves_target(out, again.curves_found) == out / "curves.png"
+    (tmp_path / "planted.png").write_text("planted during the run")
+    os.replace(tmp_path / "planted.png", out / "curves.png")  # another file under the same name
+    with pytest.raises(SnnDeployError, match="curves.png appeared during the run and is never replaced: the "
+                                             "checkpoint is written, the curves are not drawn"):
+        curves_target(out, again.curves_found)

@@ -150,13 +150,17 @@ def test_export_from_preset(tmp_path, tiny_run):
 def test_shipped_presets_parse():
     from pathlib import Path
 
-    from snndeploy.core.config import load_yaml
+    from snndeploy.core.config import TrainConfig, from_mapping, load_yaml
     from snndeploy.export.exporter import ExportConfig
+    from snndeploy.presets import TRAIN
 
     presets = sorted((Path(__file__).parents[2] / "snndeploy" / "presets").glob("*.yaml"))
-    assert {p.stem for p in presets} >= {"jetson-fp16", "server-fp32", "parity"}
-    for p in presets:
-        ExportConfig.from_dict(load_yaml(p), str(p))
+    assert {p.stem for p in presets} >= {"jetson-fp16", "server-fp32", "parity", *TRAIN}
+    for p in presets:  # each preset parses as the config of its own command
+        if p.stem in TRAIN:
+            from_mapping(TrainConfig, load_yaml(p), "train", str(p))
+        else:
+            ExportConfig.from_dict(load_yaml(p), str(p))
 
 
 def test_export_bad_input(tmp_path, tiny_run):

@@ -187,8 +187,8 @@ def test_resume_refusal_says_an_option_was_not_given_rather_than_none():
 
 
 def test_the_run_saves_where_its_data_is_as_an_absolute_path(tmp_path, monkeypatch):
-    """A relative --data-dir is saved as an absolute path: `eval` from another folder must never read a different folder of
-    the same name there (it finds the data where it was, or says to pass --data-dir)."""
+    """A relative --data-dir is saved as an absolute path: `eval` from another folder must never read a different
+    folder of the same name there (it finds the data where it was, or says to pass --data-dir)."""
     from fakes import fake_mnist
 
     fake_mnist(tmp_path / "data", "MNIST", n_train=16, n_test=8)

@@ -17,6 +17,7 @@ from ..artifacts import metadata
 from ..artifacts.naming import graph_name
 from ..core import atomic, files
 from ..core.errors import SnnDeployError
+from ..core.install import hint
 from ..core.outputs import refuse_existing
 from ..data.datasets import iterate_batches, load_dataset
 
@@ -34,7 +35,7 @@ def _modelopt_quantize():
     try:
         from modelopt.onnx.quantization import quantize
     except ImportError as exc:
-        raise SnnDeployError("INT8 needs NVIDIA ModelOpt: pip install 'snndeploy[int8]' "
+        raise SnnDeployError(f"INT8 needs NVIDIA ModelOpt: {hint('int8')} "
                              f"(missing: {getattr(exc, 'name', None) or exc})") from None
     return quantize
 

@@ -11,6 +11,7 @@ import pytest
 from cli_helpers import bad, invoke
 from PIL import Image
 
+from snndeploy.artifacts import metadata as onnx_meta
 from snndeploy.core.install import onnxruntime_gpu_install, tensorrt_hint
 
 IMAGES = Path(__file__).parents[2] / "samples" / "images"
@@ -219,11 +220,12 @@ def test_bench_bad_input(tiny_run, tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("modelopt") is None, reason="needs NVIDIA ModelOpt (snndeploy[int8])")
 def test_quantize_int8_keeps_accuracy(tiny_run, tmp_path):
-    assert invoke("export", tiny_run.path.parent, "--inline", "-o", tmp_path).exit_code == 0
+    assert invoke("export", tiny_run.path.parent, "--inline", "--trt", "10.3", "-o", tmp_path).exit_code == 0
     fp32 = tmp_path / "small-cnn_T5_inline.onnx"
     r = invoke("quantize", fp32, "--calib", 128)
     assert r.exit_code == 0, r.output
     int8 = tmp_path / "small-cnn_T5_int8_inline.onnx"  # the naming rule of every export, precision int8
+    assert onnx_meta.trt_target(onnx.load(int8)) == "10.3"  # the source's TensorRT target carries over
     acc = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
         js = tmp_path / f"{name}.json"

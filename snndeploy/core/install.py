@@ -33,11 +33,10 @@ MAX_LOCATION = 4096  # characters of a path or URL (PATH_MAX)
 JETSON_RELEASE = Path("/etc/nv_tegra_release")  # written by L4T, the Linux of every JetPack
 VCS = ("git", "hg", "svn", "bzr")
 # JetPack's TensorRT Python bindings: the system Python's apt package; a venv sees them only when made with
-# --system-site-packages. Polygraphy and cuda-bindings are pure pip installs.
-JETSON_TENSORRT = ("TensorRT comes with JetPack, not from pip: sudo apt install python3-libnvinfer (the system "
-                   "Python's tensorrt; a venv sees it when made with python3 -m venv --system-site-packages), "
-                   "then pip install polygraphy cuda-bindings (the major version of JetPack's CUDA, e.g. "
-                   "'cuda-bindings==12.*' on JetPack 6)")
+# --system-site-packages. Polygraphy and cuda-bindings come from pip; cuda-bindings' major version must be the
+# driver's CUDA major (a plain `pip install cuda-bindings` takes 13.x, which JetPack 6's CUDA 12.6 driver refuses).
+JETSON_TENSORRT = ("TensorRT comes with JetPack (sudo apt install python3-libnvinfer; a venv sees it when made with "
+                   "--system-site-packages), plus pip install polygraphy 'cuda-bindings==12.*' (13.* on JetPack 7)")
 
 
 @dataclass(frozen=True)

@@ -187,11 +187,12 @@ class Hint:
         return f"<install hint {self._label}>"
 
 
-def hint(extra: str, note: str = "") -> Hint:
-    """The install command of ``extra`` from where snndeploy came from, with a note on what it brings."""
+def hint(extra: str, note: str = "", lead: str = "") -> Hint:
+    """The install command of ``extra`` from where snndeploy came from, with a note on what it brings (after
+    it) or a reason why it is needed (``lead``, before it)."""
     if extra not in EXTRAS:
         raise ValueError(f"no extra {extra!r}")
-    return Hint(lambda: pip_install(extra) + (f" ({note})" if note else ""), extra)
+    return Hint(lambda: (f"{lead}: " if lead else "") + pip_install(extra) + (f" ({note})" if note else ""), extra)
 
 
 def tensorrt_hint() -> Hint:

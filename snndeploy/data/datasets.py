@@ -304,8 +304,8 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
     (``cifar-10-batches-py``) are Python pickles: nothing reads them without unpickling them (which runs code
     chosen by whoever wrote the file), so snndeploy does not read them itself: they stay torchvision's to read,
     and the install without PyTorch refuses CIFAR-10 in one line."""
-    datasets = lazy_import("torchvision.datasets", hint("train", "CIFAR-10's files are pickles, read through "
-                                                        "torchvision")).load()
+    datasets = lazy_import("torchvision.datasets", hint("train", lead="CIFAR-10's files are pickles, read "
+                                                        "through torchvision")).load()
     cls_name, folder, files, mean, std = _TORCHVISION[name]
     root = _data_root(name, data_dir)
     if data_dir is None:

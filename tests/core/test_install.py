@@ -108,6 +108,8 @@ def test_hints_are_computed_when_shown(monkeypatch):
     monkeypatch.setattr(install, "origin", lambda: Origin("wheel", WHEEL))
     monkeypatch.setattr(install, "on_jetson", lambda: False)
     assert str(install.hint("train", "PyTorch")) == f"pip install '{WHEEL}[train]' (PyTorch)"
+    assert str(install.hint("train", lead="CIFAR-10 needs torchvision")) == \
+        f"CIFAR-10 needs torchvision: pip install '{WHEEL}[train]'"
     monkeypatch.setattr(install, "on_jetson", lambda: True)
     assert "JetPack" in f"{install.tensorrt_hint()}"
 

@@ -132,7 +132,7 @@ def _near(path: str, cwd: Path | None) -> str:
     try:
         here = (cwd or Path.cwd()).resolve()
         rel = Path(path).resolve().relative_to(here)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return path
     return str(rel) if str(rel) != "." else "."
 

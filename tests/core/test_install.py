@@ -134,3 +134,14 @@ def test_an_oversized_direct_url_file_falls_back(monkeypatch, tmp_path):
         assert install.origin() == Origin("editable", CLONE)
     finally:
         install.origin.cache_clear()
+
+
+def test_the_extras_are_pyprojects():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("not run from a source checkout")
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    assert set(install.EXTRAS) == set(extras)

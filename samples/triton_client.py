@@ -1,6 +1,6 @@
 """Send images to a running Triton server and print each one's predicted class and confidence.
 
-    pip install 'snndeploy[triton]'
+    pip install -e '.[triton]'        # in the snndeploy clone
     snndeploy export runs/train --T 5 -o exports
     snndeploy serve exports/small-cnn_T5.onnx        # a real Triton server on this machine (see the README)
     python samples/triton_client.py --model small-cnn_T5 [--url localhost:8000] [images...]
@@ -29,12 +29,13 @@ import numpy as np
 
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
+from snndeploy.core.install import hint
 from snndeploy.core.readout import confidence, trained_loss
 from snndeploy.core.validate import SEED_MAX
 from snndeploy.data.inputs import load_inputs
 from snndeploy.runners.base import seeded_draws
 
-INSTALL = "pip install 'snndeploy[triton]'"
+INSTALL = hint("triton")
 IMAGES = Path(__file__).parent / "images"
 
 

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from cli_helpers import invoke
 
+from snndeploy.core.install import hint
 from snndeploy.core.spec import DataSpec
 from snndeploy.data.inputs import load_inputs
 from snndeploy.export.exporter import ExportConfig, export
 
 SAMPLES = Path(__file__).parents[1] / "samples"
 CLIENT = SAMPLES / "triton_client.py"
-MISSING = "error: tritonclient is not installed: pip install 'snndeploy[triton]'"
+MISSING = f"error: tritonclient is not installed: {hint('triton')}"
 
 
 def load_client():

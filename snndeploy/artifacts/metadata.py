@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,17 @@ import onnx
 from onnx import numpy_helper
 
 from ..core import files
-from ..core.errors import SnnDeployError
+from ..core.errors import SnnDeployError, short
 from ..core.facts import ArtifactFacts, Container, envelope, read_facts
 from .naming import FROZEN_NOISE, NOISE_BANK, NOISE_INPUT
 
 KEY = "snndeploy"
 FORMAT = "snndeploy-onnx"
-CONTAINER = Container(FORMAT, "an snndeploy ONNX export", optional=("calibration",),
+# trt: the TensorRT version export checked the graph against (--trt, a preset's `trt:`), which `check` checks by default
+CONTAINER = Container(FORMAT, "an snndeploy ONNX export", optional=("calibration", "trt"),
                       redo="re-export it from its checkpoint with `snndeploy export CHECKPOINT`")
+# a TensorRT version as --trt takes it ("10.3", "8.6.1", "10"); the support tables' own check comes after
+TRT_TARGET = re.compile(r"[0-9]{1,3}(\.[0-9]{1,5}){0,3}")
 
 
 def attach(model: onnx.ModelProto, facts: ArtifactFacts, extra: dict[str, Any] | None = None) -> None:
@@ -43,6 +47,25 @@ def read(model: onnx.ModelProto, where: str | Path = "model") -> ArtifactFacts:
     facts = read_facts(obj, str(where), CONTAINER)[0]
     check_graph(model, facts, where)
     return facts
+
+
+def trt_target(model: onnx.ModelProto, where: str | Path = "model") -> str | None:
+    """The TensorRT version the graph was exported for (its metadata's ``trt``), or None: a foreign graph, or one
+    exported before the key existed. A malformed value is a one-line error."""
+    props = {p.key: p.value for p in model.metadata_props}
+    if KEY not in props:
+        return None
+    try:
+        obj = json.loads(props[KEY])
+    except (json.JSONDecodeError, RecursionError):
+        raise SnnDeployError(f"{where}: its '{KEY}' metadata is not valid JSON") from None
+    value = read_facts(obj, str(where), CONTAINER)[1].get("trt")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not TRT_TARGET.fullmatch(value):
+        raise SnnDeployError(f"{where}: its metadata's TensorRT target must be a version such as \"10.3\", got "
+                             f"{short(value, 40)}")
+    return value
 
 
 # -- the metadata against the graph it describes --------------------------------------------------------------

@@ -22,12 +22,13 @@ from typing import Any
 from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
+from ..core.install import hint
 from ..core.lazy import lazy_import
 from ..core.validate import show
 from .naming import graph_name
 
 PLATFORMS = {"onnxruntime_onnx": "", "tensorrt_plan": "_trt"}  # platform -> model name suffix
-_INSTALL = "pip install 'snndeploy[triton]'"
+_INSTALL = hint("triton")
 # NVIDIA's sm_XY naming: one or two major digits, one minor digit; "8.7" -> model_sm87.plan, never ambiguous
 COMPUTE_CAPABILITY = re.compile(r"[1-9][0-9]?\.[0-9]")
 # control characters (newline, carriage return, tab, NUL, ...), line and paragraph separators, lone surrogates

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core import hashing, threads
+from ..core.install import hint
 from ..core.lazy import lazy_import
 from ..runners.table import libraries
 
-torch_module = lazy_import("torch", "pip install -e '.[train]'")
+torch_module = lazy_import("torch", hint("train", "PyTorch"))
 
 # distributions whose versions change what a benchmark measures (absent ones are left out), beside the backend
 # libraries of the kinds table (snndeploy.runners.table)

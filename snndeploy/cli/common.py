@@ -27,6 +27,7 @@ from ..core import threads as _threads
 from ..core import validate
 from ..core.atomic import TEMP_SUFFIX
 from ..core.errors import SnnDeployError
+from ..core.install import Hint, hint, tensorrt_hint
 from ..core.outputs import existing_line
 from ..runners.table import install_hints
 
@@ -40,21 +41,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # optional dependency -> how to install it (the runtime itself needs none of them), beside the backend libraries
 # of the kinds table (install_hint)
-EXTRAS = {
-    "torch": "pip install 'snndeploy[train]' (PyTorch: training, export, checkpoints)",
-    "torchvision": "pip install 'snndeploy[train]'",
-    "safetensors": "pip install 'snndeploy[train]'",
-    "polygraphy": "pip install polygraphy (builds TensorRT engines; part of 'snndeploy[gpu]')",
-    "tensorrt": "pip install 'snndeploy[gpu]' (on a Jetson, TensorRT comes with JetPack)",
-    "modelopt": "pip install 'snndeploy[int8]'",
-    "tritonclient": "pip install 'snndeploy[triton]'",
+# (snndeploy.core.install: each command installs from where this snndeploy came from; JetPack's TensorRT on a Jetson)
+EXTRAS: dict[str, Hint] = {
+    "torch": hint("train", "PyTorch: training, export, checkpoints"),
+    "torchvision": hint("train"),
+    "safetensors": hint("train"),
+    "polygraphy": tensorrt_hint(),
+    "tensorrt": tensorrt_hint(),
+    "cuda": tensorrt_hint(),
+    "modelopt": hint("int8"),
+    "tritonclient": hint("triton"),
 }
 
 
 def install_hint(module: str) -> str | None:
     """How to install an optional top-level module: EXTRAS, else the install line of the kind whose backend
     library it is (snndeploy.runners.table), else None."""
-    return EXTRAS.get(module) or install_hints().get(module)
+    known = EXTRAS.get(module)
+    return str(known) if known is not None else install_hints().get(module)
 
 
 INT_MAX = validate.INT64_MAX  # any integer option: what the libraries below take without overflowing

@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from .errors import SnnDeployError, short
+from .install import hint
 from .lazy import lazy_import
 
-torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
+torch = lazy_import("torch", hint("train", "PyTorch"))
 
 
 def check_device_name(name: str) -> None:

@@ -12,12 +12,13 @@ from types import ModuleType
 from typing import Any
 
 from .errors import SnnDeployError
+from .install import Hint
 
 
 class LazyModule:
     """A module imported on first attribute access; a missing one raises SnnDeployError with ``install``."""
 
-    def __init__(self, name: str, install: str) -> None:
+    def __init__(self, name: str, install: str | Hint) -> None:
         self._name, self._install = name, install
         self._module: ModuleType | None = None
 
@@ -48,6 +49,6 @@ class LazyModule:
         return f"<lazy module {self._name}>"
 
 
-def lazy_import(name: str, install: str) -> LazyModule:
-    """A LazyModule for ``name``; ``install`` is the command that provides it."""
+def lazy_import(name: str, install: str | Hint) -> LazyModule:
+    """A LazyModule for ``name``; ``install`` is the command that provides it (a Hint: computed when shown)."""
     return LazyModule(name, install)

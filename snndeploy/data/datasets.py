@@ -16,6 +16,7 @@ import numpy as np
 from ..core.errors import SnnDeployError, first_line
 from ..core.files import check_regular, limit, read_bytes
 from ..core.images import read_image, to_array
+from ..core.install import hint
 from ..core.lazy import lazy_import
 from ..core.spec import DataSpec
 from ..core.validate import option_name
@@ -23,7 +24,7 @@ from ..core.validate import option_name
 # Training batches and augmentation need PyTorch; loading every dataset except CIFAR-10 does not (folder splits,
 # the sample and MNIST / Fashion-MNIST's raw files are read with numpy and Pillow alone: the install without PyTorch
 # evaluates and benchmarks on them).
-torch = lazy_import("torch", "pip install 'snndeploy[train]' (PyTorch)")
+torch = lazy_import("torch", hint("train", "PyTorch"))
 
 DATASETS = ("sample", "mnist", "fashion-mnist", "cifar10", "folder")
 
@@ -238,7 +239,7 @@ def _expected(folder: str, files: list[str]) -> str:
 
 def _download(name: str, root: Path) -> None:
     """Download ``name`` into ``root`` through torchvision (the only step of MNIST / Fashion-MNIST that needs it)."""
-    datasets = lazy_import("torchvision.datasets", "pip install 'snndeploy[train]' (torchvision)").load()
+    datasets = lazy_import("torchvision.datasets", hint("train", "torchvision")).load()
     try:
         root.mkdir(parents=True, exist_ok=True)
         for train in (True, False):
@@ -306,8 +307,8 @@ def _load_torchvision(name: str, data_dir: str | Path | None) -> Dataset:
     (``cifar-10-batches-py``) are Python pickles: nothing reads them without unpickling them (which runs code
     chosen by whoever wrote the file), so snndeploy does not read them itself: they stay torchvision's to read,
     and the install without PyTorch refuses CIFAR-10 in one line."""
-    datasets = lazy_import("torchvision.datasets", "CIFAR-10's files are pickles, read through torchvision: "
-                           "pip install 'snndeploy[train]'").load()
+    datasets = lazy_import("torchvision.datasets", hint("train", lead="CIFAR-10's files are pickles, read "
+                                                        "through torchvision")).load()
     cls_name, folder, files, mean, std = _TORCHVISION[name]
     root = _data_root(name, data_dir)
     if data_dir is None:

@@ -17,6 +17,7 @@ from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, PRECISIONS, ArtifactFacts
 from ..core.hashing import sha256
+from ..core.install import tensorrt_hint
 from ..core.outputs import refuse_existing
 from . import cuda
 from .check import random_nodes
@@ -38,8 +39,7 @@ MIN_TENSORRT = (10, 0, 0)
 JETPACK5 = ("on JetPack 5 (TensorRT 8.5) export with --inline --trt 8.5 and build on the device with trtexec "
             "--onnx=MODEL.onnx --saveEngine=MODEL.plan --noTF32 (fp32; add --fp16 for half precision, which lets "
             "TensorRT 8.5 pick fp16 for any layer: check the accuracy)")
-INSTALL = ("pip install 'snndeploy[gpu]' (TensorRT 10 or 11, Polygraphy and cuda-bindings) on a machine with an "
-           "NVIDIA GPU")
+INSTALL = tensorrt_hint()  # TensorRT 10 or 11, Polygraphy and cuda-bindings; JetPack's own on a Jetson
 
 
 class Refused(SnnDeployError):

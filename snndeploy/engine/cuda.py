@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import SnnDeployError
+from ..core.install import tensorrt_hint
 from ..core.lazy import lazy_import
 
-INSTALL = "pip install 'snndeploy[gpu]' (the cuda-bindings package)"
+INSTALL = tensorrt_hint()  # cuda-bindings comes with TensorRT's install line
 cudart = lazy_import("cuda.bindings.runtime", INSTALL)
 # cudaError_t values that mean "no usable GPU here" rather than a fault of the code or the artifact
 _UNAVAILABLE = {35: "driver", 100: "device", 3: "init"}  # InsufficientDriver, NoDevice, InitializationError

@@ -125,7 +125,8 @@ def onnx_model(checkpoint: ckpt.Checkpoint, cfg: ExportConfig, T: int) -> onnx.M
     # Per-sample shapes: every graph input's first axis is the batch.
     noise_inputs = {i.name: tuple(d.dim_value for d in i.type.tensor_type.shape.dim[1:])
                     for i in model.graph.input if i.name != "images"}
-    metadata.attach(model, graph_facts(checkpoint, cfg, T, neuron, noise_inputs))
+    # the TensorRT version it was checked for: `snndeploy check` checks the same one unless told otherwise
+    metadata.attach(model, graph_facts(checkpoint, cfg, T, neuron, noise_inputs), {"trt": cfg.trt.strip()})
     validate(model)
     return model
 

@@ -17,6 +17,7 @@ from ..artifacts import metadata
 from ..artifacts.naming import graph_name
 from ..core import atomic, files
 from ..core.errors import SnnDeployError
+from ..core.install import hint
 from ..core.outputs import refuse_existing
 from ..data.datasets import iterate_batches, load_dataset
 
@@ -34,7 +35,7 @@ def _modelopt_quantize():
     try:
         from modelopt.onnx.quantization import quantize
     except ImportError as exc:
-        raise SnnDeployError("INT8 needs NVIDIA ModelOpt: pip install 'snndeploy[int8]' "
+        raise SnnDeployError(f"INT8 needs NVIDIA ModelOpt: {hint('int8')} "
                              f"(missing: {getattr(exc, 'name', None) or exc})") from None
     return quantize
 
@@ -53,6 +54,7 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
     refused unless ``overwrite`` (and then replaced only if it is an snndeploy graph)."""
     path = Path(path)
     model, facts = metadata.load(path)
+    trt = metadata.trt_target(model, path)  # the source's TensorRT target is the INT8 graph's too
     if calib < 1:
         raise SnnDeployError(f"--calib must be >= 1, got {calib}")
     if facts.precision != "fp32":
@@ -89,7 +91,7 @@ def quantize_onnx(path: str | Path, calib: int = 256, out: str | Path | None = N
         except Exception as exc:  # protobuf's DecodeError: ModelOpt wrote no graph
             raise SnnDeployError(f"ModelOpt wrote no readable INT8 graph ({type(exc).__name__})") from None
     calibration = {"images": len(images), "method": method, "source_onnx": path.name}
-    metadata.attach(q, int8, {"calibration": calibration})
+    metadata.attach(q, int8, {"calibration": calibration, **({"trt": trt} if trt else {})})
     atomic.write_bytes(target, q.SerializeToString())
     qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in q.graph.node)
     return Quantized(target, qdq, time.perf_counter() - t0)

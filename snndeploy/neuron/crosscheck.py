@@ -1,7 +1,7 @@
 """Run an op's ONNX emission in ONNX Runtime beside its PyTorch form, on the same inputs.
 
 The cross-check every neuron op must pass (the tests call it for each op, noise kind, float type and
-opset); also handy when adding an op. Needs ONNX Runtime (``pip install 'snndeploy[cpu]'``).
+opset); also handy when adding an op. Needs ONNX Runtime (the ``[cpu]`` extra).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import onnx
 import torch
 from onnx import helper
 
+from ..core.install import hint
 from ..core.lazy import lazy_import
 from ..core.neuron_config import NeuronConfig
 from .onnx_builder import DOMAIN, DTYPES, Builder
 from .ops import NeuronOp
 
-ort = lazy_import("onnxruntime", "pip install 'snndeploy[cpu]'")
+ort = lazy_import("onnxruntime", hint("cpu", "ONNX Runtime"))
 
 
 def op_model(op: type[NeuronOp], cfg: NeuronConfig, shapes: list[tuple[int, ...]], *, opset: int = 17,

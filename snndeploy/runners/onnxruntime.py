@@ -16,6 +16,7 @@ from ..core import threads as cpu_threads
 from ..core.errors import SnnDeployError
 from ..core.facts import DEFAULT_MAX_BATCH, ArtifactFacts
 from ..core.hashing import sha256_bytes
+from ..core.install import onnxruntime_gpu_install, onnxruntime_hint
 from ..engine.check import random_nodes
 from .base import BackendUnavailable, Runner
 
@@ -85,11 +86,11 @@ def _unavailable(device: str) -> str | None:
     try:
         import onnxruntime as ort
     except ImportError:
-        return "ONNX Runtime is not installed (pip install 'snndeploy[cpu]', or 'snndeploy[gpu]' for onnxruntime-gpu)"
+        return f"ONNX Runtime is not installed ({onnxruntime_hint()})"
 
     wanted = PROVIDERS[device][0]
     if wanted not in ort.get_available_providers():
-        return f"ONNX Runtime lacks {wanted} (pip install 'snndeploy[gpu]' for onnxruntime-gpu)"
+        return f"ONNX Runtime lacks {wanted} ({onnxruntime_gpu_install()})"
     return None
 
 

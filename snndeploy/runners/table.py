@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import SnnDeployError
+from ..core.install import Hint, hint, onnxruntime_hint, tensorrt_hint
 from .base import Runner
 from .onnxruntime import PROVIDERS
 
@@ -59,7 +60,7 @@ class ArtifactKind:
     runner_path: str | type[Runner]  # "module:Class", imported on first use (or the class itself)
     precisions: tuple[str, ...]
     devices: tuple[str, ...]  # the --device values it runs on
-    install: str  # the command that installs its backend: "pip install 'snndeploy[gpu]'"
+    install: str | Hint  # the command that installs its backend (snndeploy.core.install: from where it came)
     # (module, distribution names) of the libraries `snndeploy --version` and the bench environment report
     libraries: tuple[tuple[str, tuple[str, ...]], ...] = ()
     folders: bool = False  # a folder can be an artifact of this kind (a run folder): named by the folder
@@ -140,17 +141,17 @@ class ArtifactKind:
 _BUILTIN: tuple[ArtifactKind, ...] = (
     ArtifactKind("checkpoint", "a checkpoint (run folder, .json or .safetensors)", "checkpoint",
                  (".json", ".safetensors"), "pytorch", "snndeploy.runners.torch_runner:TorchRunner", ("fp32",),
-                 ("cpu", "cuda"), "pip install 'snndeploy[train]'", (("torch", ("torch",)),), folders=True,
+                 ("cpu", "cuda"), hint("train", "PyTorch"), (("torch", ("torch",)),), folders=True,
                  network=True, evaluator="snndeploy.evaluation.checkpoint_eval:evaluate_checkpoint"),
     ArtifactKind("onnx", "an ONNX graph (.onnx)", "graph", (".onnx",), "onnxruntime",
                  "snndeploy.runners.onnxruntime:OnnxRuntimeRunner", ("fp32", "fp16", "int8"),
-                 tuple(PROVIDERS), "pip install 'snndeploy[cpu]' or 'snndeploy[gpu]'",
+                 tuple(PROVIDERS), onnxruntime_hint(),
                  (("onnxruntime", ("onnxruntime", "onnxruntime-gpu")),),
                  # at int8 the export is inlined and then quantized (GraphFromCheckpoint.planned chains Int8Graph)
                  made_from=(Recipe("checkpoint", "snndeploy.runners.produce_graph:GraphFromCheckpoint"),)),
     ArtifactKind("engine", "a TensorRT engine (.plan or .engine)", "engine", (".plan", ".engine"), "tensorrt",
                  "snndeploy.runners.tensorrt:TensorRTRunner", ("fp32", "fp16", "int8"), ("cuda",),
-                 "pip install 'snndeploy[gpu]'",
+                 tensorrt_hint(),
                  (("tensorrt", ("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt-cu11")),),
                  made_from=(Recipe("onnx", "snndeploy.runners.produce:EngineFromGraph"),),
                  to_triton="snndeploy.runners.produce:TritonFromEngine"),
@@ -239,7 +240,7 @@ def route(source: ArtifactKind, target: ArtifactKind) -> list[Recipe] | None:
 
 def install_hints() -> dict[str, str]:
     """Module name -> how to install it, for every backend library of the table."""
-    return {module: kind.install for kind in _TABLE for module, _ in kind.libraries}
+    return {module: str(kind.install) for kind in _TABLE for module, _ in kind.libraries}
 
 
 def libraries() -> dict[str, tuple[str, ...]]:

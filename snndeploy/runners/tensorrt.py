@@ -13,6 +13,7 @@ import numpy as np
 from ..artifacts import sidecar
 from ..core.errors import SnnDeployError
 from ..core.facts import ArtifactFacts
+from ..core.install import tensorrt_hint
 from ..engine import cuda
 from ..engine.build import _tensorrt
 from ..engine.trt_logger import process_logger
@@ -30,7 +31,7 @@ class TensorRTRunner(Runner):
     def unavailable(cls, device: str) -> str | None:
         """No TensorRT, no cuda-bindings, no driver or no GPU here (one line)."""
         if importlib.util.find_spec("tensorrt") is None:
-            return "TensorRT is not installed (pip install 'snndeploy[gpu]')"
+            return f"TensorRT is not installed ({tensorrt_hint()})"
         try:
             cuda.device_info()
         except SnnDeployError as exc:

@@ -5,6 +5,8 @@ import json
 import pytest
 from cli_helpers import bad, invoke
 
+from snndeploy.core.install import hint
+
 
 def test_train_then_eval(tmp_path):
     out = tmp_path / "run"
@@ -202,7 +204,7 @@ def test_missing_optional_package_is_one_line(capsys):
         needs("torch.nn")
     assert stop.value.exit_code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: torch is not installed: pip install 'snndeploy[train]'") and "\n" not in err
+    assert err.startswith(f"error: torch is not installed: {hint('train')}") and "\n" not in err
     with pytest.raises(ModuleNotFoundError):  # a bug (a module of ours missing) is not dressed up as user error
         needs("snndeploy_typo")
 

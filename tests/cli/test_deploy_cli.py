@@ -11,6 +11,9 @@ import pytest
 from cli_helpers import bad, invoke
 from PIL import Image
 
+from snndeploy.artifacts import metadata as onnx_meta
+from snndeploy.core.install import onnxruntime_gpu_install, tensorrt_hint
+
 IMAGES = Path(__file__).parents[2] / "samples" / "images"
 
 
@@ -188,15 +191,14 @@ def test_bench_rows_for_backends_that_cannot_run_here(tiny_run, tmp_path, monkey
     assert r.exit_code == 0, r.output
     rows = json.loads((tmp_path / "b.json").read_text())["results"]
     assert [row["backend"] for row in rows] == ["onnxruntime-cuda", "tensorrt"]
-    assert rows[0]["status"] == ("ONNX Runtime lacks CUDAExecutionProvider (pip install 'snndeploy[gpu]' for "
-                                 "onnxruntime-gpu)")
+    assert rows[0]["status"] == f"ONNX Runtime lacks CUDAExecutionProvider ({onnxruntime_gpu_install()})"
     if importlib.util.find_spec("tensorrt") is None:
-        assert rows[1]["status"] == "TensorRT is not installed (pip install 'snndeploy[gpu]')"
+        assert rows[1]["status"] == f"TensorRT is not installed ({tensorrt_hint()})"
     else:  # TensorRT's wheel without a GPU, a driver or cuda-bindings: the CUDA layer says which
         assert rows[1]["status"] != "ok" and ("NVIDIA" in rows[1]["status"] or "cuda" in rows[1]["status"])
     assert all(row["accuracy"] is None for row in rows) and "ONNX Runtime lacks" in (tmp_path / "b.md").read_text()
     assert "no row was measured" in r.output and not (tmp_path / "b.png").exists()
-    assert "(pip install 'snndeploy[gpu]' for onnxruntime-gpu)" in r.output  # printed as text, not markup
+    assert f"({onnxruntime_gpu_install()})" in " ".join(r.output.split())  # printed as text, not markup
 
 
 def test_bench_still_fails_loudly_on_a_bug(tiny_run, tmp_path, monkeypatch):
@@ -226,11 +228,12 @@ def test_a_missing_quantize_output_is_one_line_naming_it(tmp_path):
 
 @pytest.mark.skipif(importlib.util.find_spec("modelopt") is None, reason="needs NVIDIA ModelOpt (snndeploy[int8])")
 def test_quantize_int8_keeps_accuracy(tiny_run, tmp_path):
-    assert invoke("export", tiny_run.path.parent, "--inline", "-o", tmp_path).exit_code == 0
+    assert invoke("export", tiny_run.path.parent, "--inline", "--trt", "10.3", "-o", tmp_path).exit_code == 0
     fp32 = tmp_path / "small-cnn_T5_inline.onnx"
     r = invoke("quantize", fp32, "--calib", 128)
     assert r.exit_code == 0, r.output
     int8 = tmp_path / "small-cnn_T5_int8_inline.onnx"  # the naming rule of every export, precision int8
+    assert onnx_meta.trt_target(onnx.load(int8)) == "10.3"  # the source's TensorRT target carries over
     acc = {}
     for name, path in (("fp32", fp32), ("int8", int8)):
         js = tmp_path / f"{name}.json"
@@ -248,9 +251,20 @@ def test_build_without_tensorrt(tiny_run, tmp_path):
         pytest.skip("TensorRT is installed here")
     assert invoke("export", tiny_run.path.parent, "-o", tmp_path).exit_code == 0
     out = bad("build", tmp_path / "small-cnn_T5.onnx")
-    assert "TensorRT is not installed" in out and "snndeploy[gpu]" in out
+    assert "TensorRT is not installed" in out and str(tensorrt_hint()) in out
     assert "export with --fp16" in bad("build", tmp_path / "small-cnn_T5.onnx", "--precision", "fp16")
     assert "MIN,OPT,MAX" in bad("build", tmp_path / "small-cnn_T5.onnx", "--batch", "1,2")
+
+
+def test_build_on_a_jetson_without_tensorrt_points_at_jetpack(tiny_run, tmp_path, monkeypatch):
+    # PyPI's tensorrt (the [gpu] extra) is a desktop build: on a Jetson the hint must be JetPack's TensorRT
+    if importlib.util.find_spec("tensorrt") is not None:
+        pytest.skip("TensorRT is installed here")
+    monkeypatch.setattr("snndeploy.core.install.on_jetson", lambda: True)
+    assert invoke("export", tiny_run.path.parent, "-o", tmp_path).exit_code == 0
+    out = bad("build", tmp_path / "small-cnn_T5.onnx")
+    assert "TensorRT is not installed" in out and "JetPack" in out and "[gpu]" not in out
+    assert "python3-libnvinfer" in out and "--system-site-packages" in out
 
 
 def _digits(*picks):

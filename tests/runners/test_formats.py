@@ -6,6 +6,7 @@ import pytest
 
 from snndeploy.bench.deploy import BenchConfig
 from snndeploy.core.errors import SnnDeployError
+from snndeploy.core.install import tensorrt_hint
 from snndeploy.runners import backends, kind_for_backend, kind_of, kinds
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
 from snndeploy.runners.tensorrt import TensorRTRunner
@@ -39,7 +40,7 @@ def test_unavailable_says_why_in_one_line(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     assert torch_kind.unavailable("cuda") == "no CUDA GPU visible to PyTorch"
     if importlib.util.find_spec("tensorrt") is None:
-        assert engine.unavailable("cuda") == "TensorRT is not installed (pip install 'snndeploy[gpu]')"
+        assert engine.unavailable("cuda") == f"TensorRT is not installed ({tensorrt_hint()})"
     import onnxruntime
 
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ...core.errors import SnnDeployError
+from ...core.install import hint
 from ...models import LIFNode, SpikingNet, TimeFold
 from ...runners.base import BackendUnavailable
 from ...runners.torch_runner import TorchRunner
@@ -84,7 +85,7 @@ class SpikingJellyRunner(TorchRunner):
     def __init__(self, path: str | Path, T: int = 5, lif_backend: str = "torch") -> None:
         backends = spikingjelly_backends()
         if not backends:
-            raise BackendUnavailable("spikingjelly is not installed (pip install 'snndeploy[peers]')")
+            raise BackendUnavailable(f"spikingjelly is not installed ({hint('peers')})")
         if lif_backend not in backends:
             raise SnnDeployError(f"unknown SpikingJelly LIF backend '{lif_backend}'; choose one of: "
                                  f"{', '.join(backends)}")

@@ -28,6 +28,7 @@ from ...core.atomic import check_writable
 from ...core.config import TrainConfig
 from ...core.device import pick_device
 from ...core.errors import SnnDeployError
+from ...core.install import hint
 from ...data.datasets import Dataset, Split, load_dataset
 from ...models import SpikingNet, build_model
 from ...training import checkpoint
@@ -73,7 +74,7 @@ def _peer_job(cfg: TrainCostConfig, data: Dataset, log: Log) -> Job | None:
     if not cfg.peer:
         return None
     if not spikingjelly_available():
-        log("peer skipped: spikingjelly is not installed (pip install 'snndeploy[peers]')")
+        log(f"peer skipped: spikingjelly is not installed ({hint('peers')})")
         return None
     try:
         spikingjelly_net(build_model(cfg.model, data.spec.input_shape, data.spec.num_classes))

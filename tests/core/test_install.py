@@ -1,0 +1,147 @@
+"""Install hints from where snndeploy was installed (PEP 610 direct_url.json) and on a Jetson (JetPack's TensorRT)."""
+
+import json
+import shlex
+
+import pytest
+
+from snndeploy.core import install
+from snndeploy.core.install import Origin, onnxruntime_gpu_install, parse_direct_url, pip_install, tensorrt_install
+
+CLONE = "/home/me/src/snndeploy"
+WHEEL = "/home/me/dist/snndeploy-0.1.0-py3-none-any.whl"
+
+
+def record(**fields) -> str:
+    return json.dumps(fields)
+
+
+@pytest.mark.parametrize(("text", "origin"), [
+    (record(url=f"file://{CLONE}", dir_info={"editable": True}), Origin("editable", CLONE)),
+    (record(url=f"file://{CLONE}", dir_info={}), Origin("folder", CLONE)),
+    (record(url=f"file://{WHEEL}", archive_info={"hashes": {"sha256": "ab"}}), Origin("wheel", WHEEL)),
+    (record(url="file:///home/me/my%20src/snndeploy", dir_info={"editable": True}),
+     Origin("editable", "/home/me/my src/snndeploy")),
+    (record(url="https://github.com/me/snndeploy.git", vcs_info={"vcs": "git", "commit_id": "0a1b2c"}),
+     Origin("url", "git+https://github.com/me/snndeploy.git@0a1b2c")),
+])
+def test_each_install_record_gives_its_origin(text, origin):
+    assert parse_direct_url(text) == origin
+
+
+@pytest.mark.parametrize("text", [
+    None, "", "{", "[]", "null", '"file:///x"', "x" * (install.MAX_DIRECT_URL + 1),
+    "[" * 100_000 + "]" * 100_000,  # nesting a recursive parser would die on
+    record(url=f"file://{CLONE}", dir_info={"editable": True}) + "garbage",
+    record(url=42, dir_info={}),
+    record(url=["file:///x"], dir_info={}),
+    record(url=f"file://{CLONE}", dir_info="editable"),
+    record(url=f"file://{CLONE}", dir_info={"editable": "yes"}),
+    record(url=f"file://{CLONE}"),  # none of dir_info / archive_info / vcs_info
+    record(url=f"file://{CLONE}", dir_info={}, archive_info={}),  # two of them
+    record(url="file:///x/evil\n;rm -rf ~", dir_info={}),  # control characters
+    record(url="file:///x/%0a%1b[31m", dir_info={}),  # percent-encoded ones
+    record(url="file://" + "/a" * 5000, dir_info={}),  # longer than any path
+    record(url="file://otherhost/x", dir_info={}),
+    record(url="file:relative/path", dir_info={}),
+    record(url="file:///x/snndeploy.tar.gz", archive_info={}),  # a local archive that is not a wheel
+    record(url="ftp://x/snndeploy.whl", archive_info={}),
+    record(url="https://x/a b.whl", archive_info={}),
+    record(url="https://github.com/me/s", vcs_info={"vcs": "cvs"}),
+    record(url="https://github.com/me/s", vcs_info=[]),
+])
+def test_hostile_or_foreign_records_fall_back_to_unknown(text):
+    assert parse_direct_url(text) == install.UNKNOWN
+
+
+def test_non_utf8_bytes_fall_back():
+    assert parse_direct_url(b"\xff\xfe{") == install.UNKNOWN
+
+
+def test_each_origin_gives_a_command_that_works_from_there(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert pip_install("int8", where=Origin("editable", CLONE), cwd=elsewhere) == f"pip install -e '{CLONE}[int8]'"
+    assert pip_install("int8", where=Origin("editable", str(tmp_path)), cwd=tmp_path) == "pip install -e '.[int8]'"
+    assert pip_install("train", where=Origin("folder", CLONE), cwd=elsewhere) == f"pip install '{CLONE}[train]'"
+    assert pip_install("cpu", where=Origin("wheel", WHEEL), cwd=elsewhere) == f"pip install '{WHEEL}[cpu]'"
+    wheel = tmp_path / "dist" / "snndeploy-0.1.0-py3-none-any.whl"
+    assert pip_install("cpu", where=Origin("wheel", str(wheel)), cwd=tmp_path) == \
+        "pip install 'dist/snndeploy-0.1.0-py3-none-any.whl[cpu]'"
+    assert pip_install("triton", where=Origin("url", "git+https://h/s.git@ab")) == \
+        "pip install 'snndeploy[triton] @ git+https://h/s.git@ab'"
+    assert pip_install("train", where=Origin("source", CLONE), cwd=elsewhere) == f"pip install -e '{CLONE}[train]'"
+    unknown = pip_install("int8", where=install.UNKNOWN)
+    assert "pip install -e '.[int8]'" in unknown and "wheel" in unknown and "index" in unknown
+
+
+def test_a_path_with_quotes_stays_one_shell_word():
+    path = "/home/it's mine/snndeploy"
+    command = pip_install("int8", where=Origin("editable", path), cwd=None)
+    assert shlex.split(command) == ["pip", "install", "-e", f"{path}[int8]"]
+
+
+def test_an_unknown_extra_is_a_bug():
+    with pytest.raises(ValueError):
+        pip_install("nope", where=install.UNKNOWN)
+
+
+def test_jetson_detection(tmp_path):
+    release = tmp_path / "nv_tegra_release"
+    assert not install.on_jetson(release, machine="x86_64", kernel="6.8.0-45-generic")
+    assert not install.on_jetson(release, machine="aarch64", kernel="6.8.0-1012-raspi")
+    assert install.on_jetson(release, machine="aarch64", kernel="5.15.148-tegra")
+    release.write_text("# R36 (release), REVISION: 4.3\n")
+    assert install.on_jetson(release, machine="x86_64", kernel="6.8.0")
+
+
+def test_tensorrt_comes_from_jetpack_on_a_jetson():
+    jetson = tensorrt_install(jetson=True, where=Origin("wheel", WHEEL))
+    assert "[gpu]" not in jetson and "JetPack" in jetson and "python3-libnvinfer" in jetson
+    assert "--system-site-packages" in jetson and "pip install polygraphy 'cuda-bindings==12.*'" in jetson
+    desktop = tensorrt_install(jetson=False, where=Origin("wheel", WHEEL))
+    assert desktop.startswith(f"pip install '{WHEEL}[gpu]'")
+    assert "pip install" not in onnxruntime_gpu_install(jetson=True, where=Origin("wheel", WHEEL))
+
+
+def test_hints_are_computed_when_shown(monkeypatch):
+    monkeypatch.setattr(install, "origin", lambda: Origin("wheel", WHEEL))
+    monkeypatch.setattr(install, "on_jetson", lambda: False)
+    assert str(install.hint("train", "PyTorch")) == f"pip install '{WHEEL}[train]' (PyTorch)"
+    assert str(install.hint("train", lead="CIFAR-10 needs torchvision")) == \
+        f"CIFAR-10 needs torchvision: pip install '{WHEEL}[train]'"
+    monkeypatch.setattr(install, "on_jetson", lambda: True)
+    assert "JetPack" in f"{install.tensorrt_hint()}"
+
+
+def test_the_installed_origin_is_read_without_error():
+    install.origin.cache_clear()
+    assert install.origin().kind in ("editable", "folder", "wheel", "url", "source", "unknown")
+
+
+def test_an_oversized_direct_url_file_falls_back(monkeypatch, tmp_path):
+    from importlib import metadata
+
+    info = tmp_path / "snndeploy-0.1.0.dist-info"
+    info.mkdir()
+    (info / "direct_url.json").write_text(" " * (install.MAX_DIRECT_URL + 10) + record(url="file:///x", dir_info={}))
+    monkeypatch.setattr(metadata, "distribution", lambda name: metadata.PathDistribution(info))
+    install.origin.cache_clear()
+    try:
+        assert install.origin() == install.UNKNOWN
+        (info / "direct_url.json").write_text(record(url=f"file://{CLONE}", dir_info={"editable": True}))
+        install.origin.cache_clear()
+        assert install.origin() == Origin("editable", CLONE)
+    finally:
+        install.origin.cache_clear()
+
+
+def test_the_extras_are_pyprojects():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("not run from a source checkout")
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    assert set(install.EXTRAS) == set(extras)

@@ -27,7 +27,7 @@ from .validate import CONTROL
 
 DISTRIBUTION = "snndeploy"
 # the extras of pyproject.toml's [project.optional-dependencies]
-EXTRAS = ("train", "cpu", "gpu", "int8", "triton", "serve", "peers", "test")
+EXTRAS = ("train", "cpu", "gpu", "tensorrt", "int8", "triton", "serve", "peers", "test")
 MAX_DIRECT_URL = 64 << 10  # a direct_url.json is a few hundred bytes; anything near this is not pip's
 MAX_LOCATION = 4096  # characters of a path or URL (PATH_MAX)
 JETSON_RELEASE = Path("/etc/nv_tegra_release")  # written by L4T, the Linux of every JetPack
@@ -167,10 +167,11 @@ def on_jetson(release: Path = JETSON_RELEASE, machine: str | None = None, kernel
 
 def tensorrt_install(*, jetson: bool | None = None, where: Origin | None = None) -> str:
     """How to get TensorRT, Polygraphy and cuda-bindings here: JetPack's own TensorRT on a Jetson, else the
-    [gpu] extra (TensorRT 10 or 11 from PyPI)."""
+    [tensorrt] extra (TensorRT 10 or 11 from PyPI). Not [gpu]: its onnxruntime-gpu must not join an installed
+    [cpu] onnxruntime (two wheels of one module)."""
     if on_jetson() if jetson is None else jetson:
         return JETSON_TENSORRT
-    return f"{pip_install('gpu', where=where)} (TensorRT, Polygraphy, cuda-bindings, onnxruntime-gpu)"
+    return f"{pip_install('tensorrt', where=where)} (TensorRT, Polygraphy, cuda-bindings)"
 
 
 class Hint:
@@ -196,7 +197,7 @@ def hint(extra: str, note: str = "", lead: str = "") -> Hint:
 
 
 def tensorrt_hint() -> Hint:
-    """How to get TensorRT, Polygraphy and cuda-bindings here (JetPack's TensorRT on a Jetson, else [gpu])."""
+    """How to get TensorRT, Polygraphy and cuda-bindings here (JetPack's TensorRT on a Jetson, else [tensorrt])."""
     return Hint(tensorrt_install, "tensorrt")
 
 

@@ -97,10 +97,12 @@ def test_jetson_detection(tmp_path):
 
 def test_tensorrt_comes_from_jetpack_on_a_jetson():
     jetson = tensorrt_install(jetson=True, where=Origin("wheel", WHEEL))
-    assert "[gpu]" not in jetson and "JetPack" in jetson and "python3-libnvinfer" in jetson
+    assert "[gpu]" not in jetson and "[tensorrt]" not in jetson and "JetPack" in jetson
+    assert "python3-libnvinfer" in jetson
     assert "--system-site-packages" in jetson and "pip install polygraphy 'cuda-bindings==12.*'" in jetson
     desktop = tensorrt_install(jetson=False, where=Origin("wheel", WHEEL))
-    assert desktop.startswith(f"pip install '{WHEEL}[gpu]'")
+    # not [gpu]: its onnxruntime-gpu would join the [cpu] extra's onnxruntime (two wheels of one module)
+    assert desktop.startswith(f"pip install '{WHEEL}[tensorrt]'") and "onnxruntime" not in desktop
     assert "pip install" not in onnxruntime_gpu_install(jetson=True, where=Origin("wheel", WHEEL))
 
 

@@ -1,6 +1,7 @@
 """ONNX Runtime's GPU providers, against a stand-in `onnxruntime` module: the session's real providers are
 checked (no silent CPU fallback), and the TensorRT provider gets a profile and engine and timing caches."""
 
+import re
 import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -9,6 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
+from snndeploy.core.install import onnxruntime_gpu_install
 from snndeploy.export.exporter import ExportConfig, export
 from snndeploy.runners import BackendUnavailable
 from snndeploy.runners.onnxruntime import OnnxRuntimeRunner
@@ -70,8 +72,8 @@ def test_a_session_that_fell_back_to_the_cpu_is_refused(monkeypatch, noise_graph
 def test_missing_gpu_wheel_is_unavailable(monkeypatch, noise_graph):
     fake_ort(monkeypatch, available=["CPUExecutionProvider"], session_providers=["CPUExecutionProvider"])
     # the same line the kinds table gives bench rows
-    with pytest.raises(BackendUnavailable, match=r"lacks CUDAExecutionProvider \(pip install 'snndeploy\[gpu\]' for "
-                                                 r"onnxruntime-gpu\)"):
+    why = r"lacks CUDAExecutionProvider \(" + re.escape(onnxruntime_gpu_install())
+    with pytest.raises(BackendUnavailable, match=why):
         OnnxRuntimeRunner(noise_graph, device="cuda").activate()
 
 

@@ -7,9 +7,10 @@ asked backend whose kind the table can make from it, through the same producers 
 precision, any other artifact at its own.
 
 A backend that cannot run on this machine (no GPU, no TensorRT, no onnxruntime-gpu: the kind's ``unavailable`` or
-a runner's BackendUnavailable), a precision the backend does not run (the kind's ``precision_problem``, or a
-graph exported at another precision) and a batch outside a runner's limits become rows whose status says why,
-never a row measured at something else; any other error still stops the run.
+a runner's BackendUnavailable; no PyTorch: a checkpoint's own rows and those of the graphs and engines it would be
+exported to, whose producers cannot be imported), a precision the backend does not run (the kind's
+``precision_problem``, or a graph exported at another precision) and a batch outside a runner's limits become rows
+whose status says why, never a row measured at something else; any other error still stops the run.
 
 Rows are frozen BenchRow records (snndeploy.bench.rows), which the writers of snndeploy.bench.output serialise.
 """
@@ -33,7 +34,7 @@ from ..evaluation import stats
 from ..evaluation.evaluate import runner_accuracy, test_split_for
 from ..runners import ArtifactKind, BackendUnavailable, Runner, backends, kind_for_backend, kind_of, kinds
 from ..runners.produce import Producer, Request, made
-from ..runners.table import load, route
+from ..runners.table import load, not_installed, route
 from ..ui.progress import Bar
 from . import environment
 from .rows import METRICS, OK, ROW_KEYS, BenchRow
@@ -139,6 +140,14 @@ def _maker(kind: ArtifactKind, source: Path | Producer, device: str, **options: 
     return make
 
 
+def _unmade(why: str) -> Maker:
+    """The maker of a plan that cannot be made here (its status says why): never called, as measure() reports
+    the plan's problem instead; raises BackendUnavailable (a status row) all the same."""
+    def make(bar: Bar) -> tuple[Runner, Path]:
+        raise BackendUnavailable(why)
+    return make
+
+
 def _targets(kind: ArtifactKind, cfg: BenchConfig) -> list[ArtifactKind]:
     """The kinds an artifact runs as: those of the asked backends that the table makes from it, or its own
     alone when nothing else can be made from it (an engine runs on its backend whether asked or not)."""
@@ -158,6 +167,17 @@ def _chain(path: Path, source: ArtifactKind, target: ArtifactKind, request: Requ
             shared[key] = load(recipe.producer).planned(made_so_far, request)
         made_so_far = shared[key]
     return made_so_far
+
+
+def _made_by(path: Path, source: ArtifactKind, target: ArtifactKind, request: Request,
+             shared: dict[tuple[str, ...], Producer], device: str) -> tuple[Maker, str | None]:
+    """The maker of ``target`` from the artifact, and None; or, where a producer of the chain imports a library
+    that is not installed (exporting a checkpoint needs PyTorch), a maker that is never called and why."""
+    try:
+        return _maker(target, _chain(path, source, target, request, shared), device), None
+    except ModuleNotFoundError as exc:
+        why = f"cannot be made from the {source.noun} here: {not_installed(exc)}"
+        return _unmade(why), why
 
 
 def _fixed(artifact: ArtifactKind, target: ArtifactKind, facts: ArtifactFacts, make: Maker, cfg: BenchConfig,
@@ -189,28 +209,32 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
     path, work = Path(artifact), Path(cfg.work)
     kind = kind_of(path)
     plans: list[Plan] = []
+    if not kind.network and (why := kind.missing()) is not None:
+        # its facts (T, precision) are read by its runner: a status row per backend and precision asked
+        return [Plan(target, target.device_for(cfg.device), precision, 0, None, _unmade(why), problem=why)
+                for target in _targets(kind, cfg) for precision in cfg.precisions or ("-",)]
     if not kind.network:
         facts = kind.open(path).facts  # a bad file is an error, not a status; nothing runs before activation
         request = Request(facts.T or 0, facts.precision, cfg.batches, work)
         shared: dict[tuple[str, ...], Producer] = {}
         for target in _targets(kind, cfg):
-            device = target.device_for(cfg.device)
-            plans += _fixed(kind, target, facts, _maker(target, _chain(path, kind, target, request, shared), device),
-                            cfg, path)
+            make, why = _made_by(path, kind, target, request, shared, target.device_for(cfg.device))
+            plans += [dataclasses.replace(plan, problem=plan.problem or why)
+                      for plan in _fixed(kind, target, facts, make, cfg, path)]
         return plans
     for T in cfg.Ts:
         for precision in cfg.precisions or ("fp32",):
             request, shared = Request(T, precision, cfg.batches, work / f"T{T}"), {}
             for target in _targets(kind, cfg):
                 device = target.device_for(cfg.device)
-                if target is kind:
+                if target is kind:  # without its backend: the status row of kind.unavailable
                     plans.append(Plan(kind, device, precision, T, _network_noise(kind, device),
                                       _maker(kind, path, device, T=T),
                                       problem=kind.precision_problem(precision)))
                 else:
-                    plans.append(Plan(target, device, precision, T, EXPORT_NOISE,
-                                      _maker(target, _chain(path, kind, target, request, shared), device),
-                                      problem=target.precision_problem(precision)))
+                    make, why = _made_by(path, kind, target, request, shared, device)
+                    plans.append(Plan(target, device, precision, T, EXPORT_NOISE, make,
+                                      problem=target.precision_problem(precision) or why))
     return plans
 
 
@@ -286,8 +310,8 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[BenchRow
 def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> stats.Report | None:
     """The stats report of a checkpoint at the bench's T values (every backend's row at T runs that network), or
     None for a graph or engine, whose spikes are not outputs it can be asked for."""
-    if not kind_of(artifact).network:
-        return None
+    if not kind_of(artifact).network or kind_of(artifact).missing() is not None:
+        return None  # a network whose backend is not installed: its rows are status rows
     task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
     counted = stats.checkpoint_stats(artifact, cfg.Ts, data_dir=cfg.data_dir, limit_test=cfg.limit_test,
                                      seed=cfg.seed,

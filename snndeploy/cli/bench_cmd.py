@@ -49,6 +49,15 @@ def progress_line(r: BenchRow) -> str:
     return f"{where}: {r.p50_ms:.2f} ms, {r.images_per_s:.0f} img/s, {100 * (r.accuracy or 0):.2f}%"
 
 
+def nothing_measured(rows: list[BenchRow]) -> str:
+    """The one line of a bench that measured no row: the first row's reason, and how many others the table has."""
+    reasons = list(dict.fromkeys(r.status for r in rows))
+    why = reasons[0] if len(reasons[0]) <= 160 else reasons[0][:160] + "..."
+    more = len(reasons) - 1
+    return f"nothing was measured: {why}" + (f" (and {more} other reason{'s' * (more > 1)} in the status column)"
+                                             if more else "")
+
+
 bench_app = typer.Typer(cls=BenchGroup, no_args_is_help=True, add_completion=False,
                         help="Benchmarks: deployment (bench ARTIFACTS...), training cost (bench train), serving load "
                         "(bench serve).")
@@ -120,6 +129,8 @@ def bench_run_command(
         say(f"wrote {Path(plot)}")
     elif plot:
         say(f"no plot written to {plot}: no row was measured")
+    if not output.measured(rows):  # the table says why per row; a script sees that nothing ran
+        raise SnnDeployError(nothing_measured(rows))
 
 
 bench_app.command("train")(bench_train_command)

@@ -76,6 +76,7 @@ def eval_command(
     common = {"data_dir": data_dir, "limit_test": limit_test, "batch_size": batch_size, "device": device,
               "seed": seed, "repeats": repeats, "show_progress": bar,
               "on_result": None if bar else lambda r: console.print(result_line(r), markup=False, highlight=False)}
+    kind_of(artifact).require(artifact)  # one line where its backend is not installed
     if Ts and kind_of(artifact).network:  # PyTorch runs a batch's steps at once: refuse a T that cannot fit
         from ..runners.torch_runner import check_checkpoint_memory
 

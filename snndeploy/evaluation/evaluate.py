@@ -58,7 +58,9 @@ def evaluate(path: str, Ts: list[int] | None = None, stage: int | None = None, a
     """The accuracy rows of any artifact, by its kind's evaluator (the kinds table's ``evaluator``): a checkpoint
     at every T (default 1, 5, 10), stage (default 3) and alpha; a graph or engine at its own. ``options``: the
     keyword options of evaluate_graph (a checkpoint's evaluator also takes ``compiled``)."""
-    return load(kind_of(path).evaluator)(path, Ts, stage, alphas, **options)
+    kind = kind_of(path)
+    kind.require(path)  # one line where its backend is not installed, before its evaluator imports it
+    return load(kind.evaluator)(path, Ts, stage, alphas, **options)
 
 
 def evaluate_checkpoint(path: str, Ts: list[int] | None = None, stage: int | None = None,

@@ -101,17 +101,35 @@ class ArtifactKind:
 
     def open(self, path: str | Path, **options: Any) -> Runner:
         """A runner of ``path`` with the options its runner takes (Runner.options; the others are ignored)."""
+        self.require(path)
         return self.runner.open(Path(path), **options)
+
+    def missing(self) -> str | None:
+        """Why this kind's runner cannot be loaded here, its module importing a backend that is not installed (one
+        line with the install line: a bench row's status), or None."""
+        try:
+            load(self.runner_path)
+        except ModuleNotFoundError as exc:  # the runner's module imports its backend (PyTorch)
+            return not_installed(exc, self.install)
+        return None
+
+    def require(self, path: str | Path) -> None:
+        """Refuse, in one line, an artifact of this kind where its runner cannot be loaded; a network says how to
+        run it without its backend (a kind made from it, exported where the backend is installed)."""
+        if (why := self.missing()) is None:
+            return
+        name = Path(path).name
+        text = f"{name if len(name) <= 100 else name[:100] + '...'} is a {self.noun}: {why}"
+        made = [k for k in _TABLE if k.recipe_from(self) is not None and k.suffixes]
+        if self.network and made:
+            text += f"; export it to {made[0].suffixes[0]} where it runs (snndeploy export) and run that here"
+        raise SnnDeployError(text)
 
     def unavailable(self, device: str) -> str | None:
         """Why this backend cannot run on ``device`` here (one line), or None when it can be tried."""
         if device not in self.devices:
             return f"{self.backend} runs on {', '.join(self.devices)}, not {device}"
-        try:
-            runner = self.runner
-        except ModuleNotFoundError as exc:  # the runner's module imports its backend (PyTorch)
-            return f"{exc.name} is not installed ({self.install})"
-        return runner.unavailable(device)
+        return self.missing() or self.runner.unavailable(device)
 
     def precision_problem(self, precision: str) -> str | None:
         """Why this backend cannot run ``precision`` (one line naming the backends that can), or None."""
@@ -236,6 +254,16 @@ def route(source: ArtifactKind, target: ArtifactKind) -> list[Recipe] | None:
                     nxt.append(k)
         frontier = nxt
     return paths.get(target.name)
+
+
+def not_installed(exc: ModuleNotFoundError, install: object = None) -> str:
+    """One line for a library that is not installed: its name and how to install it (``install``, else the table's
+    install line for it). A module of snndeploy itself missing is a bug: re-raised."""
+    module = (exc.name or "").split(".")[0]
+    if not module or module == "snndeploy":
+        raise exc
+    hint = install or install_hints().get(module)
+    return f"{module} is not installed" + (f" ({hint})" if hint else "")
 
 
 def install_hints() -> dict[str, str]:

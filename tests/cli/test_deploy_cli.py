@@ -138,7 +138,9 @@ def test_bench_files_carry_the_environment_and_the_artifact(tiny_run, tmp_path):
 def test_bench_pytorch_fp16_is_a_row_that_says_why(tiny_run, tmp_path):
     r = invoke("bench", tiny_run.path.parent, "--backend", "pytorch", "--precision", "fp16", "--T", 1, "--batch", 1,
                "--limit-test", 10, "--iters", 1, "--json", tmp_path / "b.json")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 2, r.output  # its one row, written, and one line: nothing was measured
+    assert r.output.endswith("error: nothing was measured: pytorch runs fp32 only; fp16 runs on --backend onnxruntime "
+                             "or tensorrt\n")
     (row,) = json.loads((tmp_path / "b.json").read_text())["results"]
     assert row["precision"] == "fp16" and row["p50_ms"] is None
     assert row["status"] == "pytorch runs fp32 only; fp16 runs on --backend onnxruntime or tensorrt"
@@ -188,7 +190,7 @@ def test_bench_rows_for_backends_that_cannot_run_here(tiny_run, tmp_path, monkey
     r = invoke("bench", graph, "--backend", "onnxruntime,tensorrt", "--device", "cuda", "--batch", 1,
                "--limit-test", 10, "--iters", 1, "--json", tmp_path / "b.json", "--md", tmp_path / "b.md",
                "--plot", tmp_path / "b.png")
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 2, r.output  # the table and files, then one line: nothing was measured
     rows = json.loads((tmp_path / "b.json").read_text())["results"]
     assert [row["backend"] for row in rows] == ["onnxruntime-cuda", "tensorrt"]
     assert rows[0]["status"] == f"ONNX Runtime lacks CUDAExecutionProvider ({onnxruntime_gpu_install()})"
@@ -198,7 +200,10 @@ def test_bench_rows_for_backends_that_cannot_run_here(tiny_run, tmp_path, monkey
         assert rows[1]["status"] != "ok" and ("NVIDIA" in rows[1]["status"] or "cuda" in rows[1]["status"])
     assert all(row["accuracy"] is None for row in rows) and "ONNX Runtime lacks" in (tmp_path / "b.md").read_text()
     assert "no row was measured" in r.output and not (tmp_path / "b.png").exists()
-    assert f"({onnxruntime_gpu_install()})" in " ".join(r.output.split())  # printed as text, not markup
+    flat = " ".join(r.output.split())
+    assert flat.endswith(f"error: nothing was measured: ONNX Runtime lacks CUDAExecutionProvider "
+                         f"({onnxruntime_gpu_install()}) (and 1 other reason in the status column)")
+    assert f"({onnxruntime_gpu_install()})" in flat  # printed as text, not markup
 
 
 def test_bench_still_fails_loudly_on_a_bug(tiny_run, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import invoke
+from cli_helpers import bad, invoke
 
 from snndeploy.core.errors import SnnDeployError
 from snndeploy.core.facts import ArtifactFacts
@@ -160,3 +160,28 @@ def test_a_second_backend_for_an_existing_kind_is_one_row(toy, tmp_path):
             ("toy", str(path), expected), ("toy-again", str(path), expected)]
     finally:
         unregister("toy-again")
+
+
+# a kind whose runner's module imports a backend that is not installed here
+ABSENT = ArtifactKind("absent", "a model of an absent backend (.absent)", "stub model", (".absent",), "absent",
+                      "snndeploy_absent_backend:AbsentRunner", ("fp32",), ("cpu",), "pip install absent-backend")
+
+
+def test_a_kind_whose_backend_is_missing_is_a_status_row_and_one_line(toy, tmp_path):
+    """bench measures what runs and keeps a row for what does not; eval and infer of it say what to install."""
+    path, _, images = toy
+    register(ABSENT)
+    try:
+        (tmp_path / "m.absent").write_bytes(b"")
+        r = invoke("bench", tmp_path / "m.absent", path, "--batch", 1, "--limit-test", LIMIT, "--iters", 1,
+                   "--json", tmp_path / "b.json", "--work", tmp_path / "work")
+        assert r.exit_code == 0, r.output
+        rows = json.loads((tmp_path / "b.json").read_text())["results"]
+        why = "snndeploy_absent_backend is not installed (pip install absent-backend)"
+        assert [(row["backend"], row["status"]) for row in rows] == [("absent", why), ("toy", "ok")]
+        one_line = f"error: m.absent is a stub model: {why}\n"
+        assert bad("eval", tmp_path / "m.absent") == one_line
+        np.save(tmp_path / "x.npy", images)
+        assert bad("infer", tmp_path / "m.absent", tmp_path / "x.npy") == one_line
+    finally:
+        unregister("absent")

@@ -47,3 +47,15 @@ def one_line(*args):
 def test_empty_values_are_refused(args, message, tmp_path):
     line = one_line(*[str(a).replace("{tmp}", str(tmp_path)) for a in args])
     assert line.startswith(f"error: {message}"), line
+
+
+@pytest.mark.parametrize("command, text, message", [
+    (("train",), 'data_dir: ""\nepochs: 0\n', "--data-dir (data_dir) is empty: give a value"),
+    (("train",), 'out: ""\nepochs: 0\n', "--out is empty: give a value"),
+    (("export", "{tmp}/run"), 'out: ""\nT: [0]\n', "--out is empty: give a value"),
+])
+def test_empty_values_in_config_files_are_refused(command, text, message, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    line = one_line(*[str(a).replace("{tmp}", str(tmp_path)) for a in command], "--config", config)
+    assert line.startswith(f"error: {config}: {message}"), line

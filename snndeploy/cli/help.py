@@ -14,11 +14,14 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 try:  # Typer 0.2x vendors Click (its commands run on typer._click); older Typer depends on the click package
     from typer._click import ClickException, Command, Context
-    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.core import ParameterSource
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older Typer
     from click import ClickException, Command, Context
-    from click.exceptions import NoArgsIsHelpError
+    from click.core import ParameterSource
+    from click.exceptions import NoArgsIsHelpError, UsageError
 
+from .. import presets
 from .common import _fail, usage_error_line
 
 # Typer's rich help shows a value's Python type (<int>, <list[str]>, <bool> for flags) and Click's usage wraps
@@ -77,9 +80,41 @@ def metavar(param: Any) -> str:
     return f"{name}[,{name}...]" if many else name  # lists: repeat the option or give a comma list
 
 
+# what a value must be, by metavar, for the message that refuses an empty one (refuse_empty)
+WANTED = {"DIR": "a folder", "FILE": "a file path", "PATH": "a path", "N": "a number", "T": "a number",
+          "FLOAT": "a number", "NAME": "a name"}
+
+
+def wanted(param: Any, ctx: Context) -> str:
+    """What ``param`` takes, for a message: 'a folder', 'a preset of snndeploy train (...) or a YAML file'."""
+    if param.param_type_name == "argument":  # ARTIFACT, MODEL, INPUTS...: files and folders
+        return "a path"
+    if param.name == "config" and ctx.info_name in presets.COMMANDS:
+        return f"a preset of snndeploy {ctx.info_name} ({', '.join(presets.names(ctx.info_name))}) or a YAML file"
+    return WANTED.get(str(param.metavar).split("[")[0], "a value")
+
+
+def refuse_empty(param: Any, ctx: Context, value: Any) -> None:
+    """Refuse an empty value given to ``param`` (`--config ""`, `-o ""`, an empty ARTIFACT): the commands would
+    take it for "not given" or, as a path, for the current folder. Checked on the raw text, before a path type
+    turns '' into '.'."""
+    if ctx.get_parameter_source(param.name) in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
+        return
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if any(isinstance(v, str) and not v for v in values):
+        label = param.name.upper() if param.param_type_name == "argument" else \
+            next((o for o in param.opts if o.startswith("--")), param.opts[0])
+        raise UsageError(f"{label} is empty: give {wanted(param, ctx)}", ctx)
+
+
 class HelpOption(TyperOption):
     """A Typer option that shows its metavar as given and a show_default string as written (Typer and Click
-    put it in parentheses: '[default: (all cores)]'); a plain flag's default reads 'off' or 'on'."""
+    put it in parentheses: '[default: (all cores)]'); a plain flag's default reads 'off' or 'on'. An empty value
+    is refused (refuse_empty)."""
+
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        refuse_empty(self, ctx, value)
+        return super().process_value(ctx, value)
 
     def display_type_rich(self, ctx: Context) -> str | None:
         return self.metavar or None
@@ -94,7 +129,12 @@ class HelpOption(TyperOption):
 
 
 class HelpArgument(TyperArgument):
-    """A Typer argument shown as Click writes arguments: ARTIFACT, [NAME], INPUTS... (not {artifact})."""
+    """A Typer argument shown as Click writes arguments: ARTIFACT, [NAME], INPUTS... (not {artifact}). An empty
+    value is refused (refuse_empty)."""
+
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        refuse_empty(self, ctx, value)
+        return super().process_value(ctx, value)
 
     def display_type_rich(self, ctx: Context) -> str | None:
         return None  # the name says it (ARTIFACT); its help says what it may be

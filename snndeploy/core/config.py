@@ -72,6 +72,11 @@ def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where
         named = ", ".join(_with_hint(k, known) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
         raise SnnDeployError(f"{prefix}unknown {what} option(s): {named}; known: {', '.join(sorted(known))}")
     values = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
+    if where and (empty := next((k for k, value in values.items() if value == ""), None)) is not None:
+        # a file the user wrote: "" would read as "not given" or, as a path, the current folder (records are
+        # read as written: they name no file)
+        raise SnnDeployError(f"{prefix}{option_name(empty)} is empty: give a value, or leave the key out for "
+                             "the default")
     for key, value in values.items():  # what a flag's value gets (one path for both); ranges: cls's own checks
         v.option_value(value, flag_name(key), key, finite=False)
     return cls(**values)  # type: ignore[call-arg]

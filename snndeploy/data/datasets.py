@@ -19,7 +19,7 @@ from ..core.images import read_image, to_array
 from ..core.install import hint
 from ..core.lazy import lazy_import
 from ..core.spec import DataSpec
-from ..core.validate import option_name
+from ..core.validate import flag_name, option_name
 
 # Training batches and augmentation need PyTorch; loading every dataset except CIFAR-10 does not (folder splits,
 # the sample and MNIST / Fashion-MNIST's raw files are read with numpy and Pillow alone: the install without PyTorch
@@ -32,6 +32,7 @@ SAMPLE_FILE = "mnist_sample.npz"
 SAMPLE_TRAIN = 4000  # the bundled npz holds 4000 train images followed by 1000 test images
 SPLIT_SEED = 0  # seed of every split/shuffle this module makes itself
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+TEST_FOLDERS = ("test", "val")  # a folder dataset's test half, beside train/ (test/ first)
 _MNIST_FILES = [f"{p}-{k}-ubyte" for p in ("train", "t10k") for k in ("images-idx3", "labels-idx1")]
 _MNIST_CLASSES = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven",
                   "8 - eight", "9 - nine")  # torchvision's MNIST.classes
@@ -337,7 +338,8 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
 
     if not root.is_dir():
         raise SnnDeployError(f"folder dataset: {root} does not exist or is not a folder")
-    test_dir = next((root / t for t in ("test", "val") if (root / t).is_dir()), None)
+    _check_not_a_half(root)
+    test_dir = _test_dir(root)
     if (root / "train").is_dir() and test_dir is not None:
         split = f"the folder's train/ and {test_dir.name}/ sub-folders"
         class_names, train_items = _scan_classes(root / "train", None)
@@ -384,6 +386,23 @@ def _load_folder(root: Path, image_size: int | None) -> Dataset:
     test = Split(np.ascontiguousarray(images[test_idx]), labels[test_idx])
     spec = DataSpec("folder", images.shape[1], size[1], size[0], class_names, *_channel_stats(train.images))
     return Dataset(spec, train, test, split, resized)
+
+
+def _test_dir(root: Path) -> Path | None:
+    """The test half of a folder with its own split: its test/ (else val/) sub-folder, if it has one."""
+    return next((root / t for t in TEST_FOLDERS if (root / t).is_dir()), None)
+
+
+def _check_not_a_half(root: Path) -> None:
+    """Refuse one half of a folder that has its own split (DIR/train beside DIR/test): read alone it would be
+    split 80/20 again, and a model trained on DIR would be measured on its own training images."""
+    folder = root.resolve()
+    parent, test = folder.parent, _test_dir(folder.parent)
+    if test is None or not (parent / "train").is_dir() or folder not in (parent / "train", test):
+        return
+    half = "training half" if folder.name == "train" else "test half"
+    raise SnnDeployError(f"folder dataset: {folder} is the {half} of {parent}'s own split (its train/ and "
+                         f"{test.name}/ sub-folders): give {flag_name('data_dir')} {parent}")
 
 
 def split_generator(seed: int = SPLIT_SEED) -> np.random.MT19937:

@@ -1,6 +1,7 @@
 """Tests for snndeploy.data.datasets: the bundled sample, batching, and offline loaders."""
 
 import pickle
+import re
 from pathlib import Path
 from urllib.error import URLError
 
@@ -309,3 +310,32 @@ def test_numpy_batches_match_the_training_batches(sample):
         "x", 2, 1, 1, ("a",), (0.5, 0.25), (0.25, 0.375))).ravel(), [-2.0, 2.0])
     with pytest.raises(SnnDeployError, match="uint8 images"):
         normalize_array(np.zeros((1, 3, 2, 2), np.float32), sample.spec)
+
+
+def _split_folder(root: Path, test: str = "test") -> None:
+    """A folder dataset with its own split: train/ and ``test``/ sub-folders of two classes."""
+    for half in ("train", test):
+        for k, cls in enumerate(("cat", "dog")):
+            for i in range(5):
+                _png(root / half / cls / f"{i}.png", 40 * k + i)
+
+
+@pytest.mark.parametrize("test", ["test", "val"])
+def test_half_of_a_split_folder_is_refused(tmp_path, test):
+    """DIR/train of a folder with its own split would be re-split 80/20: accuracy measured on training images."""
+    _split_folder(tmp_path / "data", test)
+    root = re.escape(str((tmp_path / "data").resolve()))
+    with pytest.raises(SnnDeployError, match=rf"^folder dataset: {root}/train is the training half of {root}'s own "
+                                             rf"split \(its train/ and {test}/ sub-folders\): give --data-dir {root}$"):
+        load_dataset("folder", tmp_path / "data" / "train")
+    with pytest.raises(SnnDeployError, match=rf"{root}/{test} is the test half of {root}'s own split"):
+        load_dataset("folder", tmp_path / "data" / test / ".")
+    assert len(load_dataset("folder", tmp_path / "data").test) == 10
+
+
+def test_folder_named_train_without_a_sibling_loads(tmp_path):
+    """A flat folder that happens to be called train (no test/ beside it) is an ordinary 80/20 folder."""
+    _split_folder(tmp_path / "data")
+    (tmp_path / "data" / "test").rename(tmp_path / "data" / "testing")
+    ds = load_dataset("folder", tmp_path / "data" / "train")
+    assert len(ds.train) == 8 and len(ds.test) == 2

@@ -112,19 +112,20 @@ def _source_tree() -> Origin:
 
 @functools.lru_cache(maxsize=1)
 def origin() -> Origin:
-    """Where the installed snndeploy came from, read once from its ``direct_url.json`` (bounded)."""
-    try:
-        dist = metadata.distribution(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return _source_tree()
-    folder = getattr(dist, "_path", None)  # the .dist-info folder of an installed distribution
-    if not isinstance(folder, Path):
-        return UNKNOWN
-    try:
-        data = files.read_bytes(folder / "direct_url.json", "direct_url.json", "config")
-    except SnnDeployError:  # absent (installed from an index), irregular or too big
-        return UNKNOWN
-    return parse_direct_url(data if len(data) <= MAX_DIRECT_URL else None)
+    """Where the installed snndeploy came from, read once from its ``.dist-info``'s ``direct_url.json``
+    (bounded); with no installed record, the clone this copy runs from (or UNKNOWN)."""
+    for dist in metadata.distributions(name=DISTRIBUTION):
+        folder = getattr(dist, "_path", None)
+        # setuptools leaves a snndeploy.egg-info in the clone's root, which sys.path finds first when Python runs
+        # there (the folder a user stands in most): it records nothing, so only pip's .dist-info counts
+        if not isinstance(folder, Path) or not folder.name.endswith(".dist-info"):
+            continue
+        try:
+            data = files.read_bytes(folder / "direct_url.json", "direct_url.json", "config")
+        except SnnDeployError:  # absent (installed from an index), irregular or too big
+            return UNKNOWN
+        return parse_direct_url(data if len(data) <= MAX_DIRECT_URL else None)
+    return _source_tree()
 
 
 def _near(path: str, cwd: Path | None) -> str:

@@ -127,7 +127,7 @@ def test_an_oversized_direct_url_file_falls_back(monkeypatch, tmp_path):
     info = tmp_path / "snndeploy-0.1.0.dist-info"
     info.mkdir()
     (info / "direct_url.json").write_text(" " * (install.MAX_DIRECT_URL + 10) + record(url="file:///x", dir_info={}))
-    monkeypatch.setattr(metadata, "distribution", lambda name: metadata.PathDistribution(info))
+    monkeypatch.setattr(metadata, "distributions", lambda name: [metadata.PathDistribution(info)])
     install.origin.cache_clear()
     try:
         assert install.origin() == install.UNKNOWN
@@ -147,3 +147,25 @@ def test_the_extras_are_pyprojects():
         pytest.skip("not run from a source checkout")
     extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
     assert set(install.EXTRAS) == set(extras)
+
+
+def test_a_clones_egg_info_does_not_hide_the_install_record(monkeypatch, tmp_path):
+    """Run from a clone's root, sys.path finds setuptools' snndeploy.egg-info there before pip's .dist-info: the
+    hint must still come from the .dist-info's record (it once fell back to the generic hint)."""
+    from importlib import metadata
+
+    egg = tmp_path / "clone" / "snndeploy.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: snndeploy\nVersion: 0.1.0\n")
+    info = tmp_path / "site" / "snndeploy-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: snndeploy\nVersion: 0.1.0\n")
+    (info / "direct_url.json").write_text(record(url=f"file://{CLONE}", dir_info={"editable": True}))
+    found = list(metadata.distributions(name="snndeploy", path=[str(egg.parent), str(info.parent)]))
+    assert [d._path.name for d in found] == ["snndeploy.egg-info", "snndeploy-0.1.0.dist-info"]
+    monkeypatch.setattr(metadata, "distributions", lambda name: found)
+    install.origin.cache_clear()
+    try:
+        assert install.origin() == Origin("editable", CLONE)
+    finally:
+        install.origin.cache_clear()

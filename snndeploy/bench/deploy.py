@@ -283,6 +283,8 @@ def measure(artifact: str, plan: Plan, cfg: BenchConfig, name: str | None = None
             return rows
     except (BackendUnavailable, Refused) as exc:  # cannot run here, or TensorRT cannot build it as asked
         return [_row(name, artifact, plan, None, str(exc))]
+    except ModuleNotFoundError as exc:  # a library a step imports only when it runs (ModelOpt's own imports)
+        return [_row(name, artifact, plan, None, not_installed(exc))]
 
 
 def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[BenchRow], None] | None = None,

@@ -15,6 +15,16 @@ from .errors import SnnDeployError
 from .install import Hint
 
 
+class NotInstalled(SnnDeployError, ModuleNotFoundError):
+    """An optional library that is not installed: one line for a command (a SnnDeployError), and, being a
+    ModuleNotFoundError, a status row for bench (as a producer whose module cannot be imported is);
+    ``install`` says how to install it."""
+
+    def __init__(self, message: str, name: str, install: str | Hint | None = None) -> None:
+        super().__init__(message, name=name)
+        self.install = install
+
+
 class LazyModule:
     """A module imported on first attribute access; a missing one raises SnnDeployError with ``install``."""
 

@@ -18,6 +18,7 @@ from ..artifacts.naming import graph_name
 from ..core import atomic, files
 from ..core.errors import SnnDeployError
 from ..core.install import hint
+from ..core.lazy import NotInstalled, lazy_import
 from ..core.outputs import refuse_existing
 from ..data.datasets import iterate_batches, load_dataset
 
@@ -31,12 +32,24 @@ class Quantized:
     seconds: float
 
 
+def _no_modelopt(missing: str) -> NotInstalled:
+    """The one-line error of a quantize without ModelOpt (or a library it imports): ``missing``."""
+    return NotInstalled(f"INT8 needs NVIDIA ModelOpt: {hint('int8')} (missing: {missing})", name=missing,
+                        install=hint("int8"))
+
+
+def require_modelopt() -> None:
+    """Refuse (NotInstalled) where ModelOpt is not installed, without importing it (it loads PyTorch): bench
+    plans its int8 rows as status rows then, before exporting a graph that could not be quantized."""
+    if not lazy_import("modelopt", hint("int8")).available():
+        raise _no_modelopt("modelopt")
+
+
 def _modelopt_quantize():
     try:
         from modelopt.onnx.quantization import quantize
     except ImportError as exc:
-        raise SnnDeployError(f"INT8 needs NVIDIA ModelOpt: {hint('int8')} "
-                             f"(missing: {getattr(exc, 'name', None) or exc})") from None
+        raise _no_modelopt(getattr(exc, "name", None) or "modelopt") from None
     return quantize
 
 

@@ -42,10 +42,13 @@ class GraphFromCheckpoint(Producer):
 
     @classmethod
     def planned(cls, source: Path | Producer, request: Request) -> Producer:
-        """The graph bench runs at the request's T and precision (int8: an inlined fp32 export, quantized). Bench
-        owns its work folder (the CLI refuses a used one without --overwrite), so its exports replace the graphs
-        snndeploy wrote there, and never a foreign file."""
+        """The graph bench runs at the request's T and precision (int8: an inlined fp32 export, quantized; without
+        ModelOpt: NotInstalled, a ModuleNotFoundError, so the plan is a status row). Bench owns its work folder
+        (the CLI refuses a used one without --overwrite), so its exports replace the graphs snndeploy wrote
+        there, and never a foreign file."""
         p = request.precision
+        if p == "int8":
+            quantize.require_modelopt()  # NotInstalled: the plan's status row, nothing exported
         graph = cls(source, ExportConfig(T=(request.T,), fp16=p == "fp16", inline=p == "int8", noise=EXPORT_NOISE,
                                          out=str(request.work / p), overwrite=True))
         return Int8Graph(graph, overwrite=True) if p == "int8" else graph

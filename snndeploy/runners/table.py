@@ -262,7 +262,7 @@ def not_installed(exc: ModuleNotFoundError, install: object = None) -> str:
     module = (exc.name or "").split(".")[0]
     if not module or module == "snndeploy":
         raise exc
-    hint = install or install_hints().get(module)
+    hint = install or getattr(exc, "install", None) or install_hints().get(module)  # NotInstalled carries its own
     return f"{module} is not installed" + (f" ({hint})" if hint else "")
 
 

@@ -72,17 +72,16 @@ def export_command(
     from ..export.exporter import ExportConfig, check_export
     from ..runners.produce_graph import GraphFromCheckpoint
 
-    if config:
-        path = presets.resolve(config, "export")
-        cfg = ExportConfig.from_dict(load_yaml(path), presets.where(config, path))
-    else:
-        cfg = ExportConfig()
+    path = presets.resolve(config, "export") if config else None
     Ts = parse_values(T, int, "--T")
     changes = {"T": tuple(Ts) if Ts else None, "stage": stage, "alpha": parse_alpha(alpha) if alpha else None,
                "beta": beta, "noise": noise, "inline": inline, "opset": opset, "batch": batch, "fp16": fp16,
                "seed": seed, "trt": trt, "out": out, "format": fmt, "max_batch": max_batch,
                "overwrite": overwrite or None}
-    cfg = dataclasses.replace(cfg, **{k: v for k, v in changes.items() if v is not None})
+    given = {k: v for k, v in changes.items() if v is not None}
+    # the flags win over the file; an error names the file and key, or the flag, that gave the value
+    cfg = ExportConfig.from_dict(load_yaml(path), presets.where(config, path), given) if config and path else \
+        dataclasses.replace(ExportConfig(), **given)
     check_export(checkpoint, cfg)  # every T's graph and memory, before the first file is written
     producers = GraphFromCheckpoint.each_T(checkpoint, cfg)  # the producers bench exports with, one per T
     with Bar(enabled=console.is_terminal) as bar:  # a terminal sees each file being written

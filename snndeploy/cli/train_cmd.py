@@ -144,14 +144,15 @@ def train_command(
              "noise_lo": lo, "noise_hi": hi, "noise_draws": noise_draws, "seed": seed, "device": device,
              "limit_train": limit_train, "limit_test": limit_test, "image_size": image_size, "augment": augment,
              "out": out}
+    given_flags = {k: v for k, v in flags.items() if v is not None}
     if resume:  # the run's own options, with only those the user gave (file or flags) checked against them
-        if path:
-            from_mapping(TrainConfig, yaml, "train", where)  # unknown keys and bad values: one line
-        given = {**yaml, **{k: v for k, v in flags.items() if v is not None}}
+        if path:  # unknown keys and bad values: one line, naming the file or the flag that gave the value
+            from_mapping(TrainConfig, yaml, "train", where, over=given_flags)
+        given = {**yaml, **given_flags}
         cfg = resume_config(given.pop("out", TrainConfig.out), given)
-    else:
-        base = from_mapping(TrainConfig, yaml, "train", where) if path else TrainConfig()
-        cfg = base.replace(**flags)
+    else:  # the flags win over the file; an error names the file and key, or the flag, that gave the value
+        cfg = from_mapping(TrainConfig, yaml, "train", where, over=given_flags) if path else TrainConfig().replace(
+            **flags)
     lr_given = lr is not None or "lr" in yaml or resume
 
     def describe(data: Dataset) -> None:

@@ -60,8 +60,13 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
     raise SnnDeployError(f"option '{name}' must be {wanted}, got {short(value)}")
 
 
-def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where: str = "") -> C:
-    """Build a frozen dataclass from a mapping; unknown keys and wrong types are errors."""
+def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where: str = "",
+                 over: dict[str, Any] | None = None) -> C:
+    """Build a frozen dataclass from a mapping; unknown keys and wrong types are errors.
+
+    ``where`` names the config file ``data`` was read from: an error about one of its values names the file and
+    the key ('run.yaml: epochs must be >= 1, got 0'), not the flag. ``over``: the flags given, which win over the
+    file's values; an error about one of them names the flag."""
     prefix = f"{where}: " if where else ""
     if not isinstance(data, dict):
         raise SnnDeployError(f"{prefix}{what} options must be a mapping of option: value")
@@ -71,15 +76,63 @@ def from_mapping(cls: type[C], data: dict[str, Any], what: str = "config", where
     if unknown:
         named = ", ".join(_with_hint(k, known) for k in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
         raise SnnDeployError(f"{prefix}unknown {what} option(s): {named}; known: {', '.join(sorted(known))}")
-    values = {k: _coerce(k, v, hints[k]) for k, v in data.items()}
-    if where and (empty := next((k for k, value in values.items() if value == ""), None)) is not None:
-        # a file the user wrote: "" would read as "not given" or, as a path, the current folder (records are
-        # read as written: they name no file)
-        raise SnnDeployError(f"{prefix}{option_name(empty)} is empty: give a value, or leave the key out for "
-                             "the default")
-    for key, value in values.items():  # what a flag's value gets (one path for both); ranges: cls's own checks
-        v.option_value(value, flag_name(key), key, finite=False)
-    return cls(**values)  # type: ignore[call-arg]
+    over = over or {}
+    from_file = [k for k in data if k not in over] if where else []  # the keys whose values the file gives
+    values = {}
+    for key, value in {**data, **over}.items():
+        at = prefix if key in from_file else ""
+        try:
+            values[key] = _coerce(key, value, hints[key])
+        except SnnDeployError as exc:
+            raise SnnDeployError(f"{at}{exc}") from None
+        if at and values[key] == "":
+            # a file the user wrote: "" would read as "not given" or, as a path, the current folder (records are
+            # read as written: they name no file)
+            raise SnnDeployError(f"{at}{option_name(key)} is empty: give a value, or leave the key out for the "
+                                 "default")
+        # what a flag's value gets (one path for both); ranges: cls's own checks
+        v.option_value(values[key], f"{at}{key}" if at else flag_name(key), key, finite=False)
+    try:
+        return cls(**values)  # type: ignore[call-arg]
+    except SnnDeployError as exc:
+        if not from_file:
+            raise
+        raise SnnDeployError(_in_file(str(exc), cls, values, from_file, where)) from None
+
+
+def _flag_pattern(flag: str) -> str:
+    """A flag as a whole word of a message ('--noise' but not the start of '--noise-range')."""
+    return rf"(?<![\w-]){re.escape(flag)}(?![\w-])"
+
+
+def _in_file(message: str, cls: type, values: dict[str, Any], from_file: list[str], where: str) -> str:
+    """A dataclass check's message re-worded for values read from the config file ``where``: the flags of its keys
+    become the keys ('--batch-size (batch_size)' -> 'batch_size'), with the file in front. A message that names no
+    option gets the key whose value alone fails ('run.yaml: device: PyTorch runs on ...'); one that names only
+    flags the user gave is theirs, unchanged."""
+    named = False
+    for flag in dict.fromkeys(flag_name(k) for k in from_file):  # the noise range's two keys share a flag
+        keys = [k for k in from_file if flag_name(k) == flag]
+        for key in keys:  # '--noise-range (noise_hi)': that key
+            message, n = re.subn(re.escape(f"{flag} ({key})"), key, message)
+            named = named or n > 0
+        message, n = re.subn(_flag_pattern(flag), "/".join(keys), message)
+        named = named or n > 0
+    if named:
+        return f"{where}: {message}"
+    if any(re.search(_flag_pattern(flag_name(k)), message) for k in values):  # a flag the user gave
+        return message
+    alone = [k for k in from_file if _fails_alone(cls, k, values[k], message)]
+    return f"{where}: {alone[0]}: {message}" if alone else f"{where}: {message}"
+
+
+def _fails_alone(cls: type, key: str, value: Any, message: str) -> bool:
+    """Whether ``key`` = ``value`` with every other option at its default fails with ``message``."""
+    try:
+        cls(**{key: value})
+    except SnnDeployError as exc:
+        return str(exc) == message
+    return False
 
 
 def _with_hint(key: Any, known: set[str]) -> str:

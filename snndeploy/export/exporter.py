@@ -82,14 +82,15 @@ class ExportConfig:
         return None if self.batch == "dynamic" else int(self.batch)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "") -> ExportConfig:
-        """From a preset mapping; T may be a number or a list."""
+    def from_dict(cls, data: dict[str, Any], where: str = "", over: dict[str, Any] | None = None) -> ExportConfig:
+        """From a preset mapping (T may be a number or a list) read from ``where``, with the flags ``over`` over it
+        (an error names the file and key, or the flag, that gave the value: core.config.from_mapping)."""
         data = dict(data)
         if "T" in data:
             data["T"] = tuple(data["T"]) if isinstance(data["T"], list) else (data["T"],)
         if "batch" in data:
             data["batch"] = str(data["batch"])
-        return from_mapping(cls, data, "export", where)
+        return from_mapping(cls, data, "export", where, over)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 files (an alias bomb, 100,000-deep nesting) are refused in one line, within seconds."""
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -32,6 +33,17 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(train_module, "train", accepted)
     monkeypatch.setattr(GraphFromCheckpoint, "each_T", accepted)
+
+
+def in_file(by_flag: str, config, text: str) -> str:
+    """The message of a flag's bad value, as a config file holding it gets it: the file and the key instead of the
+    flag ('error: c.yaml: batch_size must be >= 1, got 0' for 'error: --batch-size (batch_size) must be >= 1, got
+    0'); the key is the file's last line's (both ends of the noise range: 'noise_lo/noise_hi')."""
+    keys = [line.split(":")[0] for line in text.splitlines()]
+    key = "noise_lo/noise_hi" if keys == ["noise_lo", "noise_hi"] else keys[-1]
+    rest = re.sub(r"^error: --[\w-]+( \(\w+\))? ", "", by_flag)
+    assert rest != by_flag, by_flag
+    return f"error: {config}: {key} {rest}"
 
 
 # (flags, the same value in a config file)
@@ -70,7 +82,7 @@ def test_train_config_values_are_checked_like_flags(flags, text, tmp_path, no_wo
     config = tmp_path / "c.yaml"
     config.write_text(text + "\n")
     by_flag = one_line("train", *flags, "-o", tmp_path / "x")
-    assert one_line("train", "--config", config, "-o", tmp_path / "x") == by_flag
+    assert one_line("train", "--config", config, "-o", tmp_path / "x") == in_file(by_flag, config, text)
     assert not (tmp_path / "x").exists()
 
 
@@ -94,8 +106,25 @@ def test_export_config_values_are_checked_like_flags(flags, text, tmp_path, no_w
     config = tmp_path / "c.yaml"
     config.write_text(text + "\n")
     by_flag = one_line("export", tmp_path / "run", *flags, "-o", tmp_path / "x")
-    assert one_line("export", tmp_path / "run", "--config", config, "-o", tmp_path / "x") == by_flag
+    by_file = one_line("export", tmp_path / "run", "--config", config, "-o", tmp_path / "x")
+    assert by_file == in_file(by_flag, config, text)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_flag_over_a_config_value_wins_and_its_error_names_the_flag(tmp_path, no_work):
+    config = tmp_path / "c.yaml"
+    config.write_text("epochs: 0\nbatch_size: 8\n")
+    assert one_line("train", "--config", config, "--batch-size", 0, "--epochs", 2, "-o", tmp_path / "x") == \
+        "error: --batch-size (batch_size) must be >= 1, got 0"
+    config.write_text("T: 0\nseed: 1\n")
+    assert one_line("export", tmp_path / "run", "--config", config, "--T", 2, "--seed", -1, "-o", tmp_path / "x") \
+        == f"error: --seed must be an integer from 0 to {2**63 - 1}, got -1"
+
+
+def test_preset_errors_name_the_preset(no_work, tmp_path):
+    """A preset is a config file too: a flag at odds with it gets a message naming the preset and its key."""
+    assert one_line("train", "--config", "paper-mnist", "--T", 5, "-o", tmp_path / "x") == \
+        "error: paper-mnist: method 'noise' trains at T = 1; --T applies to method bptt"
 
 
 def test_lr_has_a_ceiling(no_work, tmp_path):

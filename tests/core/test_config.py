@@ -54,6 +54,33 @@ def test_range_messages_name_the_flag_and_the_key(changes, message):
 
 
 @pytest.mark.parametrize("data, message", [
+    ({"epochs": 0}, "run.yaml: epochs must be >= 1, got 0"),
+    ({"batch_size": 0}, "run.yaml: batch_size must be >= 1, got 0"),
+    ({"lr": -1}, "run.yaml: lr must be a positive number, got -1.0"),
+    ({"method": "bptt", "T": 0}, "run.yaml: T must be >= 1, got 0"),
+    ({"seed": -1}, f"run.yaml: seed must be an integer from 0 to {2**63 - 1}, got -1"),
+    ({"noise_lo": 1, "noise_hi": 0}, "run.yaml: noise_lo/noise_hi must have lo < hi, got 1.0,0.0"),
+    ({"device": "gpu"}, "run.yaml: device: PyTorch runs on 'cpu' or 'cuda' (or 'cuda:N'), not 'gpu'"),
+    ({"epochs": "x"}, "run.yaml: option 'epochs' must be int, got 'x'"),
+])
+def test_range_messages_of_a_file_name_the_file_and_the_key(data, message):
+    """A value read from a config file is named by the file and its key, never by a flag the user did not type."""
+    with pytest.raises(SnnDeployError) as err:
+        from_mapping(TrainConfig, data, "train", "run.yaml")
+    assert str(err.value) == message
+
+
+def test_a_flag_wins_over_the_file_and_its_error_names_the_flag():
+    assert from_mapping(TrainConfig, {"epochs": 0}, "train", "run.yaml", over={"epochs": 3}).epochs == 3
+    with pytest.raises(SnnDeployError) as err:
+        from_mapping(TrainConfig, {"epochs": 5}, "train", "run.yaml", over={"epochs": 0})
+    assert str(err.value) == "--epochs must be >= 1, got 0"
+    with pytest.raises(SnnDeployError) as err:  # both named: the file's key, the flag as typed
+        from_mapping(TrainConfig, {"method": "noise"}, "train", "run.yaml", over={"T": 4})
+    assert str(err.value) == "run.yaml: method 'noise' trains at T = 1; --T applies to method bptt"
+
+
+@pytest.mark.parametrize("data, message", [
     ({"epoch": 3}, "unknown train option(s): epoch (did you mean epochs?); known: "),
     ({"batchsize": 3, "lr": 0.1}, "unknown train option(s): batchsize (did you mean batch_size?); known: "),
     ({"zzz": 1, "seeds": 2}, "unknown train option(s): seeds (did you mean seed?), zzz; known: "),

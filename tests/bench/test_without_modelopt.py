@@ -3,28 +3,18 @@ status rows with the install line, the fp32 rows are measured; `snndeploy quanti
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from without import FAST, snndeploy_without
 
 from snndeploy.bench.deploy import OK, BenchConfig, run_bench
 from snndeploy.export import quantize
 from snndeploy.export.exporter import ExportConfig, export
 
-# the CLI with ModelOpt absent: importing it fails as it does where it is not installed
-NO_MODELOPT = """
-import sys
-sys.modules["modelopt"] = None
-from snndeploy.cli.main import main
-sys.argv = ["snndeploy", *sys.argv[1:]]
-main()
-"""
-FAST = ("--T", "2", "--batch", "1", "--limit-test", "8", "--iters", "1")
-
 
 def no_modelopt(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     """snndeploy ARGS run where ModelOpt cannot be imported."""
-    return subprocess.run([sys.executable, "-c", NO_MODELOPT, *map(str, args)], capture_output=True, text=True,
-                          timeout=240, cwd=cwd)
+    return snndeploy_without(("modelopt",), *args, cwd=cwd)
 
 
 def test_bench_keeps_int8_as_status_rows_and_measures_fp32(tiny, tmp_path):

@@ -4,26 +4,16 @@ what is missing."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+from without import FAST, snndeploy_without
+
 IMAGES = Path(__file__).parents[2] / "samples" / "images"
-# the CLI with PyTorch's packages absent: importing them fails as it does where they are not installed
-NO_TORCH = """
-import sys
-for name in ("torch", "torchvision", "safetensors"):
-    sys.modules[name] = None
-from snndeploy.cli.main import main
-sys.argv = ["snndeploy", *sys.argv[1:]]
-main()
-"""
-FAST = ("--T", "2", "--batch", "1", "--limit-test", "8", "--iters", "1")
 
 
 def no_torch(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     """snndeploy ARGS run where PyTorch cannot be imported."""
-    return subprocess.run([sys.executable, "-c", NO_TORCH, *map(str, args)], capture_output=True, text=True,
-                          timeout=240, cwd=cwd)
+    return snndeploy_without(("torch", "torchvision", "safetensors"), *args, cwd=cwd)
 
 
 def test_bench_measures_the_graph_and_keeps_the_checkpoints_rows(tiny, tmp_path):

@@ -209,11 +209,11 @@ def plan_runners(artifact: str, cfg: BenchConfig) -> list[Plan]:
     path, work = Path(artifact), Path(cfg.work)
     kind = kind_of(path)
     plans: list[Plan] = []
-    if not kind.network and (why := kind.missing()) is not None:
-        # its facts (T, precision) are read by its runner: a status row per backend and precision asked
-        return [Plan(target, target.device_for(cfg.device), precision, 0, None, _unmade(why), problem=why)
-                for target in _targets(kind, cfg) for precision in cfg.precisions or ("-",)]
     if not kind.network:
+        if (why := kind.missing()) is not None:
+            # its facts (T, precision) are read by its runner: a status row per backend and precision asked
+            return [Plan(target, target.device_for(cfg.device), precision, 0, None, _unmade(why), problem=why)
+                    for target in _targets(kind, cfg) for precision in cfg.precisions or ("-",)]
         facts = kind.open(path).facts  # a bad file is an error, not a status; nothing runs before activation
         request = Request(facts.T or 0, facts.precision, cfg.batches, work)
         shared: dict[tuple[str, ...], Producer] = {}
@@ -312,7 +312,8 @@ def run_bench(artifacts: list[str], cfg: BenchConfig, on_row: Callable[[BenchRow
 def _stats_of(artifact: str, cfg: BenchConfig, bar: Bar) -> stats.Report | None:
     """The stats report of a checkpoint at the bench's T values (every backend's row at T runs that network), or
     None for a graph or engine, whose spikes are not outputs it can be asked for."""
-    if not kind_of(artifact).network or kind_of(artifact).missing() is not None:
+    kind = kind_of(artifact)
+    if not kind.network or kind.missing() is not None:
         return None  # a network whose backend is not installed: its rows are status rows
     task = bar.start(f"{Path(artifact).name}: firing rates and synaptic operations", 1)
     counted = stats.checkpoint_stats(artifact, cfg.Ts, data_dir=cfg.data_dir, limit_test=cfg.limit_test,
